@@ -1,14 +1,33 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! The piconet wire protocol: line framing, JSON commands and responses.
+//!
+//! `no_std` and allocation-free so the Pico W firmware and the host daemon
+//! share it byte for byte. The wire format is the one of the original
+//! Python piconetcontrol 0.2.4: one JSON object per line, a blank line to
+//! say "no more commands", responses that echo the command back.
+//!
+//! ```
+//! use piconet_protocol::command::{parse, Command};
+//! let req = parse(br#"{"action": "read_pin", "pin": "2", "time_sent": 1}"#).unwrap();
+//! assert_eq!(req.command, Command::ReadPin { pin: 2 });
+//! ```
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+#[cfg(feature = "alloc")]
+extern crate alloc;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub mod command;
+pub mod error;
+pub mod framing;
+pub mod json;
+pub mod response;
+pub mod sink;
+
+pub use command::{parse, Command, Request};
+pub use error::{ErrorClass, ProtocolError};
+pub use framing::{Frame, LineDecoder};
+pub use sink::{Full, Sink};
+
+/// The TCP port the original server listens on.
+pub const DEFAULT_PORT: u16 = 12345;

@@ -1,0 +1,547 @@
+//! Commands: what a request line asks for, typed and checked.
+
+use crate::error::{Field, MissingFields, ProtocolError};
+use crate::json::{parse_object, scalar, Member};
+use crate::response::{Echo, KeySet};
+
+/// A logic level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Level {
+    /// 0
+    Low,
+    /// 1
+    High,
+}
+
+impl Level {
+    /// The level as the protocol writes it: 0 or 1.
+    pub const fn as_u8(self) -> u8 {
+        match self {
+            Level::Low => 0,
+            Level::High => 1,
+        }
+    }
+
+    /// `High` for `true`.
+    pub const fn from_bool(high: bool) -> Self {
+        if high {
+            Level::High
+        } else {
+            Level::Low
+        }
+    }
+}
+
+/// Direction of a pin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Read only.
+    Input,
+    /// Driven by the board.
+    Output,
+}
+
+/// Internal pull resistor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Pull {
+    /// Floating.
+    #[default]
+    None,
+    /// To the supply.
+    Up,
+    /// To ground.
+    Down,
+}
+
+/// A typed command.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Command {
+    /// Configure a pin; an output's `value` (else its current level) is
+    /// its safe state.
+    SetupPin {
+        /// GPIO number.
+        pin: u32,
+        /// Direction.
+        mode: Mode,
+        /// Level to drive (outputs).
+        value: Option<Level>,
+        /// Pull resistor; `None` when not given.
+        pull: Option<Pull>,
+    },
+    /// Drive an output for at most `timeout` seconds.
+    WritePin {
+        /// GPIO number.
+        pin: u32,
+        /// Level to drive.
+        value: Level,
+        /// Seconds before the pin returns to its safe state, as sent
+        /// (the engine checks its range).
+        timeout: f64,
+    },
+    /// Read a pin's level.
+    ReadPin {
+        /// GPIO number.
+        pin: u32,
+    },
+    /// Answer at once; measures round trips.
+    Ping,
+    /// Reset the board after answering.
+    Reset,
+    /// Sleep after answering.
+    Sleep {
+        /// Duration.
+        time_ms: u32,
+        /// Deep sleep (ends in a reset) rather than light sleep.
+        deep: bool,
+    },
+    /// Report board resources (`get_info`, also `get_resource_info`).
+    GetInfo,
+    /// Report the server version.
+    GetVersion,
+    /// List the action names.
+    ListActions,
+    /// The original's file-copy update.
+    Update,
+}
+
+/// The action names, in the order `list_actions` reports them.
+pub const ACTIONS: &[&str] = &[
+    "setup_pin",
+    "write_pin",
+    "read_pin",
+    "ping",
+    "reset",
+    "get_version",
+    "get_info",
+    "get_resource_info",
+    "sleep",
+    "list_actions",
+    "update",
+];
+
+/// A parsed request: the command and what to echo.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Request<'a> {
+    /// What to do.
+    pub command: Command,
+    /// The received object.
+    pub echo: Echo<'a>,
+}
+
+/// A line that is not a usable command.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rejected<'a> {
+    /// The received object, when the line was a JSON object at all.
+    pub echo: Option<Echo<'a>>,
+    /// Why.
+    pub error: ProtocolError<'a>,
+}
+
+#[derive(Default)]
+struct Raw<'a> {
+    action: Option<&'a [u8]>,
+    pin: Option<&'a [u8]>,
+    mode: Option<&'a [u8]>,
+    value: Option<&'a [u8]>,
+    pull: Option<&'a [u8]>,
+    timeout: Option<&'a [u8]>,
+    time_ms: Option<&'a [u8]>,
+    deep: Option<&'a [u8]>,
+    present: KeySet,
+}
+
+impl<'a> Raw<'a> {
+    fn take(&mut self, m: Member<'a>) {
+        // Python's json keeps the last of duplicate keys; so do we.
+        let slot = match m.key {
+            b"action" => &mut self.action,
+            b"pin" => &mut self.pin,
+            b"mode" => &mut self.mode,
+            b"value" => {
+                self.present = self.present.union(KeySet::VALUE);
+                &mut self.value
+            }
+            b"pull" => &mut self.pull,
+            b"timeout" => &mut self.timeout,
+            b"time_ms" => &mut self.time_ms,
+            b"deep" => &mut self.deep,
+            other => {
+                self.present = self.present.union(KeySet::of_key(other));
+                return;
+            }
+        };
+        *slot = Some(m.value);
+    }
+}
+
+/// Longest action name quoted back in an "unknown action" error.
+const MAX_QUOTED_ACTION: usize = 64;
+
+/// Parse one line (without its newline) into a command.
+///
+/// ```
+/// use piconet_protocol::command::{parse, Command, Level};
+/// let r = parse(br#"{"action": "write_pin", "pin": 2, "value": true, "timeout": 5}"#).unwrap();
+/// assert_eq!(r.command, Command::WritePin { pin: 2, value: Level::High, timeout: 5.0 });
+/// let e = parse(br#"{"action": "read_pin"}"#).unwrap_err();
+/// assert!(e.echo.is_some());
+/// ```
+pub fn parse(line: &[u8]) -> Result<Request<'_>, Rejected<'_>> {
+    let mut raw = Raw::default();
+    let object = parse_object(line, |m| raw.take(m)).map_err(|e| Rejected {
+        echo: None,
+        error: ProtocolError::Json(e),
+    })?;
+    let echo = Echo {
+        object,
+        present: raw.present,
+    };
+    command(&raw)
+        .map(|command| Request { command, echo })
+        .map_err(|error| Rejected {
+            echo: Some(echo),
+            error,
+        })
+}
+
+fn command<'a>(raw: &Raw<'a>) -> Result<Command, ProtocolError<'a>> {
+    let action = raw.action.ok_or(ProtocolError::MissingAction)?;
+    let Some(name) = scalar::plain_str(action) else {
+        return Err(unknown(action));
+    };
+    Ok(match name {
+        "setup_pin" => {
+            require(&[(Field::Pin, raw.pin), (Field::Mode, raw.mode)])?;
+            Command::SetupPin {
+                pin: pin(raw.pin)?,
+                mode: mode(raw.mode)?,
+                value: raw.value.map(level).transpose()?,
+                pull: raw.pull.map(pull).transpose()?,
+            }
+        }
+        "write_pin" => {
+            require(&[
+                (Field::Pin, raw.pin),
+                (Field::Value, raw.value),
+                (Field::Timeout, raw.timeout),
+            ])?;
+            Command::WritePin {
+                pin: pin(raw.pin)?,
+                value: level(raw.value.unwrap_or_default())?,
+                timeout: scalar::float(raw.timeout.unwrap_or_default()).ok_or(
+                    ProtocolError::BadValue {
+                        field: "timeout",
+                        expected: "a number of seconds",
+                    },
+                )?,
+            }
+        }
+        "read_pin" => {
+            require(&[(Field::Pin, raw.pin)])?;
+            Command::ReadPin { pin: pin(raw.pin)? }
+        }
+        "ping" => Command::Ping,
+        "reset" => Command::Reset,
+        "sleep" => {
+            require(&[(Field::TimeMs, raw.time_ms)])?;
+            Command::Sleep {
+                time_ms: scalar::integer(raw.time_ms.unwrap_or_default())
+                    .and_then(|v| u32::try_from(v).ok())
+                    .ok_or(ProtocolError::BadValue {
+                        field: "time_ms",
+                        expected: "a whole number of milliseconds from 0 to 4294967295",
+                    })?,
+                deep: match raw.deep {
+                    None => false,
+                    Some(d) => scalar::bit(d).ok_or(ProtocolError::BadValue {
+                        field: "deep",
+                        expected: "0 or 1 (or false/true)",
+                    })?,
+                },
+            }
+        }
+        "get_info" | "get_resource_info" => Command::GetInfo,
+        "get_version" => Command::GetVersion,
+        "list_actions" => Command::ListActions,
+        "update" => Command::Update,
+        _ => return Err(unknown(action)),
+    })
+}
+
+fn unknown(action: &[u8]) -> ProtocolError<'_> {
+    let quoted = scalar::raw_str(action)
+        .or(Some(action))
+        .filter(|s| s.len() <= MAX_QUOTED_ACTION && !s.contains(&b'"'));
+    ProtocolError::UnknownAction(quoted)
+}
+
+fn require<'a>(fields: &[(Field, Option<&[u8]>)]) -> Result<(), ProtocolError<'a>> {
+    let mut missing = MissingFields::default();
+    for (field, raw) in fields {
+        if raw.is_none() {
+            missing.push(*field);
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ProtocolError::MissingFields(missing))
+    }
+}
+
+fn pin<'a>(raw: Option<&[u8]>) -> Result<u32, ProtocolError<'a>> {
+    raw.and_then(scalar::integer)
+        .and_then(|p| u32::try_from(p).ok())
+        .ok_or(ProtocolError::BadValue {
+            field: "pin",
+            expected: "a GPIO number: an integer from 0, or a string holding one",
+        })
+}
+
+fn level<'a>(raw: &[u8]) -> Result<Level, ProtocolError<'a>> {
+    scalar::bit(raw)
+        .map(Level::from_bool)
+        .ok_or(ProtocolError::BadValue {
+            field: "value",
+            expected: "0 or 1 (or false/true)",
+        })
+}
+
+fn mode<'a>(raw: Option<&[u8]>) -> Result<Mode, ProtocolError<'a>> {
+    match raw.and_then(scalar::plain_str) {
+        Some("input") => Ok(Mode::Input),
+        Some("output") => Ok(Mode::Output),
+        _ => Err(ProtocolError::BadValue {
+            field: "mode",
+            expected: "\"input\" or \"output\"",
+        }),
+    }
+}
+
+fn pull<'a>(raw: &[u8]) -> Result<Pull, ProtocolError<'a>> {
+    match (raw, scalar::plain_str(raw)) {
+        (b"null", _) | (_, Some("none")) => Ok(Pull::None),
+        (_, Some("up")) => Ok(Pull::Up),
+        (_, Some("down")) => Ok(Pull::Down),
+        _ => Err(ProtocolError::BadValue {
+            field: "pull",
+            expected: "\"up\", \"down\" or \"none\"",
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorClass;
+    use crate::response::Message;
+
+    fn ok(line: &str) -> Command {
+        parse(line.as_bytes())
+            .unwrap_or_else(|e| panic!("{line}: {:?}", e.error))
+            .command
+    }
+
+    fn err(line: &str) -> (ProtocolError<'_>, bool) {
+        let e = parse(line.as_bytes()).expect_err(line);
+        (e.error, e.echo.is_some())
+    }
+
+    fn message(e: &ProtocolError<'_>) -> std::string::String {
+        let mut out = std::vec::Vec::new();
+        let mut sink: heapless::Vec<u8, 512> = heapless::Vec::new();
+        crate::response::write_error_line(&mut sink, e).unwrap();
+        out.extend_from_slice(&sink);
+        std::string::String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn parses_every_action() {
+        let table: &[(&str, Command)] = &[
+            (
+                r#"{"action": "setup_pin", "pin": 2, "mode": "output", "value": 0}"#,
+                Command::SetupPin {
+                    pin: 2,
+                    mode: Mode::Output,
+                    value: Some(Level::Low),
+                    pull: None,
+                },
+            ),
+            (
+                r#"{"action": "setup_pin", "pin": "7", "mode": "input", "pull": "up"}"#,
+                Command::SetupPin {
+                    pin: 7,
+                    mode: Mode::Input,
+                    value: None,
+                    pull: Some(Pull::Up),
+                },
+            ),
+            (
+                r#"{"action": "setup_pin", "pin": 3, "mode": "input", "pull": null}"#,
+                Command::SetupPin {
+                    pin: 3,
+                    mode: Mode::Input,
+                    value: None,
+                    pull: Some(Pull::None),
+                },
+            ),
+            (
+                r#"{"action": "write_pin", "pin": 2, "value": 1, "timeout": 0.5}"#,
+                Command::WritePin {
+                    pin: 2,
+                    value: Level::High,
+                    timeout: 0.5,
+                },
+            ),
+            (
+                r#"{"action": "write_pin", "pin": 2, "value": "0", "timeout": "3"}"#,
+                Command::WritePin {
+                    pin: 2,
+                    value: Level::Low,
+                    timeout: 3.0,
+                },
+            ),
+            (
+                r#"{"action": "read_pin", "pin": 28}"#,
+                Command::ReadPin { pin: 28 },
+            ),
+            (r#"{"action": "ping", "time_sent": 1}"#, Command::Ping),
+            (r#"{"action": "reset"}"#, Command::Reset),
+            (
+                r#"{"action": "sleep", "time_ms": 1000, "deep": 1}"#,
+                Command::Sleep {
+                    time_ms: 1000,
+                    deep: true,
+                },
+            ),
+            (
+                r#"{"action": "sleep", "time_ms": "5"}"#,
+                Command::Sleep {
+                    time_ms: 5,
+                    deep: false,
+                },
+            ),
+            (r#"{"action": "get_info"}"#, Command::GetInfo),
+            (r#"{"action": "get_resource_info"}"#, Command::GetInfo),
+            (r#"{"action": "get_version"}"#, Command::GetVersion),
+            (r#"{"action": "list_actions"}"#, Command::ListActions),
+            (
+                r#"{"action": "update", "files": {}, "compress": true}"#,
+                Command::Update,
+            ),
+        ];
+        for (line, want) in table {
+            assert_eq!(&ok(line), want, "{line}");
+        }
+    }
+
+    #[test]
+    fn every_listed_action_parses() {
+        for name in ACTIONS {
+            let line = std::format!(
+                r#"{{"action": "{name}", "pin": 1, "mode": "input", "value": 0, "timeout": 1, "time_ms": 1}}"#
+            );
+            ok(&line);
+        }
+    }
+
+    #[test]
+    fn rejects_with_the_right_class_and_message() {
+        let table: &[(&str, ErrorClass, &str, bool)] = &[
+            ("not json", ErrorClass::ValueError, "invalid JSON at byte 0", false),
+            ("[1, 2]", ErrorClass::ValueError, "must be a JSON object", false),
+            (r#"{"pin": 2}"#, ErrorClass::KeyError, "missing field \\\"action\\\"", true),
+            (
+                r#"{"action": "fly"}"#,
+                ErrorClass::ValueError,
+                "unknown action \\\"fly\\\", use \\\"list_actions\\\"",
+                true,
+            ),
+            (r#"{"action": 5}"#, ErrorClass::ValueError, "unknown action \\\"5\\\"", true),
+            (
+                r#"{"action": "write_pin", "pin": 2}"#,
+                ErrorClass::ValueError,
+                "incomplete command, missing fields: value, timeout",
+                true,
+            ),
+            (
+                r#"{"action": "setup_pin"}"#,
+                ErrorClass::ValueError,
+                "missing fields: pin, mode",
+                true,
+            ),
+            (r#"{"action": "read_pin", "pin": "x"}"#, ErrorClass::ValueError, "pin must be a GPIO number", true),
+            (r#"{"action": "read_pin", "pin": -1}"#, ErrorClass::ValueError, "pin must be", true),
+            (r#"{"action": "read_pin", "pin": 2.5}"#, ErrorClass::ValueError, "pin must be", true),
+            (r#"{"action": "read_pin", "pin": 99999999999}"#, ErrorClass::ValueError, "pin must be", true),
+            (
+                r#"{"action": "setup_pin", "pin": 1, "mode": "out"}"#,
+                ErrorClass::ValueError,
+                "mode must be",
+                true,
+            ),
+            (
+                r#"{"action": "setup_pin", "pin": 1, "mode": "input", "pull": "sideways"}"#,
+                ErrorClass::ValueError,
+                "pull must be",
+                true,
+            ),
+            (
+                r#"{"action": "write_pin", "pin": 1, "value": 2, "timeout": 1}"#,
+                ErrorClass::ValueError,
+                "value must be 0 or 1",
+                true,
+            ),
+            (
+                r#"{"action": "write_pin", "pin": 1, "value": 1, "timeout": "soon"}"#,
+                ErrorClass::ValueError,
+                "timeout must be a number",
+                true,
+            ),
+            (
+                r#"{"action": "sleep", "time_ms": -5}"#,
+                ErrorClass::ValueError,
+                "time_ms must be",
+                true,
+            ),
+            (
+                r#"{"action": "sleep", "time_ms": 5, "deep": "yes"}"#,
+                ErrorClass::ValueError,
+                "deep must be",
+                true,
+            ),
+        ];
+        for (line, class, text, echoed) in table {
+            let (e, has_echo) = err(line);
+            assert_eq!(e.class(), *class, "{line}");
+            let msg = message(&e);
+            assert!(msg.contains(text), "{line}: {msg}");
+            assert_eq!(has_echo, *echoed, "{line}");
+        }
+    }
+
+    #[test]
+    fn long_or_quoted_unknown_actions_are_not_quoted_back() {
+        let long = std::format!(r#"{{"action": "{}"}}"#, "a".repeat(100));
+        let (e, _) = err(&long);
+        assert_eq!(e, ProtocolError::UnknownAction(None));
+        let (e, _) = err(r#"{"action": "a\"b"}"#);
+        assert_eq!(e, ProtocolError::UnknownAction(None));
+    }
+
+    #[test]
+    fn last_duplicate_key_wins_like_python() {
+        assert_eq!(
+            ok(r#"{"action": "read_pin", "pin": 1, "pin": 4}"#),
+            Command::ReadPin { pin: 4 }
+        );
+    }
+
+    #[test]
+    fn nan_timeout_parses_so_the_engine_can_refuse_it() {
+        match ok(r#"{"action": "write_pin", "pin": 1, "value": 1, "timeout": NaN}"#) {
+            Command::WritePin { timeout, .. } => assert!(timeout.is_nan()),
+            c => panic!("{c:?}"),
+        }
+    }
+}

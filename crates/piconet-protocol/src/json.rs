@@ -1,0 +1,553 @@
+//! A strict, allocation-free JSON reader for one command object.
+//!
+//! Why not serde-json-core: it cannot deserialize a field whose type
+//! varies (the original accepts `"pin": 2` and `"pin": "2"`), and the
+//! response must echo every member verbatim, unknown ones included, which
+//! needs the raw byte span of each member. This reader validates the whole
+//! object in one pass (RFC 8259, plus the `NaN`/`Infinity` literals that
+//! Python's `json` emits and accepts) and hands out those spans.
+
+use core::fmt;
+
+/// Containers nested deeper than this are refused, bounding the work and
+/// the stack any line can cost.
+pub const MAX_DEPTH: usize = 32;
+
+/// Why a line is not a JSON object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JsonError {
+    /// What was wrong.
+    pub reason: &'static str,
+    /// Byte offset in the line where it was noticed.
+    pub offset: usize,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid JSON at byte {}: {}", self.offset, self.reason)
+    }
+}
+
+/// One `"key": value` member of the top-level object, as raw bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Member<'a> {
+    /// The key's bytes between the quotes, escapes not decoded.
+    pub key: &'a [u8],
+    /// The value's bytes, exactly as sent.
+    pub value: &'a [u8],
+    /// From the key's opening quote to the value's last byte.
+    pub whole: &'a [u8],
+}
+
+/// A validated top-level JSON object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Object<'a> {
+    /// Everything between `{` and `}`, surrounding whitespace trimmed.
+    pub inner: &'a [u8],
+}
+
+impl<'a> Object<'a> {
+    /// The members in order. Only call on an object from [`parse_object`]:
+    /// the bytes are known valid, so iteration cannot fail.
+    pub fn members(&self) -> Members<'a> {
+        Members {
+            cur: Cursor {
+                b: self.inner,
+                i: 0,
+            },
+        }
+    }
+}
+
+/// Iterator over the members of a validated [`Object`].
+pub struct Members<'a> {
+    cur: Cursor<'a>,
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = Member<'a>;
+
+    fn next(&mut self) -> Option<Member<'a>> {
+        let c = &mut self.cur;
+        c.ws();
+        if c.peek() == Some(b',') {
+            c.i += 1;
+            c.ws();
+        }
+        if c.i >= c.b.len() {
+            return None;
+        }
+        c.member().ok()
+    }
+}
+
+/// Validate `line` as one JSON object and call `each` for every top-level
+/// member, in order.
+///
+/// ```
+/// use piconet_protocol::json::parse_object;
+/// let mut keys = 0;
+/// let obj = parse_object(br#" {"a": [1, {"b": null}], "c": "d"} "#, |_| keys += 1).unwrap();
+/// assert_eq!(keys, 2);
+/// assert_eq!(obj.inner, br#""a": [1, {"b": null}], "c": "d""#);
+/// ```
+pub fn parse_object<'a>(
+    line: &'a [u8],
+    mut each: impl FnMut(Member<'a>),
+) -> Result<Object<'a>, JsonError> {
+    if let Err(e) = core::str::from_utf8(line) {
+        return Err(JsonError {
+            reason: "not valid UTF-8",
+            offset: e.valid_up_to(),
+        });
+    }
+    let mut c = Cursor { b: line, i: 0 };
+    c.ws();
+    if c.peek() != Some(b'{') {
+        return Err(c.err(if c.i >= line.len() {
+            "empty command"
+        } else {
+            "a command must be a JSON object"
+        }));
+    }
+    c.i += 1;
+    c.ws();
+    let inner_start = c.i;
+    let mut inner_end = c.i;
+    if c.peek() == Some(b'}') {
+        c.i += 1;
+    } else {
+        loop {
+            let m = c.member()?;
+            inner_end = c.i;
+            each(m);
+            c.ws();
+            match c.peek() {
+                Some(b',') => {
+                    c.i += 1;
+                    c.ws();
+                }
+                Some(b'}') => {
+                    c.i += 1;
+                    break;
+                }
+                _ => return Err(c.err("expected ',' or '}' after a member")),
+            }
+        }
+    }
+    c.ws();
+    if c.i != line.len() {
+        return Err(c.err("unexpected data after the object"));
+    }
+    Ok(Object {
+        inner: &line[inner_start..inner_end],
+    })
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn err(&self, reason: &'static str) -> JsonError {
+        JsonError {
+            reason,
+            offset: self.i,
+        }
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn expect(&mut self, byte: u8, reason: &'static str) -> Result<(), JsonError> {
+        if self.peek() == Some(byte) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(self.err(reason))
+        }
+    }
+
+    /// `"key" : value`, starting at the key's quote.
+    fn member(&mut self) -> Result<Member<'a>, JsonError> {
+        let start = self.i;
+        if self.peek() != Some(b'"') {
+            return Err(self.err("expected a member name in double quotes"));
+        }
+        self.string()?;
+        let key = &self.b[start + 1..self.i - 1];
+        self.ws();
+        self.expect(b':', "expected ':' after a member name")?;
+        self.ws();
+        let vstart = self.i;
+        self.value()?;
+        Ok(Member {
+            key,
+            value: &self.b[vstart..self.i],
+            whole: &self.b[start..self.i],
+        })
+    }
+
+    /// A string starting at its opening quote; UTF-8 was checked up front.
+    fn string(&mut self) -> Result<(), JsonError> {
+        self.i += 1;
+        loop {
+            let Some(c) = self.peek() else {
+                return Err(self.err("unterminated string"));
+            };
+            self.i += 1;
+            match c {
+                b'"' => return Ok(()),
+                b'\\' => match self.peek() {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 1,
+                    Some(b'u') => {
+                        self.i += 1;
+                        let hex = self.b.get(self.i..self.i + 4);
+                        if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                            return Err(self.err("\\u must be followed by 4 hex digits"));
+                        }
+                        self.i += 4;
+                    }
+                    _ => return Err(self.err("invalid escape in string")),
+                },
+                0..=0x1f => {
+                    self.i -= 1;
+                    return Err(self.err("control character in string"));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), JsonError> {
+        if self.b[self.i..].starts_with(word) {
+            self.i += word.len();
+            Ok(())
+        } else {
+            Err(self.err("expected a value"))
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    fn number(&mut self) -> Result<(), JsonError> {
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+            if self.peek() == Some(b'I') {
+                return self.literal(b"Infinity");
+            }
+        }
+        match self.peek() {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(self.err("invalid number")),
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if self.digits() == 0 {
+                return Err(self.err("expected digits after '.'"));
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return Err(self.err("expected digits in exponent"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Any value, nested containers walked with an explicit stack so a
+    /// hostile line cannot recurse.
+    fn value(&mut self) -> Result<(), JsonError> {
+        // Bit d set: the container at depth d is an object.
+        let mut objects: u64 = 0;
+        let mut depth = 0usize;
+        loop {
+            self.ws();
+            let mut opened = false;
+            match self.peek() {
+                Some(open @ (b'{' | b'[')) => {
+                    self.i += 1;
+                    self.ws();
+                    let close = if open == b'{' { b'}' } else { b']' };
+                    if self.peek() == Some(close) {
+                        self.i += 1;
+                    } else {
+                        if depth == MAX_DEPTH {
+                            return Err(self.err("nested too deeply"));
+                        }
+                        if open == b'{' {
+                            objects |= 1 << depth;
+                        } else {
+                            objects &= !(1 << depth);
+                        }
+                        depth += 1;
+                        opened = true;
+                        if open == b'{' {
+                            self.key_colon()?;
+                        }
+                    }
+                }
+                Some(b'"') => self.string()?,
+                Some(b'-' | b'0'..=b'9') => self.number()?,
+                Some(b't') => self.literal(b"true")?,
+                Some(b'f') => self.literal(b"false")?,
+                Some(b'n') => self.literal(b"null")?,
+                Some(b'N') => self.literal(b"NaN")?,
+                Some(b'I') => self.literal(b"Infinity")?,
+                _ => return Err(self.err("expected a value")),
+            }
+            if opened {
+                continue;
+            }
+            // A value ended: close whatever containers end with it.
+            loop {
+                if depth == 0 {
+                    return Ok(());
+                }
+                self.ws();
+                let in_object = objects & (1 << (depth - 1)) != 0;
+                match self.peek() {
+                    Some(b',') => {
+                        self.i += 1;
+                        if in_object {
+                            self.ws();
+                            self.key_colon()?;
+                        }
+                        break;
+                    }
+                    Some(b'}') if in_object => {
+                        self.i += 1;
+                        depth -= 1;
+                    }
+                    Some(b']') if !in_object => {
+                        self.i += 1;
+                        depth -= 1;
+                    }
+                    _ => {
+                        return Err(self.err(if in_object {
+                            "expected ',' or '}' in object"
+                        } else {
+                            "expected ',' or ']' in array"
+                        }))
+                    }
+                }
+            }
+        }
+    }
+
+    fn key_colon(&mut self) -> Result<(), JsonError> {
+        if self.peek() != Some(b'"') {
+            return Err(self.err("expected a member name in double quotes"));
+        }
+        self.string()?;
+        self.ws();
+        self.expect(b':', "expected ':' after a member name")
+    }
+}
+
+/// Decoding of single scalar values from their raw bytes.
+pub mod scalar {
+    /// The contents of a string value without escapes, or `None` if the
+    /// value is not a string or uses escapes. Escapes are legal but no
+    /// field the engine reads (`action`, `mode`, `pull`) needs them, and
+    /// comparing escaped text with a name simply does not match.
+    pub fn plain_str(raw: &[u8]) -> Option<&str> {
+        let inner = raw.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+        if inner.contains(&b'\\') {
+            return None;
+        }
+        core::str::from_utf8(inner).ok()
+    }
+
+    /// The raw contents of a string value (escapes kept), or `None`.
+    /// Being valid JSON string content, they can be copied into another
+    /// JSON string as they are.
+    pub fn raw_str(raw: &[u8]) -> Option<&[u8]> {
+        raw.strip_prefix(b"\"")?.strip_suffix(b"\"")
+    }
+
+    /// An integer given as a JSON integer or as a string holding one (as
+    /// Python's `int()` takes it: surrounding spaces and a sign allowed).
+    pub fn integer(raw: &[u8]) -> Option<i64> {
+        let text = match raw_str(raw) {
+            Some(s) => core::str::from_utf8(s).ok()?.trim(),
+            None => core::str::from_utf8(raw).ok()?,
+        };
+        text.parse().ok()
+    }
+
+    /// A float given as a JSON number (also `NaN`, `Infinity`) or a string
+    /// holding one, as Python's `float()` takes it.
+    pub fn float(raw: &[u8]) -> Option<f64> {
+        let text = match raw_str(raw) {
+            Some(s) => core::str::from_utf8(s).ok()?.trim(),
+            None => core::str::from_utf8(raw).ok()?,
+        };
+        match text {
+            "NaN" => Some(f64::NAN),
+            "Infinity" => Some(f64::INFINITY),
+            "-Infinity" => Some(f64::NEG_INFINITY),
+            _ => text.parse().ok(),
+        }
+    }
+
+    /// A bit: 0 or 1 (number or string), or `true`/`false`.
+    pub fn bit(raw: &[u8]) -> Option<bool> {
+        match raw {
+            b"true" => Some(true),
+            b"false" => Some(false),
+            _ => match integer(raw)? {
+                0 => Some(false),
+                1 => Some(true),
+                _ => None,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(line: &[u8]) -> Result<usize, JsonError> {
+        let mut n = 0;
+        parse_object(line, |_| n += 1).map(|_| n)
+    }
+
+    #[test]
+    fn accepts_valid_objects() {
+        for ok in [
+            &b"{}"[..],
+            b" { } ",
+            br#"{"a":1}"#,
+            br#"{"a": -0.5e+3, "b": [true, false, null, "x\"\u00e9\n"], "c": {"d": {}}}"#,
+            br#"{"t": NaN, "u": Infinity, "v": -Infinity}"#,
+            "{\"\u{e9}\": \"\u{2603}\"}".as_bytes(),
+            br#"{"a": [[], [[]], {}]}"#,
+        ] {
+            assert!(
+                keys(ok).is_ok(),
+                "{:?} {:?}",
+                core::str::from_utf8(ok),
+                keys(ok)
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_invalid_input() {
+        for bad in [
+            &b""[..],
+            b"   ",
+            b"[1]",
+            b"\"s\"",
+            b"{",
+            br#"{"a"}"#,
+            br#"{"a":}"#,
+            br#"{"a":1,}"#,
+            br#"{"a":1 "b":2}"#,
+            br#"{a:1}"#,
+            br#"{"a":01}"#,
+            br#"{"a":1.}"#,
+            br#"{"a":1e}"#,
+            br#"{"a":-}"#,
+            br#"{"a":tru}"#,
+            br#"{"a":"\x"}"#,
+            br#"{"a":"\u12g4"}"#,
+            b"{\"a\":\"\x01\"}",
+            b"{\"a\":\"\xff\"}",
+            br#"{"a":[1,]}"#,
+            br#"{"a":[1}"#,
+            br#"{"a":{"b":1]}"#,
+            br#"{"a":1} x"#,
+            br#"{"a":"unterminated}"#,
+        ] {
+            assert!(keys(bad).is_err(), "{:?}", core::str::from_utf8(bad));
+        }
+    }
+
+    #[test]
+    fn depth_is_bounded() {
+        let mut deep = [0u8; 2 * (MAX_DEPTH + 1) + 8];
+        let open = b"{\"a\":";
+        deep[..open.len()].copy_from_slice(open);
+        let mut n = open.len();
+        for _ in 0..=MAX_DEPTH {
+            deep[n] = b'[';
+            n += 1;
+        }
+        let e = keys(&deep[..n]).unwrap_err();
+        assert_eq!(e.reason, "nested too deeply");
+        // One level less is fine.
+        let mut ok = [0u8; 2 * MAX_DEPTH + 8];
+        ok[..open.len()].copy_from_slice(open);
+        let mut n = open.len();
+        for _ in 0..MAX_DEPTH {
+            ok[n] = b'[';
+            n += 1;
+        }
+        for _ in 0..MAX_DEPTH {
+            ok[n] = b']';
+            n += 1;
+        }
+        ok[n] = b'}';
+        assert_eq!(keys(&ok[..n + 1]), Ok(1));
+    }
+
+    #[test]
+    fn members_give_raw_spans() {
+        let line = br#"{"action": "ping", "meta": {"x": [1, 2]}, "n": -1.5}"#;
+        let obj = parse_object(line, |_| {}).unwrap();
+        let got: heapless::Vec<(&[u8], &[u8]), 4> =
+            obj.members().map(|m| (m.key, m.value)).collect();
+        assert_eq!(
+            got.as_slice(),
+            &[
+                (&b"action"[..], &b"\"ping\""[..]),
+                (b"meta", br#"{"x": [1, 2]}"#),
+                (b"n", b"-1.5"),
+            ]
+        );
+    }
+
+    #[test]
+    fn scalars_decode_like_python() {
+        use scalar::*;
+        assert_eq!(integer(b"2"), Some(2));
+        assert_eq!(integer(b"\" 2 \""), Some(2));
+        assert_eq!(integer(b"-3"), Some(-3));
+        assert_eq!(integer(b"2.5"), None);
+        assert_eq!(integer(b"\"x\""), None);
+        assert_eq!(float(b"5"), Some(5.0));
+        assert_eq!(float(b"\"0.25\""), Some(0.25));
+        assert!(float(b"NaN").unwrap().is_nan());
+        assert_eq!(float(b"-Infinity"), Some(f64::NEG_INFINITY));
+        assert_eq!(bit(b"true"), Some(true));
+        assert_eq!(bit(b"\"0\""), Some(false));
+        assert_eq!(bit(b"2"), None);
+        assert_eq!(plain_str(b"\"ab\""), Some("ab"));
+        assert_eq!(plain_str(b"\"a\\nb\""), None);
+        assert_eq!(plain_str(b"12"), None);
+    }
+}

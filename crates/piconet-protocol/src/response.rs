@@ -1,0 +1,325 @@
+//! Writing response lines: the echoed command plus the action's fields.
+
+use crate::error::ErrorClass;
+use crate::json::Object;
+use crate::sink::{Full, Sink};
+
+/// Keys the server itself writes into a response. An echoed member with
+/// one of these keys is left out so the response never has the key twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct KeySet(u8);
+
+impl KeySet {
+    /// No keys.
+    pub const EMPTY: KeySet = KeySet(0);
+    /// `time_received`, on every success.
+    pub const TIME_RECEIVED: KeySet = KeySet(1);
+    /// `value`, added by `read_pin`.
+    pub const VALUE: KeySet = KeySet(2);
+    /// `version`, added by `get_version`.
+    pub const VERSION: KeySet = KeySet(4);
+    /// `info`, added by `get_info`.
+    pub const INFO: KeySet = KeySet(8);
+    /// `actions`, added by `list_actions`.
+    pub const ACTIONS: KeySet = KeySet(16);
+    /// `error` and `exception`, added on failure.
+    pub const ERROR: KeySet = KeySet(32);
+
+    /// The key's bit, if it is one of the server's keys.
+    pub fn of_key(key: &[u8]) -> KeySet {
+        match key {
+            b"time_received" => Self::TIME_RECEIVED,
+            b"value" => Self::VALUE,
+            b"version" => Self::VERSION,
+            b"info" => Self::INFO,
+            b"actions" => Self::ACTIONS,
+            b"error" | b"exception" => Self::ERROR,
+            _ => Self::EMPTY,
+        }
+    }
+
+    /// Both sets.
+    pub const fn union(self, other: KeySet) -> KeySet {
+        KeySet(self.0 | other.0)
+    }
+
+    /// True when the sets share a key.
+    pub const fn intersects(self, other: KeySet) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
+/// The command as received, to be echoed back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Echo<'a> {
+    /// The validated command object.
+    pub object: Object<'a>,
+    /// Which server keys the command itself carries.
+    pub present: KeySet,
+}
+
+/// An error the client can read: a class and a message.
+pub trait Message {
+    /// The `exception` field.
+    fn class(&self) -> ErrorClass;
+    /// The `error` field's text.
+    fn write(&self, m: &mut MessageWriter<'_>) -> Result<(), Full>;
+}
+
+/// Writes the inside of a JSON string.
+pub struct MessageWriter<'a> {
+    sink: &'a mut dyn Sink,
+}
+
+impl MessageWriter<'_> {
+    /// Plain text, escaped as JSON needs.
+    pub fn text(&mut self, s: &str) -> Result<(), Full> {
+        write_escaped(self.sink, s)
+    }
+
+    /// Bytes that are already valid JSON string contents (taken from the
+    /// request), copied as they are.
+    pub fn raw(&mut self, json_str_contents: &[u8]) -> Result<(), Full> {
+        self.sink.extend(json_str_contents)
+    }
+
+    /// An unsigned integer in decimal.
+    pub fn uint(&mut self, v: u64) -> Result<(), Full> {
+        self.sink.extend(itoa::Buffer::new().format(v).as_bytes())
+    }
+}
+
+fn write_escaped(sink: &mut dyn Sink, s: &str) -> Result<(), Full> {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => b"\\u00",
+            _ => continue,
+        };
+        sink.extend(&bytes[start..i])?;
+        sink.extend(esc)?;
+        if esc == b"\\u00" {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            sink.extend(&[HEX[(b >> 4) as usize], HEX[(b & 15) as usize]])?;
+        }
+        start = i + 1;
+    }
+    sink.extend(&bytes[start..])
+}
+
+/// Writes one JSON object member by member.
+///
+/// ```
+/// use piconet_protocol::response::ObjectWriter;
+/// let mut out: heapless::Vec<u8, 64> = heapless::Vec::new();
+/// let mut w = ObjectWriter::open(&mut out).unwrap();
+/// w.uint("a", 1).unwrap();
+/// w.str("b", "x\"y").unwrap();
+/// w.close().unwrap();
+/// assert_eq!(out.as_slice(), br#"{"a": 1, "b": "x\"y"}"#);
+/// ```
+pub struct ObjectWriter<'a> {
+    sink: &'a mut dyn Sink,
+    first: bool,
+}
+
+impl<'a> ObjectWriter<'a> {
+    /// Start an object.
+    pub fn open(sink: &'a mut dyn Sink) -> Result<Self, Full> {
+        sink.extend(b"{")?;
+        Ok(ObjectWriter { sink, first: true })
+    }
+
+    fn key(&mut self, key: &str) -> Result<(), Full> {
+        if !self.first {
+            self.sink.extend(b", ")?;
+        }
+        self.first = false;
+        self.sink.extend(b"\"")?;
+        write_escaped(self.sink, key)?;
+        self.sink.extend(b"\": ")
+    }
+
+    /// Copy the members of the received command, leaving out those whose
+    /// keys are in `skip`.
+    pub fn echo(&mut self, echo: &Echo<'_>, skip: KeySet) -> Result<(), Full> {
+        if !echo.present.intersects(skip) {
+            // The common case: one copy of the member list as received.
+            if !echo.object.inner.is_empty() {
+                if !self.first {
+                    self.sink.extend(b", ")?;
+                }
+                self.sink.extend(echo.object.inner)?;
+                self.first = false;
+            }
+            return Ok(());
+        }
+        for m in echo.object.members() {
+            if KeySet::of_key(m.key).intersects(skip) {
+                continue;
+            }
+            if !self.first {
+                self.sink.extend(b", ")?;
+            }
+            self.sink.extend(m.whole)?;
+            self.first = false;
+        }
+        Ok(())
+    }
+
+    /// `"key": v`.
+    pub fn uint(&mut self, key: &str, v: u64) -> Result<(), Full> {
+        self.key(key)?;
+        self.sink.extend(itoa::Buffer::new().format(v).as_bytes())
+    }
+
+    /// `"key": v`.
+    pub fn int(&mut self, key: &str, v: i64) -> Result<(), Full> {
+        self.key(key)?;
+        self.sink.extend(itoa::Buffer::new().format(v).as_bytes())
+    }
+
+    /// `"key": true|false`.
+    pub fn bool(&mut self, key: &str, v: bool) -> Result<(), Full> {
+        self.key(key)?;
+        self.sink.extend(if v { b"true" } else { b"false" })
+    }
+
+    /// `"key": "v"`, escaped.
+    pub fn str(&mut self, key: &str, v: &str) -> Result<(), Full> {
+        self.key(key)?;
+        self.sink.extend(b"\"")?;
+        write_escaped(self.sink, v)?;
+        self.sink.extend(b"\"")
+    }
+
+    /// `"key": null`.
+    pub fn null(&mut self, key: &str) -> Result<(), Full> {
+        self.key(key)?;
+        self.sink.extend(b"null")
+    }
+
+    /// `"key": ["a", "b"]`.
+    pub fn str_list<'s>(
+        &mut self,
+        key: &str,
+        items: impl IntoIterator<Item = &'s str>,
+    ) -> Result<(), Full> {
+        self.key(key)?;
+        self.sink.extend(b"[")?;
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.sink.extend(b", ")?;
+            }
+            self.sink.extend(b"\"")?;
+            write_escaped(self.sink, item)?;
+            self.sink.extend(b"\"")?;
+        }
+        self.sink.extend(b"]")
+    }
+
+    /// `"key": {...}`, its members written by `f`.
+    pub fn object(
+        &mut self,
+        key: &str,
+        f: impl FnOnce(&mut ObjectWriter<'_>) -> Result<(), Full>,
+    ) -> Result<(), Full> {
+        self.key(key)?;
+        let mut inner = ObjectWriter::open(self.sink)?;
+        f(&mut inner)?;
+        inner.close()
+    }
+
+    /// `"error": "...", "exception": "..."`.
+    pub fn error(&mut self, e: &dyn Message) -> Result<(), Full> {
+        self.key("error")?;
+        self.sink.extend(b"\"")?;
+        e.write(&mut MessageWriter { sink: self.sink })?;
+        self.sink.extend(b"\"")?;
+        self.str("exception", e.class().name())
+    }
+
+    /// End the object.
+    pub fn close(self) -> Result<(), Full> {
+        self.sink.extend(b"}")
+    }
+}
+
+/// Write a whole error response line with no echo, as for a line that is
+/// not JSON: `{"error": ..., "exception": ...}\n`.
+///
+/// ```
+/// use piconet_protocol::{response::write_error_line, ProtocolError};
+/// let mut out: heapless::Vec<u8, 128> = heapless::Vec::new();
+/// write_error_line(&mut out, &ProtocolError::LineTooLong { max: 8 }).unwrap();
+/// assert!(out.starts_with(br#"{"error": "command longer than 8 bytes"#));
+/// assert!(out.ends_with(b"\"exception\": \"ValueError\"}\n"));
+/// ```
+pub fn write_error_line(sink: &mut dyn Sink, e: &dyn Message) -> Result<(), Full> {
+    let start = sink.len();
+    let r = (|| {
+        let mut w = ObjectWriter::open(sink)?;
+        w.error(e)?;
+        w.close()?;
+        sink.extend(b"\n")
+    })();
+    if r.is_err() {
+        sink.truncate(start);
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::parse_object;
+
+    #[test]
+    fn escapes_control_characters() {
+        let mut out: heapless::Vec<u8, 64> = heapless::Vec::new();
+        let mut w = ObjectWriter::open(&mut out).unwrap();
+        w.str("k", "a\u{1}\tb\\").unwrap();
+        w.close().unwrap();
+        assert_eq!(out.as_slice(), br#"{"k": "a\u0001\tb\\"}"#);
+    }
+
+    #[test]
+    fn echo_skips_server_keys_only_when_present() {
+        let line = br#"{"action": "read_pin", "value": 7, "x": [1]}"#;
+        let mut present = KeySet::EMPTY;
+        let object = parse_object(line, |m| present = present.union(KeySet::of_key(m.key))).unwrap();
+        let echo = Echo { object, present };
+        let mut out: heapless::Vec<u8, 128> = heapless::Vec::new();
+        let mut w = ObjectWriter::open(&mut out).unwrap();
+        w.echo(&echo, KeySet::VALUE).unwrap();
+        w.uint("value", 1).unwrap();
+        w.close().unwrap();
+        assert_eq!(
+            out.as_slice(),
+            br#"{"action": "read_pin", "x": [1], "value": 1}"#
+        );
+
+        out.clear();
+        let mut w = ObjectWriter::open(&mut out).unwrap();
+        w.echo(&echo, KeySet::VERSION).unwrap();
+        w.close().unwrap();
+        assert_eq!(out.as_slice(), line);
+    }
+
+    #[test]
+    fn error_line_rolls_back_when_full() {
+        let mut out: heapless::Vec<u8, 16> = heapless::Vec::new();
+        out.extend_from_slice(b"keep").unwrap();
+        assert_eq!(
+            write_error_line(&mut out, &crate::ProtocolError::MissingAction),
+            Err(Full)
+        );
+        assert_eq!(out.as_slice(), b"keep");
+    }
+}

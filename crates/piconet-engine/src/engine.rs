@@ -1,0 +1,396 @@
+//! Command dispatch: one request line in, one response line out.
+
+use core::time::Duration;
+
+use crate::board::{Board, Level, Mode, PinKind};
+use crate::error::EngineError;
+use crate::pins::{Pins, Slot, MAX_PINS};
+use crate::time::Instant;
+use piconet_protocol::command::{parse, Command, ACTIONS};
+use piconet_protocol::response::{write_error_line, Echo, KeySet, ObjectWriter};
+use piconet_protocol::sink::{Full, Sink};
+use piconet_protocol::ProtocolError;
+
+/// Room to reserve in a response buffer beyond the longest accepted line:
+/// a response is the echoed line plus at most this much.
+pub const RESPONSE_OVERHEAD: usize = 1024;
+
+/// How long a failed revert waits before it is tried again. A revert is
+/// the fail-safe itself, so it is never given up.
+const REVERT_RETRY: Duration = Duration::from_millis(100);
+
+/// Engine settings.
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    /// Reported by `get_version`.
+    pub version: &'static str,
+    /// The longest `write_pin` timeout accepted.
+    pub max_lease: Duration,
+}
+
+impl Default for Config {
+    /// This crate's version and a 24 h maximum lease.
+    fn default() -> Self {
+        Config {
+            version: env!("CARGO_PKG_VERSION"),
+            max_lease: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// What the transport must do once the response has been sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum After {
+    /// Keep serving.
+    Nothing,
+    /// Call [`Engine::after_reply`]: the board resets.
+    Reset,
+    /// Call [`Engine::after_reply`]: the board sleeps.
+    Sleep {
+        /// Duration.
+        ms: u32,
+        /// Deep sleep ends in a reset.
+        deep: bool,
+    },
+}
+
+/// A lease that ended: the pin was driven back to its safe level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Revert {
+    /// The pin.
+    pub pin: u32,
+    /// The safe level it was driven to.
+    pub level: Level,
+    /// When it was due.
+    pub deadline: Instant,
+    /// When it happened (the `now` of the poll).
+    pub at: Instant,
+    /// The board's error if the write failed; it is retried shortly.
+    pub error: Option<crate::BoardError>,
+}
+
+/// The protocol engine over a board. See the crate docs for an example.
+pub struct Engine<B> {
+    board: B,
+    config: Config,
+    pins: Pins,
+}
+
+/// A success and the field it adds to the echo.
+enum Reply {
+    Plain,
+    Value(Level),
+    Version,
+    Info,
+    Actions,
+}
+
+impl<B: Board> Engine<B> {
+    /// An engine with every pin free.
+    pub fn new(board: B, config: Config) -> Self {
+        Engine {
+            board,
+            config,
+            pins: Pins::new(),
+        }
+    }
+
+    /// The board.
+    pub fn board(&self) -> &B {
+        &self.board
+    }
+
+    /// The board, mutably (e.g. to drive the status LED).
+    pub fn board_mut(&mut self) -> &mut B {
+        &mut self.board
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Answer one command line (without its newline): writes exactly one
+    /// response line, `\n` included, to `out`.
+    ///
+    /// Leases due at `now` are reverted first, so the command sees the pins
+    /// as the fail-safe left them. `out` needs room for the line plus
+    /// [`RESPONSE_OVERHEAD`]; a response that does not fit is replaced by
+    /// a short error.
+    pub fn handle<S: Sink>(&mut self, now: Instant, line: &[u8], out: &mut S) -> After {
+        self.poll(now);
+        let start = out.len();
+        let written = match parse(line) {
+            Ok(req) => self.execute(now, req.command, &req.echo, out),
+            Err(rejected) => {
+                write_failure(out, rejected.echo.as_ref(), &rejected.error).map(|()| After::Nothing)
+            }
+        };
+        match written {
+            Ok(after) => after,
+            Err(Full) => {
+                out.truncate(start);
+                let _ = write_error_line(out, &EngineError::ResponseTooLarge);
+                After::Nothing
+            }
+        }
+    }
+
+    /// Answer a line the framing refused as too long.
+    pub fn handle_too_long<S: Sink>(&mut self, max_len: usize, out: &mut S) {
+        let _ = write_error_line(out, &ProtocolError::LineTooLong { max: max_len });
+    }
+
+    /// The earliest lease deadline, if any pin is leased: arm a timer for
+    /// it and call [`Engine::poll`] when it passes.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.pins.next_deadline()
+    }
+
+    /// Revert every lease due at `now`, earliest deadline first. Returns
+    /// how many pins were reverted.
+    pub fn poll(&mut self, now: Instant) -> usize {
+        self.poll_with(now, |_| {})
+    }
+
+    /// [`Engine::poll`], reporting each revert (for logs and metrics).
+    pub fn poll_with(&mut self, now: Instant, mut report: impl FnMut(Revert)) -> usize {
+        let mut reverted = 0;
+        while let Some((pin, safe, deadline)) = self.pins.earliest_due(now) {
+            let error = self.revert(pin, safe, now).err();
+            if error.is_none() {
+                reverted += 1;
+            }
+            report(Revert {
+                pin,
+                level: safe,
+                deadline,
+                at: now,
+                error,
+            });
+        }
+        reverted
+    }
+
+    /// Drive every leased pin to its safe level now, whatever its deadline
+    /// (shutdown). Returns how many pins were reverted.
+    pub fn release_all(&mut self, now: Instant, mut report: impl FnMut(Revert)) -> usize {
+        let mut reverted = 0;
+        while let Some((pin, safe, deadline)) = self.pins.first_lease() {
+            let error = self.board.write(pin, safe).err();
+            // Shutting down: there is no later retry, so the lease ends
+            // either way and the error is reported.
+            self.pins.set(pin, Slot::Output { safe, lease: None });
+            if error.is_none() {
+                reverted += 1;
+            }
+            report(Revert {
+                pin,
+                level: safe,
+                deadline,
+                at: now,
+                error,
+            });
+        }
+        reverted
+    }
+
+    /// Number of active leases.
+    pub fn leases(&self) -> usize {
+        self.pins.leases().count()
+    }
+
+    /// Carry out what a reply asked for, after it was sent.
+    pub fn after_reply(&mut self, after: After) {
+        match after {
+            After::Nothing => {}
+            After::Reset => {
+                self.board.reset();
+                // Only host boards return from a reset; their pins are as
+                // at power-on, so the registry starts over too.
+                self.pins.clear();
+            }
+            After::Sleep { ms, deep } => {
+                self.board.sleep(ms, deep);
+                if deep {
+                    self.pins.clear();
+                }
+            }
+        }
+    }
+
+    fn revert(&mut self, pin: u32, safe: Level, now: Instant) -> Result<(), crate::BoardError> {
+        match self.board.write(pin, safe) {
+            Ok(()) => {
+                self.pins.set(pin, Slot::Output { safe, lease: None });
+                Ok(())
+            }
+            Err(e) => {
+                self.pins.set(
+                    pin,
+                    Slot::Output {
+                        safe,
+                        lease: Some(now + REVERT_RETRY),
+                    },
+                );
+                Err(e)
+            }
+        }
+    }
+
+    fn execute(
+        &mut self,
+        now: Instant,
+        command: Command,
+        echo: &Echo<'_>,
+        out: &mut dyn Sink,
+    ) -> Result<After, Full> {
+        let (reply, after) = match self.run(now, command) {
+            Ok(r) => r,
+            Err(e) => return write_failure(out, Some(echo), &e).map(|()| After::Nothing),
+        };
+        let skip = KeySet::TIME_RECEIVED.union(match reply {
+            Reply::Plain => KeySet::EMPTY,
+            Reply::Value(_) => KeySet::VALUE,
+            Reply::Version => KeySet::VERSION,
+            Reply::Info => KeySet::INFO,
+            Reply::Actions => KeySet::ACTIONS,
+        });
+        let mut w = ObjectWriter::open(out)?;
+        w.echo(echo, skip)?;
+        w.uint("time_received", self.board.timestamp_ns(now))?;
+        match reply {
+            Reply::Plain => {}
+            Reply::Value(level) => w.uint("value", level.as_u8().into())?,
+            Reply::Version => w.str("version", self.config.version)?,
+            Reply::Actions => w.str_list("actions", ACTIONS.iter().copied())?,
+            Reply::Info => w.object("info", |info| self.write_info(now, info))?,
+        }
+        w.close()?;
+        out.extend(b"\n")?;
+        Ok(after)
+    }
+
+    fn write_info(&mut self, now: Instant, info: &mut ObjectWriter<'_>) -> Result<(), Full> {
+        info.str("board", self.board.name())?;
+        info.str("server", "piconet")?;
+        info.str("version", self.config.version)?;
+        info.uint("pins_configured", self.pins.configured() as u64)?;
+        info.uint("leases_active", self.pins.leases().count() as u64)?;
+        info.uint("max_lease_s", self.config.max_lease.as_secs())?;
+        self.board.write_info(now, info)
+    }
+
+    fn run(&mut self, now: Instant, command: Command) -> Result<(Reply, After), EngineError> {
+        let plain = Ok((Reply::Plain, After::Nothing));
+        match command {
+            Command::SetupPin {
+                pin,
+                mode,
+                value,
+                pull,
+            } => {
+                self.check_pin(pin)?;
+                let pull = pull.unwrap_or_default();
+                let slot = match mode {
+                    Mode::Input => {
+                        if value.is_some() {
+                            return Err(EngineError::ValueOnInput(pin));
+                        }
+                        self.board.configure(pin, mode, pull, None)?;
+                        Slot::Input
+                    }
+                    Mode::Output => {
+                        self.board.configure(pin, mode, pull, value)?;
+                        let safe = match value {
+                            Some(v) => v,
+                            None => self.board.read(pin)?,
+                        };
+                        Slot::Output { safe, lease: None }
+                    }
+                };
+                self.pins.set(pin, slot);
+                plain
+            }
+            Command::WritePin {
+                pin,
+                value,
+                timeout,
+            } => {
+                self.check_pin(pin)?;
+                let Slot::Output { safe, .. } = self.setup_slot(pin)? else {
+                    return Err(EngineError::NotOutput(pin));
+                };
+                let lease = self.lease_duration(timeout)?;
+                self.board.write(pin, value)?;
+                let lease = (value != safe).then(|| now + lease);
+                self.pins.set(pin, Slot::Output { safe, lease });
+                plain
+            }
+            Command::ReadPin { pin } => {
+                self.check_pin(pin)?;
+                self.setup_slot(pin)?;
+                Ok((Reply::Value(self.board.read(pin)?), After::Nothing))
+            }
+            Command::Ping => plain,
+            Command::Reset => Ok((Reply::Plain, After::Reset)),
+            Command::Sleep { time_ms, deep } => Ok((
+                Reply::Plain,
+                After::Sleep {
+                    ms: time_ms,
+                    deep,
+                },
+            )),
+            Command::GetInfo => Ok((Reply::Info, After::Nothing)),
+            Command::GetVersion => Ok((Reply::Version, After::Nothing)),
+            Command::ListActions => Ok((Reply::Actions, After::Nothing)),
+            Command::Update => Err(EngineError::UpdateUnsupported),
+        }
+    }
+
+    fn check_pin(&self, pin: u32) -> Result<(), EngineError> {
+        if pin as usize >= MAX_PINS {
+            return Err(EngineError::PinAbsent(pin));
+        }
+        match self.board.pin_kind(pin) {
+            PinKind::Usable => Ok(()),
+            PinKind::Reserved(why) => Err(EngineError::PinReserved(pin, why)),
+            PinKind::Absent => Err(EngineError::PinAbsent(pin)),
+        }
+    }
+
+    fn setup_slot(&self, pin: u32) -> Result<Slot, EngineError> {
+        match self.pins.get(pin) {
+            Slot::Free => Err(EngineError::NotSetUp(pin)),
+            slot => Ok(slot),
+        }
+    }
+
+    fn lease_duration(&self, timeout: f64) -> Result<Duration, EngineError> {
+        let max = self.config.max_lease;
+        let bad = EngineError::BadTimeout {
+            max_secs: max.as_secs(),
+        };
+        if !(timeout.is_finite() && timeout > 0.0 && timeout <= max.as_secs_f64()) {
+            return Err(bad);
+        }
+        // A timeout too small for a nanosecond still gets one: > 0 means
+        // the pin is driven at least until the next poll.
+        Ok(Duration::from_secs_f64(timeout).max(Duration::from_nanos(1)))
+    }
+}
+
+fn write_failure(
+    out: &mut dyn Sink,
+    echo: Option<&Echo<'_>>,
+    error: &dyn piconet_protocol::response::Message,
+) -> Result<(), Full> {
+    let Some(echo) = echo else {
+        return write_error_line(out, error);
+    };
+    let mut w = ObjectWriter::open(out)?;
+    w.echo(echo, KeySet::ERROR)?;
+    w.error(error)?;
+    w.close()?;
+    out.extend(b"\n")
+}

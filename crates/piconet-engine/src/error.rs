@@ -1,0 +1,94 @@
+//! Errors of the engine, as the client reads them.
+
+use crate::board::BoardError;
+use piconet_protocol::response::{Message, MessageWriter};
+use piconet_protocol::sink::Full;
+use piconet_protocol::ErrorClass;
+
+/// Why a well-formed command could not be carried out. Nothing changed on
+/// the board when a command fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineError {
+    /// No such pin on this board.
+    PinAbsent(u32),
+    /// The pin exists but the board needs it.
+    PinReserved(u32, &'static str),
+    /// The pin was not set up with `setup_pin`.
+    NotSetUp(u32),
+    /// `write_pin` on an input.
+    NotOutput(u32),
+    /// `setup_pin` with a `value` for an input.
+    ValueOnInput(u32),
+    /// `timeout` outside (0, max].
+    BadTimeout {
+        /// The board's longest lease, in seconds.
+        max_secs: u64,
+    },
+    /// The hardware failed.
+    Board(BoardError),
+    /// The original's file-copy `update`.
+    UpdateUnsupported,
+    /// The response did not fit the transport's buffer.
+    ResponseTooLarge,
+}
+
+impl Message for EngineError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            EngineError::NotSetUp(_) => ErrorClass::GPIOPinNotSetupError,
+            EngineError::Board(_) => ErrorClass::OSError,
+            _ => ErrorClass::ValueError,
+        }
+    }
+
+    fn write(&self, m: &mut MessageWriter<'_>) -> Result<(), Full> {
+        let pin = |m: &mut MessageWriter<'_>, p: u32| {
+            m.text("pin ")?;
+            m.uint(p.into())
+        };
+        match *self {
+            EngineError::PinAbsent(p) => {
+                pin(m, p)?;
+                m.text(" does not exist on this board")
+            }
+            EngineError::PinReserved(p, why) => {
+                pin(m, p)?;
+                m.text(" cannot be used: ")?;
+                m.text(why)
+            }
+            EngineError::NotSetUp(p) => {
+                pin(m, p)?;
+                m.text(" not setup: send setup_pin first")
+            }
+            EngineError::NotOutput(p) => {
+                pin(m, p)?;
+                m.text(" is an input: set it up with mode \"output\" to write it")
+            }
+            EngineError::ValueOnInput(p) => {
+                pin(m, p)?;
+                m.text(": value applies to outputs only, an input cannot be driven")
+            }
+            EngineError::BadTimeout { max_secs } => {
+                m.text("timeout must be a finite number of seconds, more than 0 and at most ")?;
+                m.uint(max_secs)?;
+                m.text(": it bounds how long the pin stays away from its safe state")
+            }
+            EngineError::Board(e) => {
+                m.text("board error: ")?;
+                m.text(e.message())
+            }
+            EngineError::UpdateUnsupported => m.text(
+                "update by copying files is not supported: piconet firmware is replaced as a whole image, flash the new UF2 (or use piconet's firmware update where the board supports it)",
+            ),
+            EngineError::ResponseTooLarge => m.text(
+                "the response did not fit in the server's buffer: send shorter commands",
+            ),
+        }
+    }
+}
+
+impl From<BoardError> for EngineError {
+    fn from(e: BoardError) -> Self {
+        EngineError::Board(e)
+    }
+}

@@ -1,0 +1,301 @@
+//! A simulated Raspberry Pi Pico W: the default board of the host daemon,
+//! and the board of the tests and benchmarks.
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use core::fmt;
+
+use crate::board::{Board, BoardError, Level, Mode, PinKind, Pull};
+use crate::pico::{self, GPIO_COUNT};
+use crate::time::Instant;
+use piconet_protocol::response::ObjectWriter;
+use piconet_protocol::sink::Full;
+
+/// Events kept by default; older ones are dropped (and counted) so a
+/// long-running daemon's memory stays bounded.
+pub const DEFAULT_LOG_CAPACITY: usize = 10_000;
+
+/// Something that happened to the simulated board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A pin was configured.
+    Configured {
+        /// The pin.
+        pin: u32,
+        /// Its direction.
+        mode: Mode,
+        /// Its pull.
+        pull: Pull,
+    },
+    /// An output changed level (writes of the same level are not changes).
+    Level {
+        /// The pin.
+        pin: u32,
+        /// The new level.
+        level: Level,
+    },
+    /// An input's external level was changed by the test or user.
+    Input {
+        /// The pin.
+        pin: u32,
+        /// The level now applied from outside.
+        level: Level,
+    },
+    /// The board reset (also at the end of a deep sleep).
+    Reset,
+    /// The board went to sleep.
+    Sleep {
+        /// Duration.
+        ms: u32,
+        /// Deep or light.
+        deep: bool,
+    },
+}
+
+/// An [`Event`] and when it happened on the board's clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamped {
+    /// When.
+    pub at: Instant,
+    /// What.
+    pub event: Event,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct SimPin {
+    mode: Option<Mode>,
+    pull: Pull,
+    driven: Option<Level>,
+    external: Option<Level>,
+}
+
+type Clock = Box<dyn Fn() -> Instant + Send + Sync>;
+
+/// An in-memory Pico W: same pin map, no hardware, a log of every change.
+///
+/// Undriven inputs read their pull (up: high, down or none: low) unless a
+/// level was applied with [`SimBoard::set_input`].
+///
+/// ```
+/// use piconet_engine::{Board, Level, Mode, Pull, SimBoard};
+/// let mut b = SimBoard::new();
+/// b.configure(4, Mode::Input, Pull::Up, None).unwrap();
+/// assert_eq!(b.read(4), Ok(Level::High));
+/// b.set_input(4, Level::Low);
+/// assert_eq!(b.read(4), Ok(Level::Low));
+/// ```
+pub struct SimBoard {
+    pins: [SimPin; GPIO_COUNT as usize],
+    clock: Clock,
+    log: VecDeque<Stamped>,
+    log_capacity: usize,
+    dropped: u64,
+    led: bool,
+    resets: u32,
+}
+
+impl fmt::Debug for SimBoard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimBoard")
+            .field("log_len", &self.log.len())
+            .field("dropped", &self.dropped)
+            .field("led", &self.led)
+            .field("resets", &self.resets)
+            .finish()
+    }
+}
+
+impl Default for SimBoard {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SimBoard {
+    /// A board whose log stamps every event with `Instant::ZERO`; use
+    /// [`SimBoard::with_clock`] to get real stamps.
+    pub fn new() -> Self {
+        Self::with_clock(|| Instant::ZERO)
+    }
+
+    /// A board stamping its log with `clock`.
+    pub fn with_clock(clock: impl Fn() -> Instant + Send + Sync + 'static) -> Self {
+        SimBoard {
+            pins: [SimPin::default(); GPIO_COUNT as usize],
+            clock: Box::new(clock),
+            log: VecDeque::new(),
+            log_capacity: DEFAULT_LOG_CAPACITY,
+            dropped: 0,
+            led: false,
+            resets: 0,
+        }
+    }
+
+    /// Keep at most `capacity` events.
+    pub fn with_log_capacity(mut self, capacity: usize) -> Self {
+        self.log_capacity = capacity.max(1);
+        self
+    }
+
+    /// The events kept, oldest first.
+    pub fn log(&self) -> impl ExactSizeIterator<Item = &Stamped> {
+        self.log.iter()
+    }
+
+    /// Events dropped because the log was full.
+    pub fn dropped_events(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Forget the log.
+    pub fn clear_log(&mut self) {
+        self.log.clear();
+    }
+
+    /// The level a configured pin shows, `None` if it is not configured.
+    pub fn level(&self, pin: u32) -> Option<Level> {
+        let p = self.pins.get(pin as usize)?;
+        match p.mode? {
+            Mode::Output => p.driven,
+            Mode::Input => Some(Self::input_level(p)),
+        }
+    }
+
+    /// How a pin is configured.
+    pub fn mode(&self, pin: u32) -> Option<Mode> {
+        self.pins.get(pin as usize)?.mode
+    }
+
+    /// Apply a level from outside to `pin` (a button, a sensor).
+    pub fn set_input(&mut self, pin: u32, level: Level) {
+        if let Some(p) = self.pins.get_mut(pin as usize) {
+            p.external = Some(level);
+            self.record(Event::Input { pin, level });
+        }
+    }
+
+    /// Whether the status LED is lit.
+    pub fn led(&self) -> bool {
+        self.led
+    }
+
+    /// How many times the board reset.
+    pub fn resets(&self) -> u32 {
+        self.resets
+    }
+
+    fn input_level(p: &SimPin) -> Level {
+        p.external.unwrap_or(match p.pull {
+            Pull::Up => Level::High,
+            Pull::Down | Pull::None => Level::Low,
+        })
+    }
+
+    fn record(&mut self, event: Event) {
+        if self.log.len() == self.log_capacity {
+            self.log.pop_front();
+            self.dropped += 1;
+        }
+        let at = (self.clock)();
+        self.log.push_back(Stamped { at, event });
+    }
+
+    fn pin_mut(&mut self, pin: u32) -> Result<&mut SimPin, BoardError> {
+        self.pins
+            .get_mut(pin as usize)
+            .ok_or(BoardError::Io("no such pin on the simulated board"))
+    }
+
+    fn power_on(&mut self) {
+        for p in &mut self.pins {
+            // Outside levels stay: they are wired to the board, not part of it.
+            *p = SimPin {
+                external: p.external,
+                ..SimPin::default()
+            };
+        }
+        self.led = false;
+        self.resets += 1;
+        self.record(Event::Reset);
+    }
+}
+
+impl Board for SimBoard {
+    fn name(&self) -> &str {
+        "Simulated Raspberry Pi Pico W with RP2040"
+    }
+
+    fn pin_kind(&self, pin: u32) -> PinKind {
+        pico::pin_kind(pin)
+    }
+
+    fn configure(
+        &mut self,
+        pin: u32,
+        mode: Mode,
+        pull: Pull,
+        initial: Option<Level>,
+    ) -> Result<(), BoardError> {
+        let p = self.pin_mut(pin)?;
+        p.mode = Some(mode);
+        p.pull = pull;
+        let changed = match mode {
+            Mode::Input => {
+                p.driven = None;
+                None
+            }
+            Mode::Output => {
+                // Like the RP2040: an output that was never driven starts low.
+                let level = initial.or(p.driven).unwrap_or(Level::Low);
+                let changed = p.driven != Some(level);
+                p.driven = Some(level);
+                changed.then_some(level)
+            }
+        };
+        self.record(Event::Configured { pin, mode, pull });
+        if let Some(level) = changed {
+            self.record(Event::Level { pin, level });
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, pin: u32, level: Level) -> Result<(), BoardError> {
+        let p = self.pin_mut(pin)?;
+        if p.mode != Some(Mode::Output) {
+            return Err(BoardError::Io("pin is not an output"));
+        }
+        if p.driven != Some(level) {
+            p.driven = Some(level);
+            self.record(Event::Level { pin, level });
+        }
+        Ok(())
+    }
+
+    fn read(&mut self, pin: u32) -> Result<Level, BoardError> {
+        self.level(pin)
+            .ok_or(BoardError::Io("pin is not configured"))
+    }
+
+    fn set_status_led(&mut self, on: bool) {
+        self.led = on;
+    }
+
+    fn reset(&mut self) {
+        self.power_on();
+    }
+
+    fn sleep(&mut self, ms: u32, deep: bool) {
+        self.record(Event::Sleep { ms, deep });
+        if deep {
+            // A Pico W wakes from deep sleep through a reset.
+            self.power_on();
+        }
+    }
+
+    fn write_info(&mut self, now: Instant, info: &mut ObjectWriter<'_>) -> Result<(), Full> {
+        info.bool("simulated", true)?;
+        info.uint("uptime_ms", now.as_nanos() / 1_000_000)?;
+        info.uint("resets", self.resets.into())?;
+        info.uint("pin_events", self.log.len() as u64 + self.dropped)
+    }
+}

@@ -334,13 +334,9 @@ impl<B: Board> Engine<B> {
             }
             Command::Ping => plain,
             Command::Reset => Ok((Reply::Plain, After::Reset)),
-            Command::Sleep { time_ms, deep } => Ok((
-                Reply::Plain,
-                After::Sleep {
-                    ms: time_ms,
-                    deep,
-                },
-            )),
+            Command::Sleep { time_ms, deep } => {
+                Ok((Reply::Plain, After::Sleep { ms: time_ms, deep }))
+            }
             Command::GetInfo => Ok((Reply::Info, After::Nothing)),
             Command::GetVersion => Ok((Reply::Version, After::Nothing)),
             Command::ListActions => Ok((Reply::Actions, After::Nothing)),
@@ -394,3 +390,6 @@ fn write_failure(
     w.close()?;
     out.extend(b"\n")
 }
+
+#[cfg(test)]
+mod tests;

@@ -108,7 +108,10 @@ impl StatusLed {
     /// replaying missed blinks.
     pub fn advance(&mut self, now: Instant) {
         let steps = self.status.steps();
-        let period: Duration = steps.iter().map(|s| s.1).fold(Duration::ZERO, |a, b| a.saturating_add(b));
+        let period: Duration = steps
+            .iter()
+            .map(|s| s.1)
+            .fold(Duration::ZERO, |a, b| a.saturating_add(b));
         if now.saturating_since(self.since) > period {
             self.since = now;
             self.step = 0;
@@ -166,7 +169,13 @@ mod tests {
         );
         assert_eq!(
             trace(Status::Client, 240),
-            [(0, true), (20, false), (120, true), (140, false), (240, true)]
+            [
+                (0, true),
+                (20, false),
+                (120, true),
+                (140, false),
+                (240, true)
+            ]
         );
     }
 

@@ -52,21 +52,26 @@ impl Pins {
 
     /// The due lease with the earliest deadline (lowest pin on ties).
     pub(crate) fn earliest_due(&self, now: Instant) -> Option<(u32, Level, Instant)> {
-        if !self.next.is_some_and(|n| n <= now) {
+        if self.next.is_none_or(|n| n > now) {
             return None;
         }
-        self.leases().filter(|&(_, _, d)| d <= now).min_by_key(|&(p, _, d)| (d, p))
+        self.leases()
+            .filter(|&(_, _, d)| d <= now)
+            .min_by_key(|&(p, _, d)| (d, p))
     }
 
     /// Every active lease: pin, safe level, deadline.
     pub(crate) fn leases(&self) -> impl Iterator<Item = (u32, Level, Instant)> + '_ {
-        self.slots.iter().enumerate().filter_map(|(pin, s)| match *s {
-            Slot::Output {
-                safe,
-                lease: Some(d),
-            } => Some((pin as u32, safe, d)),
-            _ => None,
-        })
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(pin, s)| match *s {
+                Slot::Output {
+                    safe,
+                    lease: Some(d),
+                } => Some((pin as u32, safe, d)),
+                _ => None,
+            })
     }
 
     pub(crate) fn first_lease(&self) -> Option<(u32, Level, Instant)> {

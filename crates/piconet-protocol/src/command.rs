@@ -448,16 +448,36 @@ mod tests {
     #[test]
     fn rejects_with_the_right_class_and_message() {
         let table: &[(&str, ErrorClass, &str, bool)] = &[
-            ("not json", ErrorClass::ValueError, "invalid JSON at byte 0", false),
-            ("[1, 2]", ErrorClass::ValueError, "must be a JSON object", false),
-            (r#"{"pin": 2}"#, ErrorClass::KeyError, "missing field \\\"action\\\"", true),
+            (
+                "not json",
+                ErrorClass::ValueError,
+                "invalid JSON at byte 0",
+                false,
+            ),
+            (
+                "[1, 2]",
+                ErrorClass::ValueError,
+                "must be a JSON object",
+                false,
+            ),
+            (
+                r#"{"pin": 2}"#,
+                ErrorClass::KeyError,
+                "missing field \\\"action\\\"",
+                true,
+            ),
             (
                 r#"{"action": "fly"}"#,
                 ErrorClass::ValueError,
                 "unknown action \\\"fly\\\", use \\\"list_actions\\\"",
                 true,
             ),
-            (r#"{"action": 5}"#, ErrorClass::ValueError, "unknown action \\\"5\\\"", true),
+            (
+                r#"{"action": 5}"#,
+                ErrorClass::ValueError,
+                "unknown action \\\"5\\\"",
+                true,
+            ),
             (
                 r#"{"action": "write_pin", "pin": 2}"#,
                 ErrorClass::ValueError,
@@ -470,10 +490,30 @@ mod tests {
                 "missing fields: pin, mode",
                 true,
             ),
-            (r#"{"action": "read_pin", "pin": "x"}"#, ErrorClass::ValueError, "pin must be a GPIO number", true),
-            (r#"{"action": "read_pin", "pin": -1}"#, ErrorClass::ValueError, "pin must be", true),
-            (r#"{"action": "read_pin", "pin": 2.5}"#, ErrorClass::ValueError, "pin must be", true),
-            (r#"{"action": "read_pin", "pin": 99999999999}"#, ErrorClass::ValueError, "pin must be", true),
+            (
+                r#"{"action": "read_pin", "pin": "x"}"#,
+                ErrorClass::ValueError,
+                "pin must be a GPIO number",
+                true,
+            ),
+            (
+                r#"{"action": "read_pin", "pin": -1}"#,
+                ErrorClass::ValueError,
+                "pin must be",
+                true,
+            ),
+            (
+                r#"{"action": "read_pin", "pin": 2.5}"#,
+                ErrorClass::ValueError,
+                "pin must be",
+                true,
+            ),
+            (
+                r#"{"action": "read_pin", "pin": 99999999999}"#,
+                ErrorClass::ValueError,
+                "pin must be",
+                true,
+            ),
             (
                 r#"{"action": "setup_pin", "pin": 1, "mode": "out"}"#,
                 ErrorClass::ValueError,
@@ -538,8 +578,11 @@ mod tests {
     }
 
     #[test]
-    fn nan_timeout_parses_so_the_engine_can_refuse_it() {
-        match ok(r#"{"action": "write_pin", "pin": 1, "value": 1, "timeout": NaN}"#) {
+    fn nan_literal_is_invalid_json_and_nan_string_reaches_the_engine() {
+        let (e, echoed) = err(r#"{"action": "write_pin", "pin": 1, "value": 1, "timeout": NaN}"#);
+        assert!(message(&e).contains("NaN and Infinity are not valid JSON"));
+        assert!(!echoed);
+        match ok(r#"{"action": "write_pin", "pin": 1, "value": 1, "timeout": "nan"}"#) {
             Command::WritePin { timeout, .. } => assert!(timeout.is_nan()),
             c => panic!("{c:?}"),
         }

@@ -200,7 +200,10 @@ mod tests {
             [Owned::TooLong, line("ok")]
         );
         assert_eq!(run(&[b"0123456789\nok\n"], 8), [Owned::TooLong, line("ok")]);
-        assert_eq!(run(&[b"0123", b"456789\nok\n"], 8), [Owned::TooLong, line("ok")]);
+        assert_eq!(
+            run(&[b"0123", b"456789\nok\n"], 8),
+            [Owned::TooLong, line("ok")]
+        );
         // Exactly at the limit is fine, with or without '\r'.
         assert_eq!(run(&[b"01234567\r\n"], 8), [line("01234567")]);
         assert_eq!(run(&[b"0123", b"4567\r", b"\n"], 8), [line("01234567")]);

@@ -293,7 +293,8 @@ mod tests {
     fn echo_skips_server_keys_only_when_present() {
         let line = br#"{"action": "read_pin", "value": 7, "x": [1]}"#;
         let mut present = KeySet::EMPTY;
-        let object = parse_object(line, |m| present = present.union(KeySet::of_key(m.key))).unwrap();
+        let object =
+            parse_object(line, |m| present = present.union(KeySet::of_key(m.key))).unwrap();
         let echo = Echo { object, present };
         let mut out: heapless::Vec<u8, 128> = heapless::Vec::new();
         let mut w = ObjectWriter::open(&mut out).unwrap();

@@ -93,3 +93,44 @@ pub trait Board {
     /// Add the board's own `get_info` fields (memory, uptime, radio, ...).
     fn write_info(&mut self, now: Instant, info: &mut ObjectWriter<'_>) -> Result<(), Full>;
 }
+
+/// A boxed board, so a host can choose its board at run time.
+#[cfg(feature = "alloc")]
+impl<B: Board + ?Sized> Board for alloc::boxed::Box<B> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn pin_kind(&self, pin: u32) -> PinKind {
+        (**self).pin_kind(pin)
+    }
+    fn configure(
+        &mut self,
+        pin: u32,
+        mode: Mode,
+        pull: Pull,
+        initial: Option<Level>,
+    ) -> Result<(), BoardError> {
+        (**self).configure(pin, mode, pull, initial)
+    }
+    fn write(&mut self, pin: u32, level: Level) -> Result<(), BoardError> {
+        (**self).write(pin, level)
+    }
+    fn read(&mut self, pin: u32) -> Result<Level, BoardError> {
+        (**self).read(pin)
+    }
+    fn set_status_led(&mut self, on: bool) {
+        (**self).set_status_led(on)
+    }
+    fn reset(&mut self) {
+        (**self).reset()
+    }
+    fn sleep(&mut self, ms: u32, deep: bool) {
+        (**self).sleep(ms, deep)
+    }
+    fn timestamp_ns(&self, now: Instant) -> u64 {
+        (**self).timestamp_ns(now)
+    }
+    fn write_info(&mut self, now: Instant, info: &mut ObjectWriter<'_>) -> Result<(), Full> {
+        (**self).write_info(now, info)
+    }
+}

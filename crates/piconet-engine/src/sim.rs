@@ -92,6 +92,7 @@ pub struct SimBoard {
     dropped: u64,
     led: bool,
     resets: u32,
+    epoch_ns: u64,
 }
 
 impl fmt::Debug for SimBoard {
@@ -128,7 +129,16 @@ impl SimBoard {
             dropped: 0,
             led: false,
             resets: 0,
+            epoch_ns: 0,
         }
+    }
+
+    /// Report `time_received` as `epoch_ns + now`: the host daemon passes
+    /// the UNIX time of its clock's origin so clients get wall-clock stamps
+    /// as from the original server.
+    pub fn with_epoch_ns(mut self, epoch_ns: u64) -> Self {
+        self.epoch_ns = epoch_ns;
+        self
     }
 
     /// Keep at most `capacity` events.
@@ -290,6 +300,10 @@ impl Board for SimBoard {
             // A Pico W wakes from deep sleep through a reset.
             self.power_on();
         }
+    }
+
+    fn timestamp_ns(&self, now: Instant) -> u64 {
+        self.epoch_ns.saturating_add(now.as_nanos())
     }
 
     fn write_info(&mut self, now: Instant, info: &mut ObjectWriter<'_>) -> Result<(), Full> {

@@ -1,0 +1,435 @@
+//! Real pins through the Linux GPIO character device (`/dev/gpiochipN`).
+//!
+//! Pin numbers are the chip's line offsets; on a Raspberry Pi 4 or 5 the
+//! header's GPIOs are BCM numbers on the main chip. The kernel access sits
+//! behind [`Lines`] so the mapping from the engine's calls to line requests
+//! is tested without hardware.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use piconet_engine::{Board, BoardError, Instant, Level, Mode, PinKind, Pull};
+use piconet_protocol::response::ObjectWriter;
+use piconet_protocol::sink::Full;
+
+/// How one line is to be requested.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineConfig {
+    /// `Some(level)`: an output starting at `level`; `None`: an input.
+    pub output: Option<bool>,
+    /// The bias; `Pull::None` leaves the line's bias as it is, so chips
+    /// without bias support still work.
+    pub pull: Pull,
+}
+
+/// Access to the lines of one chip.
+pub trait Lines: Send {
+    /// Number of lines on the chip.
+    fn num_lines(&self) -> u32;
+    /// The chip's label, e.g. "pinctrl-rp1".
+    fn label(&self) -> &str;
+    /// Request `offset` with `cfg`, or reconfigure it if already held (so an
+    /// output never glitches through a release).
+    fn request(&mut self, offset: u32, cfg: LineConfig) -> Result<(), String>;
+    /// Whether `offset` is held.
+    fn is_requested(&self, offset: u32) -> bool;
+    /// Release every held line.
+    fn release_all(&mut self);
+    /// Drive a held output.
+    fn set(&mut self, offset: u32, high: bool) -> Result<(), String>;
+    /// Read a held line.
+    fn get(&mut self, offset: u32) -> Result<bool, String>;
+}
+
+/// Could not open the GPIO chip.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open GPIO chip {path}: {source} (does it exist, and may this user open it? try `ls -l /dev/gpiochip*` and membership of the gpio group)")]
+pub struct GpioChipError {
+    path: PathBuf,
+    #[source]
+    source: gpiocdev::Error,
+}
+
+/// [`Lines`] on a real chip, through the `gpiocdev` crate.
+pub struct CdevLines {
+    path: PathBuf,
+    label: String,
+    num_lines: u32,
+    held: HashMap<u32, gpiocdev::Request>,
+}
+
+impl CdevLines {
+    /// Open `path` and read its line count.
+    pub fn open(path: &Path) -> Result<Self, GpioChipError> {
+        let err = |source| GpioChipError {
+            path: path.to_owned(),
+            source,
+        };
+        let info = gpiocdev::Chip::from_path(path)
+            .and_then(|c| c.info())
+            .map_err(err)?;
+        Ok(CdevLines {
+            path: path.to_owned(),
+            label: info.label,
+            num_lines: info.num_lines,
+            held: HashMap::new(),
+        })
+    }
+}
+
+fn value(high: bool) -> gpiocdev::line::Value {
+    if high {
+        gpiocdev::line::Value::Active
+    } else {
+        gpiocdev::line::Value::Inactive
+    }
+}
+
+impl Lines for CdevLines {
+    fn num_lines(&self) -> u32 {
+        self.num_lines
+    }
+
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn request(&mut self, offset: u32, cfg: LineConfig) -> Result<(), String> {
+        let mut b = gpiocdev::Request::builder();
+        b.on_chip(&self.path)
+            .with_consumer("piconetd")
+            .with_line(offset);
+        match cfg.output {
+            Some(high) => b.as_output(value(high)),
+            None => b.as_input(),
+        };
+        match cfg.pull {
+            Pull::Up => b.with_bias(gpiocdev::line::Bias::PullUp),
+            Pull::Down => b.with_bias(gpiocdev::line::Bias::PullDown),
+            Pull::None => &mut b,
+        };
+        if let Some(held) = self.held.get(&offset) {
+            return held.reconfigure(&b.config()).map_err(|e| e.to_string());
+        }
+        let req = b.request().map_err(|e| e.to_string())?;
+        self.held.insert(offset, req);
+        Ok(())
+    }
+
+    fn is_requested(&self, offset: u32) -> bool {
+        self.held.contains_key(&offset)
+    }
+
+    fn release_all(&mut self) {
+        self.held.clear();
+    }
+
+    fn set(&mut self, offset: u32, high: bool) -> Result<(), String> {
+        let req = self.held.get(&offset).ok_or("line not requested")?;
+        req.set_value(offset, value(high))
+            .map_err(|e| e.to_string())
+    }
+
+    fn get(&mut self, offset: u32) -> Result<bool, String> {
+        let req = self.held.get(&offset).ok_or("line not requested")?;
+        req.value(offset)
+            .map(|v| v == gpiocdev::line::Value::Active)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// A [`Board`] over the lines of one GPIO chip.
+pub struct GpioChipBoard<L = CdevLines> {
+    lines: L,
+    name: String,
+    chip: String,
+    led: Option<u32>,
+    epoch_ns: u64,
+}
+
+impl GpioChipBoard<CdevLines> {
+    /// Open the chip at `path`; `led`, if given, is a line driven as the
+    /// status LED and kept from clients.
+    pub fn open(path: &Path, led: Option<u32>, epoch_ns: u64) -> Result<Self, GpioChipError> {
+        let lines = CdevLines::open(path)?;
+        Ok(Self::with_lines(
+            lines,
+            path.display().to_string(),
+            led,
+            epoch_ns,
+        ))
+    }
+}
+
+impl<L: Lines> GpioChipBoard<L> {
+    /// A board over any [`Lines`]; `time_received` is `epoch_ns` plus the
+    /// engine's clock.
+    pub fn with_lines(lines: L, chip: String, led: Option<u32>, epoch_ns: u64) -> Self {
+        let name = format!("Linux GPIO chip {} ({chip})", lines.label());
+        let mut board = GpioChipBoard {
+            lines,
+            name,
+            chip,
+            led,
+            epoch_ns,
+        };
+        board.claim_led();
+        board
+    }
+
+    fn claim_led(&mut self) {
+        if let Some(led) = self.led {
+            let cfg = LineConfig {
+                output: Some(false),
+                pull: Pull::None,
+            };
+            if let Err(e) = self.lines.request(led, cfg) {
+                tracing::warn!(line = led, error = %e, "cannot claim the status LED line");
+            }
+        }
+    }
+
+    fn io(&self, what: &'static str, pin: u32, e: String) -> BoardError {
+        tracing::error!(chip = %self.chip, line = pin, error = %e, "{what}");
+        BoardError::Io(what)
+    }
+}
+
+impl<L: Lines> Board for GpioChipBoard<L> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn pin_kind(&self, pin: u32) -> PinKind {
+        if Some(pin) == self.led {
+            PinKind::Reserved("it is piconetd's status LED (--led-line)")
+        } else if pin < self.lines.num_lines() {
+            PinKind::Usable
+        } else {
+            PinKind::Absent
+        }
+    }
+
+    fn configure(
+        &mut self,
+        pin: u32,
+        mode: Mode,
+        pull: Pull,
+        initial: Option<Level>,
+    ) -> Result<(), BoardError> {
+        let output = match mode {
+            Mode::Input => None,
+            Mode::Output => Some(match initial {
+                Some(level) => level == Level::High,
+                // Re-setup keeps the level being driven; a fresh output
+                // starts low, as on the RP2040.
+                None if self.lines.is_requested(pin) => self
+                    .lines
+                    .get(pin)
+                    .map_err(|e| self.io("reading the GPIO line failed", pin, e))?,
+                None => false,
+            }),
+        };
+        self.lines
+            .request(pin, LineConfig { output, pull })
+            .map_err(|e| self.io("requesting the GPIO line failed (see piconetd's log; a pull needs kernel bias support)", pin, e))
+    }
+
+    fn write(&mut self, pin: u32, level: Level) -> Result<(), BoardError> {
+        self.lines
+            .set(pin, level == Level::High)
+            .map_err(|e| self.io("setting the GPIO line failed", pin, e))
+    }
+
+    fn read(&mut self, pin: u32) -> Result<Level, BoardError> {
+        self.lines
+            .get(pin)
+            .map(Level::from_bool)
+            .map_err(|e| self.io("reading the GPIO line failed", pin, e))
+    }
+
+    fn set_status_led(&mut self, on: bool) {
+        if let Some(led) = self.led {
+            if let Err(e) = self.lines.set(led, on) {
+                tracing::debug!(line = led, error = %e, "status LED write failed");
+            }
+        }
+    }
+
+    /// A Linux host is not reset by a client: the lines are released to
+    /// the kernel (inputs, as at boot) and the engine forgets them.
+    fn reset(&mut self) {
+        self.lines.release_all();
+        self.claim_led();
+        tracing::info!(chip = %self.chip, "reset: every GPIO line released");
+    }
+
+    /// The host keeps running: a deep sleep ends like a reset (as on the
+    /// Pico W, which restarts after it); a light sleep changes nothing.
+    fn sleep(&mut self, ms: u32, deep: bool) {
+        tracing::info!(ms, deep, "sleep requested: a Linux host does not sleep");
+        if deep {
+            self.reset();
+        }
+    }
+
+    fn timestamp_ns(&self, now: Instant) -> u64 {
+        self.epoch_ns.saturating_add(now.as_nanos())
+    }
+
+    fn write_info(&mut self, now: Instant, info: &mut ObjectWriter<'_>) -> Result<(), Full> {
+        info.str("chip", &self.chip)?;
+        info.str("chip_label", self.lines.label())?;
+        info.uint("lines", self.lines.num_lines().into())?;
+        info.uint("uptime_ms", now.as_nanos() / 1_000_000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct FakeLines {
+        held: HashMap<u32, (LineConfig, bool)>,
+        requests: Vec<(u32, LineConfig, bool)>,
+        fail: bool,
+    }
+
+    impl Lines for FakeLines {
+        fn num_lines(&self) -> u32 {
+            28
+        }
+        fn label(&self) -> &str {
+            "fake"
+        }
+        fn request(&mut self, offset: u32, cfg: LineConfig) -> Result<(), String> {
+            if self.fail {
+                return Err("EINVAL".into());
+            }
+            let was_held = self.held.contains_key(&offset);
+            self.requests.push((offset, cfg, was_held));
+            self.held
+                .insert(offset, (cfg, cfg.output.unwrap_or(cfg.pull == Pull::Up)));
+            Ok(())
+        }
+        fn is_requested(&self, offset: u32) -> bool {
+            self.held.contains_key(&offset)
+        }
+        fn release_all(&mut self) {
+            self.held.clear();
+        }
+        fn set(&mut self, offset: u32, high: bool) -> Result<(), String> {
+            let l = self.held.get_mut(&offset).ok_or("not held")?;
+            l.1 = high;
+            Ok(())
+        }
+        fn get(&mut self, offset: u32) -> Result<bool, String> {
+            self.held
+                .get(&offset)
+                .map(|l| l.1)
+                .ok_or_else(|| "not held".into())
+        }
+    }
+
+    fn board(led: Option<u32>) -> GpioChipBoard<FakeLines> {
+        GpioChipBoard::with_lines(FakeLines::default(), "/dev/gpiochip0".into(), led, 0)
+    }
+
+    #[test]
+    fn pins_map_to_line_offsets() {
+        let b = board(Some(3));
+        assert_eq!(b.pin_kind(0), PinKind::Usable);
+        assert_eq!(b.pin_kind(27), PinKind::Usable);
+        assert_eq!(b.pin_kind(28), PinKind::Absent);
+        assert!(matches!(b.pin_kind(3), PinKind::Reserved(_)));
+        assert!(b.name().contains("fake"));
+    }
+
+    #[test]
+    fn configure_requests_with_direction_value_and_bias() {
+        let mut b = board(None);
+        b.configure(17, Mode::Output, Pull::None, Some(Level::High))
+            .unwrap();
+        b.configure(4, Mode::Input, Pull::Down, None).unwrap();
+        assert_eq!(
+            b.lines.requests,
+            [
+                (
+                    17,
+                    LineConfig {
+                        output: Some(true),
+                        pull: Pull::None
+                    },
+                    false
+                ),
+                (
+                    4,
+                    LineConfig {
+                        output: None,
+                        pull: Pull::Down
+                    },
+                    false
+                ),
+            ]
+        );
+        assert_eq!(b.read(17), Ok(Level::High));
+        b.write(17, Level::Low).unwrap();
+        assert_eq!(b.read(17), Ok(Level::Low));
+    }
+
+    #[test]
+    fn re_setup_reconfigures_and_keeps_the_driven_level() {
+        let mut b = board(None);
+        b.configure(5, Mode::Output, Pull::None, Some(Level::High))
+            .unwrap();
+        b.configure(5, Mode::Output, Pull::None, None).unwrap();
+        let last = b.lines.requests.last().unwrap();
+        assert_eq!(
+            *last,
+            (
+                5,
+                LineConfig {
+                    output: Some(true),
+                    pull: Pull::None
+                },
+                true
+            )
+        );
+        // A fresh output without a value starts low.
+        b.configure(6, Mode::Output, Pull::None, None).unwrap();
+        assert_eq!(b.read(6), Ok(Level::Low));
+    }
+
+    #[test]
+    fn kernel_errors_become_board_errors_with_advice() {
+        let mut b = board(None);
+        b.lines.fail = true;
+        let e = b.configure(5, Mode::Input, Pull::Up, None).unwrap_err();
+        assert!(e.message().contains("bias"), "{e:?}");
+        assert!(b.write(9, Level::High).is_err());
+        assert!(b.read(9).is_err());
+    }
+
+    #[test]
+    fn reset_releases_lines_but_keeps_the_led() {
+        let mut b = board(Some(3));
+        b.configure(5, Mode::Output, Pull::None, Some(Level::High))
+            .unwrap();
+        b.set_status_led(true);
+        assert_eq!(b.lines.get(3), Ok(true));
+        b.reset();
+        assert!(!b.lines.is_requested(5));
+        assert!(b.lines.is_requested(3));
+        b.sleep(10, true);
+        assert!(b.lines.is_requested(3));
+    }
+
+    #[test]
+    fn missing_chip_gives_an_actionable_error() {
+        let e = CdevLines::open(Path::new("/dev/gpiochip-does-not-exist"))
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("gpio group"), "{e}");
+    }
+}

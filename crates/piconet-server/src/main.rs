@@ -1,0 +1,115 @@
+//! `piconetd`: serve the piconet protocol on a Linux host.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use piconet_server::{BoardSpec, Limits, Server, ServerConfig, TlsFiles};
+
+/// Serve the piconet GPIO protocol (wire-compatible with piconetcontrol
+/// 0.2.4) on this machine, on a simulated Pico W or on real GPIO lines.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "0.0.0.0:12345")]
+    listen: SocketAddr,
+    /// `sim` (a simulated Pico W) or `gpiochip:/dev/gpiochipN` (real lines).
+    #[arg(long, default_value = "sim")]
+    board: BoardSpec,
+    /// With a gpiochip board: a line to blink as the status LED.
+    #[arg(long)]
+    led_line: Option<u32>,
+    /// Certificate (PEM or DER); with --tls-key, serve TLS instead of plaintext.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM or DER, SEC1 or PKCS#8).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Simultaneous connections; one more is told the server is busy.
+    #[arg(long, default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Longest command line in bytes.
+    #[arg(long, default_value_t = Limits::default().max_line)]
+    max_line_bytes: usize,
+    /// Close a connection idle for this many seconds.
+    #[arg(long, default_value_t = Limits::default().idle_timeout.as_secs())]
+    idle_timeout_secs: u64,
+    /// Longest write_pin timeout accepted, in seconds.
+    #[arg(long, default_value_t = 24 * 3600)]
+    max_lease_secs: u64,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let defaults = ServerConfig::default();
+    let config = ServerConfig {
+        listen: args.listen,
+        board: args.board,
+        led_line: args.led_line,
+        tls: args
+            .tls_cert
+            .zip(args.tls_key)
+            .map(|(cert, key)| TlsFiles { cert, key }),
+        limits: Limits {
+            max_connections: args.max_connections.max(1),
+            max_line: args.max_line_bytes.max(1),
+            idle_timeout: Duration::from_secs(args.idle_timeout_secs.max(1)),
+            ..Limits::default()
+        },
+        engine: piconet_engine::Config {
+            max_lease: Duration::from_secs(args.max_lease_secs.max(1)),
+            ..defaults.engine
+        },
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("piconetd: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let server = match Server::bind(config).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("piconetd: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        match server.run(shutdown_signal()).await {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("piconetd: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("signal received: reverting leased pins and stopping");
+}

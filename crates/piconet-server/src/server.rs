@@ -1,0 +1,284 @@
+//! Accepting connections and running the tasks that share the engine.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use piconet_engine::{After, Board, Config, Engine};
+use piconet_protocol::framing::LineDecoder;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tracing::{debug, info, warn};
+
+use crate::boards::BoardSpec;
+use crate::clock::Clock;
+use crate::connection::{self, answer_frames, Ended, Step};
+use crate::gpiochip::GpioChipError;
+use crate::limits::Limits;
+use crate::tls::{self, TlsError, TlsFiles};
+
+pub(crate) type SharedEngine = Engine<Box<dyn Board + Send>>;
+
+/// Everything `piconetd` needs to start.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The board to drive.
+    pub board: BoardSpec,
+    /// A GPIO line to blink as the status LED (gpiochip boards only).
+    pub led_line: Option<u32>,
+    /// TLS identity; plaintext when `None`.
+    pub tls: Option<TlsFiles>,
+    /// Protection limits.
+    pub limits: Limits,
+    /// Engine settings (version, longest lease).
+    pub engine: Config,
+}
+
+impl Default for ServerConfig {
+    /// `0.0.0.0:12345`, simulated board, plaintext, default limits.
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], piconet_protocol::DEFAULT_PORT)),
+            board: BoardSpec::Sim,
+            led_line: None,
+            tls: None,
+            limits: Limits::default(),
+            engine: Config {
+                version: env!("CARGO_PKG_VERSION"),
+                ..Config::default()
+            },
+        }
+    }
+}
+
+/// The daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The listening socket.
+    #[error("cannot listen on {addr}: {source} (is another piconetd running? choose another --listen port)")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The board.
+    #[error(transparent)]
+    Board(#[from] GpioChipError),
+    /// The TLS identity.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+}
+
+/// What shutting down did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Leased pins driven back to their safe level.
+    pub reverted: usize,
+}
+
+/// State shared by the connection, lease and LED tasks.
+pub(crate) struct Shared {
+    engine: Mutex<SharedEngine>,
+    pub(crate) clock: Clock,
+    pub(crate) limits: Limits,
+    /// Signalled when the earliest lease deadline may have changed.
+    pub(crate) lease_changed: Notify,
+    /// Signalled when the number of clients changes.
+    pub(crate) clients_changed: Notify,
+    pub(crate) clients: AtomicUsize,
+}
+
+impl Shared {
+    pub(crate) fn engine(&self) -> MutexGuard<'_, SharedEngine> {
+        // A panic while holding the lock cannot leave the engine half-way
+        // through a command in a way that matters more than stopping every
+        // client (and every lease) would.
+        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn answer(
+        &self,
+        decoder: &mut LineDecoder<Vec<u8>>,
+        input: &mut &[u8],
+        out: &mut Vec<u8>,
+    ) -> Step {
+        let mut engine = self.engine();
+        let before = engine.next_deadline();
+        let step = answer_frames(&mut engine, self.clock.now(), decoder, input, out);
+        if engine.next_deadline() != before {
+            self.lease_changed.notify_one();
+        }
+        step
+    }
+
+    pub(crate) fn after_reply(&self, after: After) {
+        info!(?after, "carrying out after the reply");
+        self.engine().after_reply(after);
+        self.lease_changed.notify_one();
+    }
+}
+
+/// A bound, ready-to-run daemon.
+pub struct Server {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    tls: Option<TlsAcceptor>,
+}
+
+impl Server {
+    /// Open the board, load the TLS identity and bind the listener.
+    pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
+        let clock = Clock::start();
+        let board = config.board.open(clock, config.led_line)?;
+        let tls = match &config.tls {
+            Some(files) => Some(TlsAcceptor::from(tls::server_config(files)?)),
+            None => None,
+        };
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        info!(
+            addr = %listener.local_addr().map_err(|source| ServerError::Bind { addr: config.listen, source })?,
+            board = board.name(),
+            tls = tls.is_some(),
+            "piconetd listening"
+        );
+        Ok(Server {
+            listener,
+            tls,
+            shared: Arc::new(Shared {
+                engine: Mutex::new(Engine::new(board, config.engine)),
+                clock,
+                limits: config.limits,
+                lease_changed: Notify::new(),
+                clients_changed: Notify::new(),
+                clients: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serve until `shutdown` completes, then drive every leased pin to its
+    /// safe level and return.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<ShutdownReport, ServerError> {
+        let Server {
+            listener,
+            shared,
+            tls,
+        } = self;
+        let mut background = JoinSet::new();
+        background.spawn(crate::leases::lease_timer(shared.clone()));
+        background.spawn(crate::status_led::status_led(shared.clone()));
+        let slots = Arc::new(Semaphore::new(shared.limits.max_connections));
+        let mut connections = JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                accepted = listener.accept() => {
+                    let (tcp, peer) = match accepted {
+                        Ok(a) => a,
+                        Err(e) => {
+                            // Out of file descriptors and the like: back off
+                            // instead of spinning.
+                            warn!(error = %e, "accept failed");
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let _ = tcp.set_nodelay(true);
+                    let permit = slots.clone().try_acquire_owned().ok();
+                    connections.spawn(connection_task(tcp, peer, shared.clone(), tls.clone(), permit));
+                }
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            }
+        }
+        connections.abort_all();
+        background.abort_all();
+        let now = shared.clock.now();
+        let reverted = shared.engine().release_all(now, |r| match r.error {
+            None => info!(
+                pin = r.pin,
+                level = r.level.as_u8(),
+                "shutdown: pin back to its safe level"
+            ),
+            Some(e) => warn!(
+                pin = r.pin,
+                error = e.message(),
+                "shutdown: could not revert pin"
+            ),
+        });
+        info!(reverted, "piconetd stopped");
+        Ok(ShutdownReport { reverted })
+    }
+}
+
+async fn connection_task(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    tls: Option<TlsAcceptor>,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+) {
+    let limits = shared.limits;
+    match tls {
+        None => with_stream(tcp, peer, shared, permit).await,
+        Some(acceptor) => {
+            match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp)).await {
+                Ok(Ok(stream)) => with_stream(stream, peer, shared, permit).await,
+                Ok(Err(e)) => {
+                    info!(%peer, error = %e, "TLS handshake failed (a plaintext client on the TLS port?)")
+                }
+                Err(_) => info!(%peer, "TLS handshake timed out"),
+            }
+        }
+    }
+}
+
+async fn with_stream<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+) {
+    let Some(_permit) = permit else {
+        let max = shared.limits.max_connections;
+        warn!(%peer, max, "connection refused: too many connections");
+        let msg = format!(
+            "{{\"error\": \"server busy: {max} connections already open (piconetd --max-connections), try again later\", \"exception\": \"ConnectionRefusedError\"}}\n"
+        );
+        let _ = stream.write_all(msg.as_bytes()).await;
+        let _ = stream.shutdown().await;
+        return;
+    };
+    debug!(%peer, "client connected");
+    shared.clients.fetch_add(1, Ordering::Relaxed);
+    shared.clients_changed.notify_one();
+    let ended = connection::serve(&mut stream, &shared).await;
+    shared.clients.fetch_sub(1, Ordering::Relaxed);
+    shared.clients_changed.notify_one();
+    match ended {
+        Ended::Io(e) => info!(%peer, error = %e, "client connection failed"),
+        other => debug!(%peer, ended = ?other, "client disconnected"),
+    }
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Every test of piconet, on a fresh machine: installs what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain: thumbv6m-none-eabi target (for the no_std crates and the firmware)"
+rustup target list --installed | grep -qx thumbv6m-none-eabi || rustup target add thumbv6m-none-eabi
+
+step "python: the original piconetcontrol 0.2.4 client and pytest (compatibility tests)"
+python3 -m pip install -q --disable-pip-version-check -r tests/compat/requirements.txt
+
+step "unit, property and end-to-end tests (cargo test)"
+cargo test --workspace --all-features
+
+step "no_std, no alloc: protocol and engine build for the RP2040"
+cargo build --release --target thumbv6m-none-eabi -p piconet-protocol -p piconet-engine
+
+step "wire compatibility with the original Python client and server (pytest)"
+cargo build -p piconet-server --bin piconetd
+PICONETD="$PWD/target/debug/piconetd" python3 -m pytest -q tests/compat
+
+if [ -x firmware/build.sh ]; then
+  step "firmware: release build, UF2 and size report"
+  firmware/build.sh
+fi

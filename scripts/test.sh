@@ -25,3 +25,6 @@ if [ -x firmware/build.sh ]; then
   step "firmware: release build, UF2 and size report"
   firmware/build.sh
 fi
+
+step "fuzzing: every target for a bounded time from the kept corpus"
+fuzz/run.sh "${PICONET_FUZZ_SECONDS:-30}"

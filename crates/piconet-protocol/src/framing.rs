@@ -82,6 +82,13 @@ impl<S: LineStorage> LineDecoder<S> {
         }
     }
 
+    /// True between the first byte of a line and its newline, also while
+    /// an over-long line is being skipped: the transport's line timeout
+    /// runs while this holds.
+    pub fn is_mid_line(&self) -> bool {
+        self.skipping || self.pending() > 0
+    }
+
     /// Consume bytes from `input` up to and including the next complete
     /// frame and return it, or consume all of `input` and return `None`
     /// when it holds no complete frame. Call until `None` for each chunk.
@@ -215,10 +222,14 @@ mod tests {
         let mut dec = LineDecoder::new(heapless::Vec::<u8, 4>::new(), 100);
         let mut a: &[u8] = b"abcdef";
         assert_eq!(dec.decode(&mut a), Some(Frame::TooLong));
+        assert!(dec.is_mid_line(), "skipping counts as mid-line");
         let mut b: &[u8] = b"g\nxy";
         assert_eq!(dec.decode(&mut b), None);
+        assert!(dec.is_mid_line());
         let mut c: &[u8] = b"z\n";
         assert_eq!(dec.decode(&mut c), Some(Frame::Line(b"xyz")));
+        assert_eq!(dec.decode(&mut c), None);
+        assert!(!dec.is_mid_line());
     }
 
     fn reference(stream: &[u8], max: usize) -> Vec<Owned> {

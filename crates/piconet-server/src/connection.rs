@@ -21,6 +21,8 @@ pub(crate) enum Ended {
     Closed,
     /// Nothing arrived within the idle timeout.
     Idle,
+    /// A command line was not finished within the line timeout.
+    SlowLine,
     /// The socket failed.
     Io(std::io::Error),
 }
@@ -33,17 +35,35 @@ where
     let mut decoder = LineDecoder::new(Vec::new(), limits.max_line);
     let mut buf = vec![0u8; READ_CHUNK];
     let mut out = Vec::new();
+    // When the unfinished line in the decoder started arriving.
+    let mut line_started: Option<tokio::time::Instant> = None;
     loop {
-        let n = match tokio::time::timeout(limits.idle_timeout, stream.read(&mut buf)).await {
+        let idle_deadline = tokio::time::Instant::now() + limits.idle_timeout;
+        let deadline = match line_started {
+            Some(t) => idle_deadline.min(t + limits.line_timeout),
+            None => idle_deadline,
+        };
+        let n = match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
             Err(_) => {
-                let _ = stream.write_all(&idle_error(limits.idle_timeout)).await;
+                let (ended, message) = match line_started {
+                    Some(_) if deadline < idle_deadline => (
+                        Ended::SlowLine,
+                        timeout_error("command line not finished within", limits.line_timeout),
+                    ),
+                    _ => (
+                        Ended::Idle,
+                        timeout_error("no command for", limits.idle_timeout),
+                    ),
+                };
+                let _ = stream.write_all(&message).await;
                 let _ = stream.flush().await;
-                return Ended::Idle;
+                return ended;
             }
             Ok(Ok(0)) => return Ended::Closed,
             Ok(Ok(n)) => n,
             Ok(Err(e)) => return Ended::Io(e),
         };
+        let read_at = tokio::time::Instant::now();
         let mut input = &buf[..n];
         loop {
             let step = shared.answer(&mut decoder, &mut input, &mut out);
@@ -66,6 +86,12 @@ where
                 Step::After(after) => shared.after_reply(after),
             }
         }
+        line_started = match (decoder.is_mid_line(), line_started) {
+            (false, _) => None,
+            (_, Some(t)) if !ended_a_line(&buf[..n]) => Some(t),
+            // A new unfinished line began in this read.
+            _ => Some(read_at),
+        };
         // A long line may have grown the buffers; don't keep that per
         // idle connection.
         out.shrink_to(READ_CHUNK);
@@ -105,10 +131,14 @@ pub(crate) fn answer_frames(
     Step::More
 }
 
-fn idle_error(after: std::time::Duration) -> Vec<u8> {
+fn ended_a_line(chunk: &[u8]) -> bool {
+    chunk.contains(&b'\n')
+}
+
+fn timeout_error(what: &str, after: std::time::Duration) -> Vec<u8> {
     format!(
-        "{{\"error\": \"no command for {} s: connection closed\", \"exception\": \"TimeoutError\"}}\n",
-        after.as_secs()
+        "{{\"error\": \"{what} {} s: connection closed\", \"exception\": \"TimeoutError\"}}\n",
+        after.as_secs_f64()
     )
     .into_bytes()
 }

@@ -12,6 +12,10 @@ pub struct Limits {
     pub max_line: usize,
     /// A connection that sends nothing for this long is closed.
     pub idle_timeout: Duration,
+    /// A command line must be complete this long after its first byte
+    /// arrived, so a client trickling bytes (slowloris) cannot hold a
+    /// connection slot for ever.
+    pub line_timeout: Duration,
     /// A TLS handshake that takes longer than this is abandoned.
     pub handshake_timeout: Duration,
 }
@@ -22,6 +26,7 @@ impl Default for Limits {
             max_connections: 64,
             max_line: 64 * 1024,
             idle_timeout: Duration::from_secs(300),
+            line_timeout: Duration::from_secs(30),
             handshake_timeout: Duration::from_secs(10),
         }
     }

@@ -37,6 +37,10 @@ struct Args {
     /// Close a connection idle for this many seconds.
     #[arg(long, default_value_t = Limits::default().idle_timeout.as_secs())]
     idle_timeout_secs: u64,
+    /// Close a connection whose command line is not finished this many
+    /// seconds after it began (slow or stuck senders).
+    #[arg(long, default_value_t = Limits::default().line_timeout.as_secs())]
+    line_timeout_secs: u64,
     /// Longest write_pin timeout accepted, in seconds.
     #[arg(long, default_value_t = 24 * 3600)]
     max_lease_secs: u64,
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
             max_connections: args.max_connections.max(1),
             max_line: args.max_line_bytes.max(1),
             idle_timeout: Duration::from_secs(args.idle_timeout_secs.max(1)),
+            line_timeout: Duration::from_secs(args.line_timeout_secs.max(1)),
             ..Limits::default()
         },
         engine: piconet_engine::Config {

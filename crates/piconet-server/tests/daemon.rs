@@ -292,6 +292,58 @@ async fn an_idle_connection_is_closed_with_a_reason() {
     d.stop().await;
 }
 
+#[tokio::test]
+async fn a_slowloris_is_closed_and_others_are_served() {
+    let limits = Limits {
+        line_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let d = Daemon::start(limits, None).await;
+    let mut slow = Conn::open(d.addr).await;
+    let mut good = Conn::open(d.addr).await;
+    let trickle = async {
+        for b in b"{\"action\": \"ping\"}" {
+            if slow.writer.write_all(&[*b]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let served = async {
+        for _ in 0..5 {
+            ok(&good.cmd(json!({"action": "ping"})).await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::join!(trickle, served);
+    let r = slow.line().await.unwrap();
+    assert_eq!(r["exception"], "TimeoutError");
+    assert!(
+        r["error"].as_str().unwrap().contains("not finished within"),
+        "{r}"
+    );
+    assert!(slow.line().await.is_none());
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_mebibyte_without_newline_gets_one_error_and_the_connection_recovers() {
+    let d = Daemon::plain().await;
+    let mut c = Conn::open(d.addr).await;
+    let mut other = Conn::open(d.addr).await;
+    let blob = vec![b'a'; 1024 * 1024];
+    c.write(&blob).await;
+    let r = c.line().await.unwrap();
+    assert!(
+        r["error"].as_str().unwrap().contains("longer than 65536"),
+        "{r}"
+    );
+    ok(&other.cmd(json!({"action": "ping"})).await);
+    c.write(b"\n").await;
+    ok(&c.cmd(json!({"action": "ping"})).await);
+    d.stop().await;
+}
+
 fn tls_identity(dir: &std::path::Path) -> (TlsFiles, Vec<u8>) {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
     let cert = rcgen::CertificateParams::new(vec!["piconet.local".into()])

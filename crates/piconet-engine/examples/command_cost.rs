@@ -2,7 +2,7 @@
 //! `bench/callgrind.sh`.
 //!
 //! ```text
-//! command_cost <minimal|sim> <read_pin|write_pin> <iterations>
+//! command_cost <minimal|sim> <read_pin|write_pin> <iterations> [warm-up]
 //! ```
 //!
 //! Sets up pin 2 as an output, warms up (outside the measured function),
@@ -41,8 +41,8 @@ type Storage = heapless::Vec<u8, { MAX_LINE + 1 }>;
 /// Response buffer: a line plus the engine's overhead.
 type Out = heapless::Vec<u8, { MAX_LINE + piconet_engine::RESPONSE_OVERHEAD }>;
 
-/// Warm-up commands before measuring: enough level changes to fill the
-/// SimBoard's event log (10,000 events) so it stops growing.
+/// Warm-up commands before measuring, by default: enough level changes to
+/// fill the SimBoard's event log (10,000 events) so it stops growing.
 const WARM_UP: u32 = 10_100;
 
 const SETUP: &[u8] =
@@ -166,7 +166,7 @@ impl Action {
     }
 }
 
-fn run<B: Board>(board: B, action: Action, iterations: u32) -> Result<(), String> {
+fn run<B: Board>(board: B, action: Action, iterations: u32, warm_up: u32) -> Result<(), String> {
     let mut engine = Engine::new(board, Config::default());
     let mut decoder = LineDecoder::new(Storage::new(), MAX_LINE);
     let mut out = Out::new();
@@ -176,7 +176,7 @@ fn run<B: Board>(board: B, action: Action, iterations: u32) -> Result<(), String
 
     piconet_unmeasured_command(&mut engine, &mut decoder, now, SETUP, &mut out);
     check(&out, action, None)?;
-    for i in 0..WARM_UP {
+    for i in 0..warm_up {
         out.clear();
         now = now + tick;
         let n = piconet_unmeasured_command(
@@ -188,7 +188,9 @@ fn run<B: Board>(board: B, action: Action, iterations: u32) -> Result<(), String
         );
         assert_eq!(n, 1);
     }
-    check(&out, action, Some(WARM_UP - 1))?;
+    if warm_up > 0 {
+        check(&out, action, Some(warm_up - 1))?;
+    }
 
     for i in 0..iterations {
         out.clear();
@@ -235,8 +237,16 @@ fn check(out: &[u8], action: Action, last: Option<u32>) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: command_cost <minimal|sim> <read_pin|write_pin> <iterations>";
-    let [board, action, iterations] = args.as_slice() else {
+    let usage = "usage: command_cost <minimal|sim> <read_pin|write_pin> <iterations> [warm-up]";
+    let (board, action, iterations, warm_up) = match args.as_slice() {
+        [b, a, n] => (b, a, n, None),
+        [b, a, n, w] => (b, a, n, Some(w)),
+        _ => {
+            eprintln!("{usage}");
+            return ExitCode::from(2);
+        }
+    };
+    let Ok(warm_up) = warm_up.map_or(Ok(WARM_UP), |w| w.parse::<u32>()) else {
         eprintln!("{usage}");
         return ExitCode::from(2);
     };
@@ -259,8 +269,9 @@ fn main() -> ExitCode {
             },
             action,
             iterations,
+            warm_up,
         ),
-        "sim" => run(SimBoard::new(), action, iterations),
+        "sim" => run(SimBoard::new(), action, iterations, warm_up),
         _ => {
             eprintln!("{usage}");
             return ExitCode::from(2);

@@ -147,6 +147,8 @@ struct Raw<'a> {
     timeout: Option<&'a [u8]>,
     time_ms: Option<&'a [u8]>,
     deep: Option<&'a [u8]>,
+    files: Option<&'a [u8]>,
+    compress: Option<&'a [u8]>,
     present: KeySet,
 }
 
@@ -165,6 +167,8 @@ impl<'a> Raw<'a> {
             b"timeout" => &mut self.timeout,
             b"time_ms" => &mut self.time_ms,
             b"deep" => &mut self.deep,
+            b"files" => &mut self.files,
+            b"compress" => &mut self.compress,
             other => {
                 self.present = self.present.union(KeySet::of_key(other));
                 return;
@@ -263,7 +267,24 @@ fn command<'a>(raw: &Raw<'a>) -> Result<Command, ProtocolError<'a>> {
         "get_info" | "get_resource_info" => Command::GetInfo,
         "get_version" => Command::GetVersion,
         "list_actions" => Command::ListActions,
-        "update" => Command::Update,
+        "update" => {
+            // The original's shape, checked so its client learns what is
+            // wrong with the request before learning it is not supported.
+            require(&[(Field::Files, raw.files), (Field::Compress, raw.compress)])?;
+            if !raw.files.unwrap_or_default().starts_with(b"{") {
+                return Err(ProtocolError::BadValue {
+                    field: "files",
+                    expected: "an object of file names to contents",
+                });
+            }
+            if !matches!(raw.compress, Some(b"true" | b"false")) {
+                return Err(ProtocolError::BadValue {
+                    field: "compress",
+                    expected: "true or false",
+                });
+            }
+            Command::Update
+        }
         _ => return Err(unknown(action)),
     })
 }
@@ -439,7 +460,7 @@ mod tests {
     fn every_listed_action_parses() {
         for name in ACTIONS {
             let line = std::format!(
-                r#"{{"action": "{name}", "pin": 1, "mode": "input", "value": 0, "timeout": 1, "time_ms": 1}}"#
+                r#"{{"action": "{name}", "pin": 1, "mode": "input", "value": 0, "timeout": 1, "time_ms": 1, "files": {{}}, "compress": true}}"#
             );
             ok(&line);
         }
@@ -548,6 +569,24 @@ mod tests {
                 r#"{"action": "sleep", "time_ms": 5, "deep": "yes"}"#,
                 ErrorClass::ValueError,
                 "deep must be",
+                true,
+            ),
+            (
+                r#"{"action": "update"}"#,
+                ErrorClass::ValueError,
+                "missing fields: files, compress",
+                true,
+            ),
+            (
+                r#"{"action": "update", "files": [], "compress": false}"#,
+                ErrorClass::ValueError,
+                "files must be",
+                true,
+            ),
+            (
+                r#"{"action": "update", "files": {}, "compress": 1}"#,
+                ErrorClass::ValueError,
+                "compress must be",
                 true,
             ),
         ];

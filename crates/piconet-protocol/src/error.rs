@@ -42,6 +42,8 @@ pub enum Field {
     Value,
     Timeout,
     TimeMs,
+    Files,
+    Compress,
 }
 
 impl Field {
@@ -53,6 +55,8 @@ impl Field {
             Field::Value => "value",
             Field::Timeout => "timeout",
             Field::TimeMs => "time_ms",
+            Field::Files => "files",
+            Field::Compress => "compress",
         }
     }
 }

@@ -98,11 +98,15 @@ pub fn parse_object<'a>(
     line: &'a [u8],
     mut each: impl FnMut(Member<'a>),
 ) -> Result<Object<'a>, JsonError> {
-    if let Err(e) = core::str::from_utf8(line) {
-        return Err(JsonError {
-            reason: "not valid UTF-8",
-            offset: e.valid_up_to(),
-        });
+    // ASCII (every line the original client sends) is UTF-8; the word-wise
+    // ASCII check is much cheaper than full validation.
+    if !line.is_ascii() {
+        if let Err(e) = core::str::from_utf8(line) {
+            return Err(JsonError {
+                reason: "not valid UTF-8",
+                offset: e.valid_up_to(),
+            });
+        }
     }
     let mut c = Cursor { b: line, i: 0 };
     c.ws();
@@ -205,6 +209,12 @@ impl<'a> Cursor<'a> {
     fn string(&mut self) -> Result<(), JsonError> {
         self.i += 1;
         loop {
+            // Skip the run of plain characters in one tight loop.
+            let rest = self.b.get(self.i..).unwrap_or_default();
+            self.i += rest
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .unwrap_or(rest.len());
             let Some(c) = self.peek() else {
                 return Err(self.err("unterminated string"));
             };
@@ -394,6 +404,9 @@ pub mod scalar {
     /// An integer given as a JSON integer or as a string holding one (as
     /// Python's `int()` takes it: surrounding spaces and a sign allowed).
     pub fn integer(raw: &[u8]) -> Option<i64> {
+        if let Some(v) = small_digits(raw) {
+            return Some(v as i64);
+        }
         let text = match raw_str(raw) {
             Some(s) => core::str::from_utf8(s).ok()?.trim(),
             None => core::str::from_utf8(raw).ok()?,
@@ -404,11 +417,33 @@ pub mod scalar {
     /// A float given as a JSON number or a string holding one, as Python's
     /// `float()` takes it (so `"inf"` and `"nan"` too: callers check range).
     pub fn float(raw: &[u8]) -> Option<f64> {
+        if let Some(v) = small_digits(raw) {
+            // Below 2^53: exact, as parsing the digits would give.
+            return Some(v as f64);
+        }
         let text = match raw_str(raw) {
             Some(s) => core::str::from_utf8(s).ok()?.trim(),
             None => core::str::from_utf8(raw).ok()?,
         };
         text.parse().ok()
+    }
+
+    /// The common case of [`integer`] and [`float`]: 1 to 15 ASCII digits
+    /// and nothing else (a JSON integer without sign), decoded without
+    /// UTF-8 checks or the general parsers. Anything else is `None`.
+    fn small_digits(raw: &[u8]) -> Option<u64> {
+        if raw.is_empty() || raw.len() > 15 {
+            return None;
+        }
+        let mut v: u64 = 0;
+        for &c in raw {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            v = v * 10 + u64::from(d);
+        }
+        Some(v)
     }
 
     /// A bit: 0 or 1 (number or string), or `true`/`false`.

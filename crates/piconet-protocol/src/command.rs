@@ -210,11 +210,11 @@ pub fn parse(line: &[u8]) -> Result<Request<'_>, Rejected<'_>> {
 
 fn command<'a>(raw: &Raw<'a>) -> Result<Command, ProtocolError<'a>> {
     let action = raw.action.ok_or(ProtocolError::MissingAction)?;
-    let Some(name) = scalar::plain_str(action) else {
+    let Some(name) = plain_bytes(action) else {
         return Err(unknown(action));
     };
     Ok(match name {
-        "setup_pin" => {
+        b"setup_pin" => {
             require(&[(Field::Pin, raw.pin), (Field::Mode, raw.mode)])?;
             Command::SetupPin {
                 pin: pin(raw.pin)?,
@@ -223,7 +223,7 @@ fn command<'a>(raw: &Raw<'a>) -> Result<Command, ProtocolError<'a>> {
                 pull: raw.pull.map(pull).transpose()?,
             }
         }
-        "write_pin" => {
+        b"write_pin" => {
             require(&[
                 (Field::Pin, raw.pin),
                 (Field::Value, raw.value),
@@ -240,13 +240,13 @@ fn command<'a>(raw: &Raw<'a>) -> Result<Command, ProtocolError<'a>> {
                 )?,
             }
         }
-        "read_pin" => {
+        b"read_pin" => {
             require(&[(Field::Pin, raw.pin)])?;
             Command::ReadPin { pin: pin(raw.pin)? }
         }
-        "ping" => Command::Ping,
-        "reset" => Command::Reset,
-        "sleep" => {
+        b"ping" => Command::Ping,
+        b"reset" => Command::Reset,
+        b"sleep" => {
             require(&[(Field::TimeMs, raw.time_ms)])?;
             Command::Sleep {
                 time_ms: scalar::integer(raw.time_ms.unwrap_or_default())
@@ -264,10 +264,10 @@ fn command<'a>(raw: &Raw<'a>) -> Result<Command, ProtocolError<'a>> {
                 },
             }
         }
-        "get_info" | "get_resource_info" => Command::GetInfo,
-        "get_version" => Command::GetVersion,
-        "list_actions" => Command::ListActions,
-        "update" => {
+        b"get_info" | b"get_resource_info" => Command::GetInfo,
+        b"get_version" => Command::GetVersion,
+        b"list_actions" => Command::ListActions,
+        b"update" => {
             // The original's shape, checked so its client learns what is
             // wrong with the request before learning it is not supported.
             require(&[(Field::Files, raw.files), (Field::Compress, raw.compress)])?;
@@ -287,6 +287,16 @@ fn command<'a>(raw: &Raw<'a>) -> Result<Command, ProtocolError<'a>> {
         }
         _ => return Err(unknown(action)),
     })
+}
+
+/// [`scalar::plain_str`] without its UTF-8 check: the line was validated
+/// as a whole, and these bytes are only compared with ASCII names.
+fn plain_bytes(raw: &[u8]) -> Option<&[u8]> {
+    let inner = scalar::raw_str(raw)?;
+    if inner.contains(&b'\\') {
+        return None;
+    }
+    Some(inner)
 }
 
 fn unknown(action: &[u8]) -> ProtocolError<'_> {
@@ -329,9 +339,9 @@ fn level<'a>(raw: &[u8]) -> Result<Level, ProtocolError<'a>> {
 }
 
 fn mode<'a>(raw: Option<&[u8]>) -> Result<Mode, ProtocolError<'a>> {
-    match raw.and_then(scalar::plain_str) {
-        Some("input") => Ok(Mode::Input),
-        Some("output") => Ok(Mode::Output),
+    match raw.and_then(plain_bytes) {
+        Some(b"input") => Ok(Mode::Input),
+        Some(b"output") => Ok(Mode::Output),
         _ => Err(ProtocolError::BadValue {
             field: "mode",
             expected: "\"input\" or \"output\"",
@@ -340,10 +350,10 @@ fn mode<'a>(raw: Option<&[u8]>) -> Result<Mode, ProtocolError<'a>> {
 }
 
 fn pull<'a>(raw: &[u8]) -> Result<Pull, ProtocolError<'a>> {
-    match (raw, scalar::plain_str(raw)) {
-        (b"null", _) | (_, Some("none")) => Ok(Pull::None),
-        (_, Some("up")) => Ok(Pull::Up),
-        (_, Some("down")) => Ok(Pull::Down),
+    match (raw, plain_bytes(raw)) {
+        (b"null", _) | (_, Some(b"none")) => Ok(Pull::None),
+        (_, Some(b"up")) => Ok(Pull::Up),
+        (_, Some(b"down")) => Ok(Pull::Down),
         _ => Err(ProtocolError::BadValue {
             field: "pull",
             expected: "\"up\", \"down\" or \"none\"",

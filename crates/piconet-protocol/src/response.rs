@@ -89,8 +89,18 @@ impl MessageWriter<'_> {
     }
 }
 
+/// True for the bytes a JSON string cannot hold as they are.
+#[inline]
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
 fn write_escaped(sink: &mut dyn Sink, s: &str) -> Result<(), Full> {
     let bytes = s.as_bytes();
+    if !bytes.iter().any(|&b| needs_escape(b)) {
+        // The common case (every key and name the server writes): one copy.
+        return sink.extend(bytes);
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let esc: &[u8] = match b {
@@ -136,7 +146,37 @@ impl<'a> ObjectWriter<'a> {
         Ok(ObjectWriter { sink, first: true })
     }
 
+    /// `, "key": ` then `value` (raw JSON), in one write to the sink when
+    /// the key needs no escapes and both fit a small buffer.
+    fn member(&mut self, key: &str, value: &[u8]) -> Result<(), Full> {
+        const ROOM: usize = 80;
+        let k = key.as_bytes();
+        // ", \"" + key + "\": " + value
+        let len = 3 + k.len() + 3 + value.len();
+        if len > ROOM || k.iter().any(|&b| needs_escape(b)) {
+            self.escaped_key(key)?;
+            return self.sink.extend(value);
+        }
+        let mut buf = [0u8; ROOM];
+        let start = if self.first { 2 } else { 0 };
+        buf[..3].copy_from_slice(b", \"");
+        let mut n = 3;
+        buf[n..n + k.len()].copy_from_slice(k);
+        n += k.len();
+        buf[n..n + 3].copy_from_slice(b"\": ");
+        n += 3;
+        buf[n..n + value.len()].copy_from_slice(value);
+        n += value.len();
+        self.sink.extend(&buf[start..n])?;
+        self.first = false;
+        Ok(())
+    }
+
     fn key(&mut self, key: &str) -> Result<(), Full> {
+        self.member(key, b"")
+    }
+
+    fn escaped_key(&mut self, key: &str) -> Result<(), Full> {
         if !self.first {
             self.sink.extend(b", ")?;
         }
@@ -175,20 +215,17 @@ impl<'a> ObjectWriter<'a> {
 
     /// `"key": v`.
     pub fn uint(&mut self, key: &str, v: u64) -> Result<(), Full> {
-        self.key(key)?;
-        self.sink.extend(itoa::Buffer::new().format(v).as_bytes())
+        self.member(key, itoa::Buffer::new().format(v).as_bytes())
     }
 
     /// `"key": v`.
     pub fn int(&mut self, key: &str, v: i64) -> Result<(), Full> {
-        self.key(key)?;
-        self.sink.extend(itoa::Buffer::new().format(v).as_bytes())
+        self.member(key, itoa::Buffer::new().format(v).as_bytes())
     }
 
     /// `"key": true|false`.
     pub fn bool(&mut self, key: &str, v: bool) -> Result<(), Full> {
-        self.key(key)?;
-        self.sink.extend(if v { b"true" } else { b"false" })
+        self.member(key, if v { b"true" } else { b"false" })
     }
 
     /// `"key": "v"`, escaped.
@@ -201,8 +238,7 @@ impl<'a> ObjectWriter<'a> {
 
     /// `"key": null`.
     pub fn null(&mut self, key: &str) -> Result<(), Full> {
-        self.key(key)?;
-        self.sink.extend(b"null")
+        self.member(key, b"null")
     }
 
     /// `"key": ["a", "b"]`.
@@ -287,6 +323,27 @@ mod tests {
         w.str("k", "a\u{1}\tb\\").unwrap();
         w.close().unwrap();
         assert_eq!(out.as_slice(), br#"{"k": "a\u0001\tb\\"}"#);
+    }
+
+    #[test]
+    fn members_with_escaped_or_long_keys() {
+        let long = "k".repeat(100);
+        let mut out: heapless::Vec<u8, 512> = heapless::Vec::new();
+        let mut w = ObjectWriter::open(&mut out).unwrap();
+        w.uint("a\"b", 1).unwrap();
+        w.bool(&long, true).unwrap();
+        w.null("").unwrap();
+        w.int("i", -5).unwrap();
+        w.str("s\n", "v").unwrap();
+        w.close().unwrap();
+        let want = std::format!(r#"{{"a\"b": 1, "{long}": true, "": null, "i": -5, "s\n": "v"}}"#);
+        assert_eq!(core::str::from_utf8(&out).unwrap(), want);
+
+        // A member that does not fit leaves the sink as it was.
+        let mut small: heapless::Vec<u8, 8> = heapless::Vec::new();
+        let mut w = ObjectWriter::open(&mut small).unwrap();
+        assert_eq!(w.uint("abcdef", 1), Err(Full));
+        assert_eq!(small.as_slice(), b"{");
     }
 
     #[test]

@@ -23,15 +23,27 @@ pub(crate) enum Slot {
 #[derive(Clone, Debug)]
 pub(crate) struct Pins {
     slots: [Slot; MAX_PINS],
+    /// Bit `p` set: pin `p` has a lease. Scans visit only leased pins.
+    leased: u64,
     /// Earliest lease deadline, kept so the per-command check is one
     /// comparison rather than a scan.
     next: Option<Instant>,
+}
+
+const _: () = assert!(MAX_PINS <= u64::BITS as usize);
+
+fn lease_of(slot: Slot) -> Option<Instant> {
+    match slot {
+        Slot::Output { lease, .. } => lease,
+        _ => None,
+    }
 }
 
 impl Pins {
     pub(crate) const fn new() -> Self {
         Pins {
             slots: [Slot::Free; MAX_PINS],
+            leased: 0,
             next: None,
         }
     }
@@ -42,8 +54,25 @@ impl Pins {
     }
 
     pub(crate) fn set(&mut self, pin: u32, slot: Slot) {
-        self.slots[pin as usize] = slot;
-        self.refresh_next();
+        let old = lease_of(core::mem::replace(&mut self.slots[pin as usize], slot));
+        let new = lease_of(slot);
+        let bit = 1u64 << pin;
+        if new.is_some() {
+            self.leased |= bit;
+        } else {
+            self.leased &= !bit;
+        }
+        self.next = match (old, new) {
+            // The earliest lease may have moved later or ended: look again.
+            (Some(o), _) if Some(o) == self.next && new.is_none_or(|n| n > o) => {
+                self.leases().map(|(_, _, d)| d).min()
+            }
+            // Otherwise the old lease did not decide the minimum.
+            _ => match (self.next, new) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+        };
     }
 
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
@@ -60,18 +89,23 @@ impl Pins {
             .min_by_key(|&(p, _, d)| (d, p))
     }
 
-    /// Every active lease: pin, safe level, deadline.
+    /// Every active lease, ascending pin: pin, safe level, deadline.
     pub(crate) fn leases(&self) -> impl Iterator<Item = (u32, Level, Instant)> + '_ {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(pin, s)| match *s {
-                Slot::Output {
+        let mut bits = self.leased;
+        core::iter::from_fn(move || {
+            while bits != 0 {
+                let pin = bits.trailing_zeros();
+                bits &= bits - 1;
+                if let Slot::Output {
                     safe,
                     lease: Some(d),
-                } => Some((pin as u32, safe, d)),
-                _ => None,
-            })
+                } = self.slots[pin as usize]
+                {
+                    return Some((pin, safe, d));
+                }
+            }
+            None
+        })
     }
 
     pub(crate) fn first_lease(&self) -> Option<(u32, Level, Instant)> {
@@ -85,8 +119,41 @@ impl Pins {
     pub(crate) fn clear(&mut self) {
         *self = Pins::new();
     }
+}
 
-    fn refresh_next(&mut self) {
-        self.next = self.leases().map(|(_, _, d)| d).min();
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The kept deadline and lease set match a full scan of the slots
+        /// after any sequence of changes.
+        #[test]
+        fn kept_state_matches_a_scan(
+            ops in proptest::collection::vec((0u32..MAX_PINS as u32, 0u8..4, 0u64..8), 0..200),
+        ) {
+            let mut pins = Pins::new();
+            for (pin, kind, t) in ops {
+                let slot = match kind {
+                    0 => Slot::Free,
+                    1 => Slot::Input,
+                    2 => Slot::Output { safe: Level::Low, lease: None },
+                    _ => Slot::Output { safe: Level::High, lease: Some(Instant::from_nanos(t)) },
+                };
+                pins.set(pin, slot);
+                let scan: std::vec::Vec<(u32, Level, Instant)> = pins
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(p, s)| match *s {
+                        Slot::Output { safe, lease: Some(d) } => Some((p as u32, safe, d)),
+                        _ => None,
+                    })
+                    .collect();
+                prop_assert_eq!(pins.leases().collect::<std::vec::Vec<_>>(), scan.clone());
+                prop_assert_eq!(pins.next_deadline(), scan.iter().map(|l| l.2).min());
+            }
+        }
     }
 }

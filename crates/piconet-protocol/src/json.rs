@@ -151,6 +151,61 @@ pub fn parse_object<'a>(
     })
 }
 
+/// Eight bytes as one little-endian word, for the scans below.
+#[inline(always)]
+fn word(b: &[u8]) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(..8)?.try_into().ok()?))
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Bytes of `b` before its first `"`, `\` or control character (all of
+/// `b` if none): the part of a string that needs no attention. Eight bytes
+/// at a time; in each word the lowest flagged byte is exact, which is the
+/// one that counts.
+#[inline]
+fn plain_run(b: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(w) = b.get(i..).and_then(word) {
+        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+        let quote = zero(w ^ (ONES * u64::from(b'"')));
+        let backslash = zero(w ^ (ONES * u64::from(b'\\')));
+        let control = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
+        let hits = quote | backslash | control;
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Leading ASCII digits of `b`, eight bytes at a time.
+#[inline]
+fn digit_run(b: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(w) = b.get(i..).and_then(word) {
+        // High bit set in a byte above '9' (+0x46 reaches 0x80) or below
+        // '0' (-0x30 wraps); carries and borrows only move upwards.
+        let hits = (w.wrapping_add(ONES * 0x46) | w.wrapping_sub(ONES * 0x30)) & HIGHS;
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while b.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    i
+}
+
 const NOT_FINITE: &str = "NaN and Infinity are not valid JSON numbers, send a finite number";
 
 struct Cursor<'a> {
@@ -209,12 +264,7 @@ impl<'a> Cursor<'a> {
     fn string(&mut self) -> Result<(), JsonError> {
         self.i += 1;
         loop {
-            // Skip the run of plain characters in one tight loop.
-            let rest = self.b.get(self.i..).unwrap_or_default();
-            self.i += rest
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-                .unwrap_or(rest.len());
+            self.i += plain_run(self.b.get(self.i..).unwrap_or_default());
             let Some(c) = self.peek() else {
                 return Err(self.err("unterminated string"));
             };
@@ -252,11 +302,9 @@ impl<'a> Cursor<'a> {
     }
 
     fn digits(&mut self) -> usize {
-        let start = self.i;
-        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
-            self.i += 1;
-        }
-        self.i - start
+        let n = digit_run(self.b.get(self.i..).unwrap_or_default());
+        self.i += n;
+        n
     }
 
     fn number(&mut self) -> Result<(), JsonError> {
@@ -565,6 +613,27 @@ mod tests {
                 (b"n", b"-1.5"),
             ]
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn word_scans_match_byte_scans(
+            b in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::Just(b'"'),
+                    proptest::prelude::Just(b'\\'),
+                    b'0'..=b'9',
+                    b'a'..=b'z',
+                    proptest::prelude::any::<u8>(),
+                ],
+                0..40,
+            ),
+        ) {
+            let plain = b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).unwrap_or(b.len());
+            let digits = b.iter().position(|c| !c.is_ascii_digit()).unwrap_or(b.len());
+            proptest::prop_assert_eq!(plain_run(&b), plain);
+            proptest::prop_assert_eq!(digit_run(&b), digits);
+        }
     }
 
     #[test]

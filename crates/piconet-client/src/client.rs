@@ -1,0 +1,515 @@
+//! Connections and the typed commands built on them.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rustls::client::danger::ServerCertVerifier;
+use serde_json::{json, Map, Value};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use crate::address::ServerAddr;
+use crate::error::Error;
+use crate::framing::{self, LineEnd, DEFAULT_MAX_RESPONSE_BYTES};
+use crate::known_hosts::KnownHosts;
+use crate::pin::{Level, Mode, Pull};
+use crate::ping::PingStats;
+use crate::response::Response;
+use crate::tls::{self, CaVerifier, InsecureVerifier, Seen, TlsVerify, TofuVerifier};
+
+/// How long one command (or connecting) may take, as the original's default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// Where and how to reach a server. Cheap to clone; each call opens its own
+/// connection, as the original client does.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use piconet_client::{Client, Level, Mode, TlsVerify};
+///
+/// # async fn demo() -> Result<(), piconet_client::Error> {
+/// let client = Client::new("pico.lan".parse()?)
+///     .with_tls(TlsVerify::KnownHosts(piconet_client::KnownHosts::default_path()?))
+///     .with_timeout(Duration::from_secs(5));
+/// client.setup_pin(2, Mode::Output, Some(Level::Low), None).await?;
+/// client.write_pin(2, Level::High, Duration::from_secs(5)).await?;
+/// assert_eq!(client.read_pin(2).await?, Level::High);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    addr: ServerAddr,
+    tls: Option<TlsVerify>,
+    timeout: Duration,
+    max_response_bytes: usize,
+}
+
+impl Client {
+    /// A plaintext client for `addr`, 3 s per command, answers up to 1 MiB.
+    pub fn new(addr: ServerAddr) -> Self {
+        Self {
+            addr,
+            tls: None,
+            timeout: DEFAULT_TIMEOUT,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+
+    /// Speaks TLS, trusting the server as `verify` says.
+    pub fn with_tls(mut self, verify: TlsVerify) -> Self {
+        self.tls = Some(verify);
+        self
+    }
+
+    /// The time allowed to connect (with the TLS handshake), and then to each
+    /// command from sending it to its whole answer.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The longest answer line accepted, so a hostile server cannot exhaust memory.
+    pub fn with_max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> &ServerAddr {
+        &self.addr
+    }
+
+    /// Opens a connection for [`Connection::request`]s.
+    ///
+    /// With [`TlsVerify::KnownHosts`] a first connection pins the server's
+    /// certificate and warns on stderr; [`TlsVerify::Insecure`] warns too.
+    pub async fn connect(&self) -> Result<Connection, Error> {
+        let addr = self.addr.to_string();
+        let verifier = match &self.tls {
+            None => None,
+            Some(verify) => Some(Verifier::prepare(verify, &addr)?),
+        };
+        let server_name = match verifier {
+            Some(_) => Some(tls::server_name(self.addr.host())?),
+            None => None,
+        };
+        let open = async {
+            let tcp = tcp_connect(&self.addr, &addr).await?;
+            // Commands are small and latency is what ping measures.
+            let _ = tcp.set_nodelay(true);
+            let io: Box<dyn Io> = match (verifier, server_name) {
+                (Some(verifier), Some(name)) => verifier.handshake(tcp, name, &addr).await?,
+                _ => Box::new(tcp),
+            };
+            Ok::<_, Error>(io)
+        };
+        let io = tokio::time::timeout(self.timeout, open)
+            .await
+            .map_err(|_| Error::Timeout {
+                addr: addr.clone(),
+                step: "connecting to",
+                after: self.timeout,
+            })??;
+        Ok(Connection {
+            io: BufReader::new(io),
+            addr,
+            timeout: self.timeout,
+            limit: self.max_response_bytes,
+            answered: 0,
+            line: Vec::new(),
+        })
+    }
+
+    /// Sends `commands` over one connection, the last one followed by the
+    /// blank line that lets the server close, and returns one answer each, in
+    /// order. Error answers are returned as they are (see
+    /// [`Response::server_error`]); an empty list sends nothing.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), piconet_client::Error> {
+    /// use serde_json::json;
+    /// let client = piconet_client::Client::new("127.0.0.1:12345".parse()?);
+    /// let cmd = |v: serde_json::Value| v.as_object().unwrap().clone();
+    /// for answer in client.send([
+    ///     cmd(json!({"action": "setup_pin", "pin": 2, "mode": "output", "value": 0})),
+    ///     cmd(json!({"action": "read_pin", "pin": 2})),
+    /// ]).await? {
+    ///     println!("{answer}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn send(
+        &self,
+        commands: impl IntoIterator<Item = Map<String, Value>>,
+    ) -> Result<Vec<Response>, Error> {
+        let commands: Vec<_> = commands.into_iter().collect();
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.connect().await?;
+        let count = commands.len();
+        let mut answers = Vec::with_capacity(count);
+        for (i, command) in commands.into_iter().enumerate() {
+            answers.push(conn.request(command, i + 1 == count).await?);
+        }
+        conn.close().await;
+        Ok(answers)
+    }
+
+    /// Sends one command on its own connection; an error answer is [`Error::Server`].
+    pub async fn command(&self, command: Map<String, Value>) -> Result<Response, Error> {
+        let mut answers = self.send([command]).await?;
+        answers.remove(0).into_result()
+    }
+
+    async fn action(&self, fields: Value) -> Result<Response, Error> {
+        match fields {
+            Value::Object(map) => self.command(map).await,
+            _ => unreachable!("commands are built as JSON objects"),
+        }
+    }
+
+    /// Configures a pin; an output's `value` is also its safe state on piconetd.
+    pub async fn setup_pin(
+        &self,
+        pin: u32,
+        mode: Mode,
+        value: Option<Level>,
+        pull: Option<Pull>,
+    ) -> Result<Response, Error> {
+        let mut cmd = json!({"action": "setup_pin", "pin": pin, "mode": mode.as_str()});
+        if let Some(value) = value {
+            cmd["value"] = json!(value.as_u8());
+        }
+        if let Some(pull) = pull {
+            cmd["pull"] = json!(pull.as_str());
+        }
+        self.action(cmd).await
+    }
+
+    /// Drives an output to `value` for `hold`, after which the server puts it
+    /// back (the fail-safe the protocol requires).
+    pub async fn write_pin(
+        &self,
+        pin: u32,
+        value: Level,
+        hold: Duration,
+    ) -> Result<Response, Error> {
+        self.action(
+            json!({"action": "write_pin", "pin": pin, "value": value.as_u8(),
+            "timeout": hold.as_secs_f64()}),
+        )
+        .await
+    }
+
+    /// A pin's level.
+    pub async fn read_pin(&self, pin: u32) -> Result<Level, Error> {
+        let answer = self
+            .action(json!({"action": "read_pin", "pin": pin}))
+            .await?;
+        answer.field("value", Level::from_json)
+    }
+
+    /// `n` pings over one connection and their round-trip statistics.
+    pub async fn ping(&self, n: usize) -> Result<PingStats, Error> {
+        if n == 0 {
+            return Err(Error::InvalidArgument(
+                "ping needs at least one ping".into(),
+            ));
+        }
+        let pings = (0..n).map(|_| command_map("ping"));
+        PingStats::from_responses(&self.send(pings).await?)
+    }
+
+    /// The board's `info` object (memory, versions, board name).
+    pub async fn info(&self) -> Result<Map<String, Value>, Error> {
+        let answer = self.action(json!({"action": "get_info"})).await?;
+        answer.field("info", |v| v.as_object().cloned())
+    }
+
+    /// The server software's version.
+    pub async fn version(&self) -> Result<String, Error> {
+        let answer = self.action(json!({"action": "get_version"})).await?;
+        answer.field("version", |v| v.as_str().map(str::to_owned))
+    }
+
+    /// The actions the server knows.
+    pub async fn actions(&self) -> Result<Vec<String>, Error> {
+        let answer = self.action(json!({"action": "list_actions"})).await?;
+        answer.field("actions", |v| {
+            v.as_array()?
+                .iter()
+                .map(|a| a.as_str().map(str::to_owned))
+                .collect()
+        })
+    }
+
+    /// Resets the board; it answers first, then restarts.
+    pub async fn reset(&self) -> Result<Response, Error> {
+        self.action(json!({"action": "reset"})).await
+    }
+
+    /// Puts the board to light (`deep == false`) or deep sleep for `time_ms`.
+    pub async fn sleep(&self, time_ms: u32, deep: bool) -> Result<Response, Error> {
+        self.action(json!({"action": "sleep", "time_ms": time_ms, "deep": u8::from(deep)}))
+            .await
+    }
+}
+
+fn command_map(action: &str) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("action".into(), Value::from(action));
+    map
+}
+
+/// One open connection: send commands one at a time and read each answer.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), piconet_client::Error> {
+/// use serde_json::json;
+/// let client = piconet_client::Client::new("127.0.0.1".parse()?);
+/// let mut conn = client.connect().await?;
+/// let ping = json!({"action": "ping"}).as_object().unwrap().clone();
+/// let first = conn.request(ping.clone(), false).await?;
+/// let last = conn.request(ping, true).await?;
+/// conn.close().await;
+/// # Ok(()) }
+/// ```
+pub struct Connection {
+    io: BufReader<Box<dyn Io>>,
+    addr: String,
+    timeout: Duration,
+    limit: usize,
+    answered: usize,
+    line: Vec<u8>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("addr", &self.addr)
+            .field("answered", &self.answered)
+            .finish()
+    }
+}
+
+impl Connection {
+    /// Sends one command with a fresh `time_sent` and reads its answer, which
+    /// gets `time_responded`. `last` sends the blank line after it, after
+    /// which the server closes: send nothing more then.
+    ///
+    /// An error answer is returned as `Ok`; check [`Response::server_error`].
+    pub async fn request(
+        &mut self,
+        mut command: Map<String, Value>,
+        last: bool,
+    ) -> Result<Response, Error> {
+        command.insert("time_sent".into(), Value::from(now_ns()));
+        let bytes = framing::encode(&command, last);
+        let Self {
+            io, line, limit, ..
+        } = self;
+        let exchange = async {
+            io.write_all(&bytes).await?;
+            io.flush().await?;
+            framing::read_line(io, line, *limit).await
+        };
+        let end = tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| Error::Timeout {
+                addr: self.addr.clone(),
+                step: "waiting for an answer from",
+                after: self.timeout,
+            })?
+            .map_err(|source| Error::Io {
+                addr: self.addr.clone(),
+                source,
+            })?;
+        match end {
+            LineEnd::TooLong => {
+                return Err(Error::ResponseTooLarge {
+                    addr: self.addr.clone(),
+                    limit: self.limit,
+                })
+            }
+            // The original client takes what came before the close as the answer.
+            LineEnd::Closed if self.line.is_empty() => {
+                return Err(Error::Closed {
+                    addr: self.addr.clone(),
+                    answered: self.answered,
+                })
+            }
+            LineEnd::Closed | LineEnd::Line => {}
+        }
+        let mut answer = match serde_json::from_slice::<Value>(&self.line) {
+            Ok(Value::Object(map)) => map,
+            Ok(other) => {
+                return Err(self.invalid(format!("a JSON {}", json_kind(&other))));
+            }
+            Err(e) => return Err(self.invalid(e.to_string())),
+        };
+        answer.insert("time_responded".into(), Value::from(now_ns()));
+        self.answered += 1;
+        Ok(Response::from_raw(answer))
+    }
+
+    /// Closes the connection, telling a TLS peer so; errors no longer matter then.
+    pub async fn close(mut self) {
+        let _ = tokio::time::timeout(self.timeout, self.io.shutdown()).await;
+    }
+
+    fn invalid(&self, reason: String) -> Error {
+        Error::InvalidResponse {
+            addr: self.addr.clone(),
+            reason,
+        }
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+pub(crate) fn now_ns() -> i64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
+}
+
+async fn tcp_connect(server: &ServerAddr, addr: &str) -> Result<TcpStream, Error> {
+    let resolve = |source| Error::Resolve {
+        host: server.host().to_owned(),
+        source,
+    };
+    let candidates: Vec<SocketAddr> = tokio::net::lookup_host((server.host(), server.port()))
+        .await
+        .map_err(resolve)?
+        .collect();
+    let mut failure = None;
+    for candidate in candidates {
+        match TcpStream::connect(candidate).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => failure = Some(e),
+        }
+    }
+    Err(match failure {
+        Some(e) if e.kind() == io::ErrorKind::ConnectionRefused => Error::ConnectionRefused {
+            addr: addr.to_owned(),
+        },
+        Some(source) => Error::Connect {
+            addr: addr.to_owned(),
+            source,
+        },
+        None => resolve(io::Error::new(io::ErrorKind::NotFound, "no addresses")),
+    })
+}
+
+/// A TLS verifier ready for one handshake, and what to do with its verdict.
+enum Verifier {
+    Ca(Arc<CaVerifier>, std::path::PathBuf),
+    Tofu(Arc<TofuVerifier>, KnownHosts),
+    Insecure(Arc<InsecureVerifier>),
+}
+
+impl Verifier {
+    /// Reads the CA file or the known-hosts entry before any connection,
+    /// so a bad file fails fast and alone.
+    fn prepare(verify: &TlsVerify, addr: &str) -> Result<Self, Error> {
+        Ok(match verify {
+            TlsVerify::CaFile(path) => {
+                Self::Ca(Arc::new(CaVerifier::from_file(path)?), path.clone())
+            }
+            TlsVerify::KnownHosts(path) => {
+                let store = KnownHosts::new(path);
+                Self::Tofu(Arc::new(TofuVerifier::new(&store, addr)?), store)
+            }
+            TlsVerify::Insecure => Self::Insecure(Arc::new(InsecureVerifier::new())),
+        })
+    }
+
+    async fn handshake(
+        self,
+        tcp: TcpStream,
+        name: rustls::pki_types::ServerName<'static>,
+        addr: &str,
+    ) -> Result<Box<dyn Io>, Error> {
+        let dyn_verifier: Arc<dyn ServerCertVerifier> = match &self {
+            Self::Ca(v, _) => v.clone(),
+            Self::Tofu(v, _) => v.clone(),
+            Self::Insecure(v) => {
+                eprintln!(
+                    "warning: TLS to {addr} WITHOUT verifying its certificate (insecure mode, \
+                     as the original client): anyone on the network path can pose as the server"
+                );
+                v.clone()
+            }
+        };
+        let connector = TlsConnector::from(Arc::new(tls::client_config(dyn_verifier)?));
+        let result = connector.connect(name, tcp).await;
+        let tls_error = |source: io::Error| Error::Tls {
+            addr: addr.to_owned(),
+            source,
+        };
+        match self {
+            Self::Ca(_, ca_file) => match result {
+                Ok(stream) => Ok(Box::new(stream)),
+                Err(e) => match rustls_error(&e) {
+                    Some(rustls::Error::InvalidCertificate(reason)) => {
+                        Err(Error::CertificateRejected {
+                            addr: addr.to_owned(),
+                            ca_file,
+                            reason: format!("{reason:?}"),
+                        })
+                    }
+                    _ => Err(tls_error(e)),
+                },
+            },
+            Self::Tofu(verifier, store) => match (verifier.seen(), result) {
+                (Seen::Changed { pinned, found }, _) => Err(Error::HostKeyChanged {
+                    addr: addr.to_owned(),
+                    file: store.path().to_owned(),
+                    line: pinned.line,
+                    expected: pinned.fingerprint.to_string(),
+                    found: found.to_string(),
+                }),
+                (_, Err(e)) => Err(tls_error(e)),
+                // Pinned only now: the handshake proved the server holds the key.
+                (Seen::New(fingerprint), Ok(stream)) => {
+                    store.add(addr, &fingerprint)?;
+                    eprintln!(
+                        "warning: first TLS connection to {addr}: trusting its certificate \
+                         sha256 {fingerprint} from now on (pinned in {}). Check it against the \
+                         server's: openssl x509 -in CERT -noout -fingerprint -sha256",
+                        store.path().display()
+                    );
+                    Ok(Box::new(stream))
+                }
+                (_, Ok(stream)) => Ok(Box::new(stream)),
+            },
+            Self::Insecure(_) => result
+                .map(|s| Box::new(s) as Box<dyn Io>)
+                .map_err(tls_error),
+        }
+    }
+}
+
+fn rustls_error(e: &io::Error) -> Option<&rustls::Error> {
+    e.get_ref()?.downcast_ref::<rustls::Error>()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,344 @@
+//! How a TLS server is trusted: a CA or certificate file, a certificate
+//! pinned on first use, or (as the original client) not at all.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
+
+use crate::error::Error;
+use crate::known_hosts::{Fingerprint, KnownHost, KnownHosts};
+
+/// Which servers a TLS connection accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TlsVerify {
+    /// A PEM or DER file of CA certificates, or the server's own certificate.
+    ///
+    /// A server presenting exactly one of the file's certificates is accepted
+    /// without name or date checks: the seed's openssl steps make self-signed
+    /// certificates without a subject alternative name, and holding that exact
+    /// certificate is a stronger statement than any name in it. Any other
+    /// certificate must chain to one in the file and name the host.
+    CaFile(PathBuf),
+    /// Trust on first use: the certificate's SHA-256 is pinned in this
+    /// known-hosts file the first time, and a different one is refused later.
+    KnownHosts(PathBuf),
+    /// No verification, as the original client (`CERT_NONE`): encrypted, but
+    /// anyone on the path can pose as the server. A warning is printed.
+    Insecure,
+}
+
+/// What the first-use verifier saw, read after the handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Seen {
+    Nothing,
+    Matches,
+    New(Fingerprint),
+    Changed {
+        pinned: KnownHost,
+        found: Fingerprint,
+    },
+}
+
+/// The ring provider: pure Rust and assembly, no cmake needed to build it.
+pub(crate) fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
+    ServerName::try_from(host.to_owned()).map_err(|e| Error::InvalidAddress {
+        input: host.to_owned(),
+        reason: format!("not usable as a TLS server name: {e}"),
+    })
+}
+
+pub(crate) fn client_config(verifier: Arc<dyn ServerCertVerifier>) -> Result<ClientConfig, Error> {
+    let config = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::InvalidArgument(format!("TLS setup: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok(config)
+}
+
+/// Reads every certificate of a PEM file, or the one certificate of a DER file.
+pub(crate) fn load_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let bad = |reason: String| Error::CaFile {
+        path: path.to_owned(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+        let certs = CertificateDer::pem_slice_iter(&bytes)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(format!("bad PEM: {e}")))?;
+        if certs.is_empty() {
+            return Err(bad("the PEM file has no CERTIFICATE block".into()));
+        }
+        Ok(certs)
+    } else if bytes.first() == Some(&0x30) {
+        Ok(vec![CertificateDer::from(bytes)])
+    } else {
+        Err(bad("neither PEM nor a DER certificate".into()))
+    }
+}
+
+fn verify12(
+    provider: &CryptoProvider,
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    verify_tls12_signature(
+        message,
+        cert,
+        dss,
+        &provider.signature_verification_algorithms,
+    )
+}
+
+fn verify13(
+    provider: &CryptoProvider,
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    verify_tls13_signature(
+        message,
+        cert,
+        dss,
+        &provider.signature_verification_algorithms,
+    )
+}
+
+/// Every verifier here still checks the handshake signatures: accepting a
+/// certificate means nothing unless the peer proves it holds its key.
+macro_rules! signatures_by_provider {
+    () => {
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            verify12(&self.provider, message, cert, dss)
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            verify13(&self.provider, message, cert, dss)
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.provider
+                .signature_verification_algorithms
+                .supported_schemes()
+        }
+    };
+}
+
+/// Exact certificates from the file, else a WebPKI chain to them.
+pub(crate) struct CaVerifier {
+    exact: Vec<CertificateDer<'static>>,
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl CaVerifier {
+    pub(crate) fn from_file(path: &Path) -> Result<Self, Error> {
+        let exact = load_certificates(path)?;
+        let mut roots = RootCertStore::empty();
+        // A leaf certificate that is no valid trust anchor can still be pinned exactly.
+        let (_added, _ignored) = roots.add_parsable_certificates(exact.iter().cloned());
+        let provider = provider();
+        let chain = if roots.is_empty() {
+            None
+        } else {
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .build()
+                .ok()
+        };
+        Ok(Self {
+            exact,
+            chain,
+            provider,
+        })
+    }
+}
+
+impl fmt::Debug for CaVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaVerifier")
+            .field("certificates", &self.exact.len())
+            .finish()
+    }
+}
+
+impl ServerCertVerifier for CaVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if self.exact.iter().any(|c| c.as_ref() == end_entity.as_ref()) {
+            return Ok(ServerCertVerified::assertion());
+        }
+        match &self.chain {
+            Some(chain) => {
+                chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            }
+            None => Err(rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer,
+            )),
+        }
+    }
+
+    signatures_by_provider!();
+}
+
+/// Accepts the pinned certificate or, on first use, any; records what it saw.
+pub(crate) struct TofuVerifier {
+    pinned: Option<KnownHost>,
+    seen: Mutex<Seen>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl TofuVerifier {
+    pub(crate) fn new(store: &KnownHosts, host: &str) -> Result<Self, Error> {
+        Ok(Self {
+            pinned: store.lookup(host)?,
+            seen: Mutex::new(Seen::Nothing),
+            provider: provider(),
+        })
+    }
+
+    pub(crate) fn seen(&self) -> Seen {
+        *self.seen.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl fmt::Debug for TofuVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TofuVerifier")
+            .field("pinned", &self.pinned)
+            .finish()
+    }
+}
+
+impl ServerCertVerifier for TofuVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let found = Fingerprint::of_certificate(end_entity);
+        let (seen, verdict) = match self.pinned {
+            None => (Seen::New(found), Ok(ServerCertVerified::assertion())),
+            Some(pinned) if pinned.fingerprint == found => {
+                (Seen::Matches, Ok(ServerCertVerified::assertion()))
+            }
+            Some(pinned) => (
+                Seen::Changed { pinned, found },
+                Err(rustls::Error::InvalidCertificate(
+                    CertificateError::ApplicationVerificationFailure,
+                )),
+            ),
+        };
+        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = seen;
+        verdict
+    }
+
+    signatures_by_provider!();
+}
+
+/// Accepts any certificate, as the original client's `CERT_NONE`.
+pub(crate) struct InsecureVerifier {
+    provider: Arc<CryptoProvider>,
+}
+
+impl InsecureVerifier {
+    pub(crate) fn new() -> Self {
+        Self {
+            provider: provider(),
+        }
+    }
+}
+
+impl fmt::Debug for InsecureVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InsecureVerifier")
+    }
+}
+
+impl ServerCertVerifier for InsecureVerifier {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    signatures_by_provider!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificate_files_in_pem_and_der_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::generate_simple_self_signed(vec!["pico".into()]).unwrap();
+        let pem = dir.path().join("c.pem");
+        let der = dir.path().join("c.der");
+        std::fs::write(&pem, key.cert.pem()).unwrap();
+        std::fs::write(&der, key.cert.der()).unwrap();
+        assert_eq!(
+            load_certificates(&pem).unwrap(),
+            vec![key.cert.der().clone()]
+        );
+        assert_eq!(
+            load_certificates(&der).unwrap(),
+            vec![key.cert.der().clone()]
+        );
+
+        let junk = dir.path().join("junk");
+        std::fs::write(&junk, "hello").unwrap();
+        assert!(matches!(
+            load_certificates(&junk),
+            Err(Error::CaFile { .. })
+        ));
+        let key_only = dir.path().join("key.pem");
+        std::fs::write(&key_only, key.signing_key.serialize_pem()).unwrap();
+        let err = load_certificates(&key_only).unwrap_err();
+        assert!(err.to_string().contains("no CERTIFICATE"), "{err}");
+        let missing = dir.path().join("missing.pem");
+        assert!(matches!(
+            load_certificates(&missing),
+            Err(Error::CaFile { .. })
+        ));
+    }
+}

@@ -370,6 +370,12 @@ impl<B: Board> Engine<B> {
         if !(timeout.is_finite() && timeout > 0.0 && timeout <= max.as_secs_f64()) {
             return Err(bad);
         }
+        // Whole seconds (the usual case) convert exactly without the
+        // general float conversion.
+        let secs = timeout as u64;
+        if secs as f64 == timeout {
+            return Ok(Duration::from_secs(secs));
+        }
         // A timeout too small for a nanosecond still gets one: > 0 means
         // the pin is driven at least until the next poll.
         Ok(Duration::from_secs_f64(timeout).max(Duration::from_nanos(1)))

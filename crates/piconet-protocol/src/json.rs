@@ -261,8 +261,21 @@ impl<'a> Cursor<'a> {
     }
 
     /// A string starting at its opening quote; UTF-8 was checked up front.
+    #[inline(always)]
     fn string(&mut self) -> Result<(), JsonError> {
         self.i += 1;
+        // The common case, inlined: no escapes up to the closing quote.
+        self.i += plain_run(self.b.get(self.i..).unwrap_or_default());
+        if self.peek() == Some(b'"') {
+            self.i += 1;
+            return Ok(());
+        }
+        self.string_rest()
+    }
+
+    /// The rest of a string from its first escape or control character.
+    #[inline(never)]
+    fn string_rest(&mut self) -> Result<(), JsonError> {
         loop {
             self.i += plain_run(self.b.get(self.i..).unwrap_or_default());
             let Some(c) = self.peek() else {

@@ -95,9 +95,38 @@ fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
+/// True when no byte of `b` needs escaping: eight bytes at a time, the
+/// last word overlapping the one before.
+fn is_plain(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let flagged = |w: u64| {
+        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+        zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS)
+    };
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[i..i + 8]);
+        u64::from_le_bytes(w)
+    };
+    if b.len() < 8 {
+        return !b.iter().any(|&c| needs_escape(c));
+    }
+    let mut i = 0;
+    while i + 8 < b.len() {
+        if flagged(word(i)) != 0 {
+            return false;
+        }
+        i += 8;
+    }
+    flagged(word(b.len() - 8)) == 0
+}
+
 fn write_escaped(sink: &mut dyn Sink, s: &str) -> Result<(), Full> {
     let bytes = s.as_bytes();
-    if !bytes.iter().any(|&b| needs_escape(b)) {
+    if is_plain(bytes) {
         // The common case (every key and name the server writes): one copy.
         return sink.extend(bytes);
     }
@@ -153,7 +182,7 @@ impl<'a> ObjectWriter<'a> {
         let k = key.as_bytes();
         // ", \"" + key + "\": " + value
         let len = 3 + k.len() + 3 + value.len();
-        if len > ROOM || k.iter().any(|&b| needs_escape(b)) {
+        if len > ROOM || !is_plain(k) {
             self.escaped_key(key)?;
             return self.sink.extend(value);
         }
@@ -323,6 +352,25 @@ mod tests {
         w.str("k", "a\u{1}\tb\\").unwrap();
         w.close().unwrap();
         assert_eq!(out.as_slice(), br#"{"k": "a\u0001\tb\\"}"#);
+    }
+
+    #[test]
+    fn plain_text_is_recognised() {
+        for len in 0..20 {
+            let plain = "a".repeat(len);
+            assert!(is_plain(plain.as_bytes()), "{plain}");
+            for at in 0..len {
+                for bad in [b'"', b'\\', b'\n', 0, 0x1f] {
+                    let mut b = plain.clone().into_bytes();
+                    b[at] = bad;
+                    assert!(!is_plain(&b), "{b:?}");
+                }
+                let mut b = plain.clone().into_bytes();
+                b[at] = 0x7f;
+                assert!(is_plain(&b));
+            }
+        }
+        assert!(is_plain("é☃ é".as_bytes()));
     }
 
     #[test]

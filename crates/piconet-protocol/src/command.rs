@@ -289,14 +289,12 @@ fn command<'a>(raw: &Raw<'a>) -> Result<Command, ProtocolError<'a>> {
     })
 }
 
-/// [`scalar::plain_str`] without its UTF-8 check: the line was validated
-/// as a whole, and these bytes are only compared with ASCII names.
+/// A string value's contents, for comparing with a name. Unlike
+/// [`scalar::plain_str`] this neither checks UTF-8 (the line was checked
+/// as a whole) nor refuses escapes: no name contains a backslash, so an
+/// escaped value matches none, as with `plain_str`.
 fn plain_bytes(raw: &[u8]) -> Option<&[u8]> {
-    let inner = scalar::raw_str(raw)?;
-    if inner.contains(&b'\\') {
-        return None;
-    }
-    Some(inner)
+    scalar::raw_str(raw)
 }
 
 fn unknown(action: &[u8]) -> ProtocolError<'_> {
@@ -607,6 +605,25 @@ mod tests {
             assert!(msg.contains(text), "{line}: {msg}");
             assert_eq!(has_echo, *echoed, "{line}");
         }
+    }
+
+    #[test]
+    fn escaped_names_match_nothing() {
+        // Escapes are legal JSON, but names are compared as sent.
+        let (e, echoed) = err(r#"{"action": "read\u005fpin", "pin": 2}"#);
+        assert!(matches!(e, ProtocolError::UnknownAction(Some(_))), "{e:?}");
+        assert!(echoed);
+        let (e, _) = err(r#"{"action": "setup_pin", "pin": 2, "mode": "in\u0070ut"}"#);
+        assert!(
+            matches!(e, ProtocolError::BadValue { field: "mode", .. }),
+            "{e:?}"
+        );
+        let (e, _) =
+            err(r#"{"action": "setup_pin", "pin": 2, "mode": "input", "pull": "u\u0070"}"#);
+        assert!(
+            matches!(e, ProtocolError::BadValue { field: "pull", .. }),
+            "{e:?}"
+        );
     }
 
     #[test]

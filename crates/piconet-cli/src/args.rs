@@ -1,0 +1,283 @@
+//! The command line.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use piconet_client::{KnownHosts, ServerAddr, TlsVerify, Value};
+
+use crate::exit;
+use crate::fields::parse_field;
+
+const ABOUT: &str = "Control GPIO pins of a piconet server (piconetd, a Pico W, or the original piconetcontrol server)";
+
+const LONG_ABOUT: &str = "\
+Control GPIO pins of a piconet server (piconetd, a Pico W, or the original piconetcontrol \
+server) over its JSON-lines protocol, plaintext or TLS.
+
+ADDR is HOST, HOST:PORT, [IPv6] or [IPv6]:PORT; the port defaults to 12345.
+
+TLS (--tls) verifies the server: with --ca FILE against that CA or the server's own \
+certificate (PEM or DER), otherwise by pinning its certificate's SHA-256 on first use in a \
+known-hosts file (~/.config/piconet/known_hosts, or --known-hosts / PICONET_KNOWN_HOSTS) \
+and refusing a changed one. --insecure skips verification, as the original client did.";
+
+#[derive(Debug, Parser)]
+#[command(name = "piconet", version, about = ABOUT, long_about = LONG_ABOUT, after_long_help = exit::TABLE)]
+pub struct Cli {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    /// Print machine-readable JSON instead of text (send always prints JSON lines).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Speak TLS; the server is verified (see --ca, --known-hosts, --insecure).
+    #[arg(long, global = true)]
+    pub tls: bool,
+
+    /// Trust the server if its certificate is this file's (PEM or DER) or is signed by it. Implies --tls.
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "insecure")]
+    pub ca: Option<PathBuf>,
+
+    /// TLS without verifying the server, as the original client. Implies --tls.
+    #[arg(long, global = true)]
+    pub insecure: bool,
+
+    /// Where first-use certificate pins are kept [default: ~/.config/piconet/known_hosts].
+    #[arg(long, global = true, value_name = "FILE", env = "PICONET_KNOWN_HOSTS")]
+    pub known_hosts: Option<PathBuf>,
+
+    /// Seconds allowed to connect, and then for each command's answer.
+    #[arg(long, global = true, value_name = "SECS", default_value = "3", value_parser = seconds)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send commands over one connection and print each JSON answer on its own line.
+    ///
+    /// Example: piconet send 192.168.1.50 -c action=setup_pin pin=2 mode=output value=0
+    /// -c action=write_pin pin=2 value=1 timeout=5 -c action=read_pin pin=2
+    ///
+    /// Values: integers and decimals become JSON numbers, true/false booleans, anything
+    /// else a string. Exits 1 if any answer carries an error.
+    Send {
+        /// The server: HOST[:PORT] or [IPv6]:PORT.
+        addr: ServerAddr,
+        /// One command as KEY=VALUE words; repeat -c for more commands.
+        #[arg(
+            id = WORDS,
+            short = 'c',
+            long = "command",
+            value_name = "KEY=VALUE",
+            num_args = 1..,
+            required = true,
+            action = ArgAction::Append,
+            value_parser = parse_field,
+        )]
+        words: Vec<(String, Value)>,
+        /// The words grouped by `-c`, filled by [`Cli::try_parse_args`]: clap's
+        /// derive only groups occurrences (`Vec<Vec<_>>`) behind an unstable feature.
+        #[arg(skip)]
+        commands: Vec<Vec<(String, Value)>>,
+    },
+    /// Ping the server N times over one connection and show round-trip times.
+    Ping {
+        /// The server: HOST[:PORT] or [IPv6]:PORT.
+        addr: ServerAddr,
+        /// How many pings.
+        #[arg(short = 'n', long = "count", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        count: u32,
+    },
+    /// Show the board's information (memory, versions, board name).
+    Info {
+        /// The server: HOST[:PORT] or [IPv6]:PORT.
+        addr: ServerAddr,
+    },
+    /// Show the server software's version.
+    Version {
+        /// The server: HOST[:PORT] or [IPv6]:PORT.
+        addr: ServerAddr,
+    },
+    /// List the actions the server knows.
+    Actions {
+        /// The server: HOST[:PORT] or [IPv6]:PORT.
+        addr: ServerAddr,
+    },
+}
+
+const WORDS: &str = "words";
+
+impl Cli {
+    /// Parses a command line, `-c` words grouped per command.
+    pub fn try_parse_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Self::command().try_get_matches_from(args)?;
+        let mut cli = Self::from_arg_matches(&matches)?;
+        if let (Command::Send { commands, .. }, Some(("send", sub))) =
+            (&mut cli.command, matches.subcommand())
+        {
+            *commands = sub
+                .get_occurrences::<(String, Value)>(WORDS)
+                .map(|groups| groups.map(|words| words.cloned().collect()).collect())
+                .unwrap_or_default();
+        }
+        Ok(cli)
+    }
+}
+
+impl Command {
+    pub fn addr(&self) -> &ServerAddr {
+        match self {
+            Command::Send { addr, .. }
+            | Command::Ping { addr, .. }
+            | Command::Info { addr }
+            | Command::Version { addr }
+            | Command::Actions { addr } => addr,
+        }
+    }
+}
+
+impl ConnectionArgs {
+    /// How TLS verifies the server, or `None` for plaintext.
+    pub fn tls(&self) -> Result<Option<TlsVerify>, piconet_client::Error> {
+        Ok(if self.insecure {
+            Some(TlsVerify::Insecure)
+        } else if let Some(ca) = &self.ca {
+            Some(TlsVerify::CaFile(ca.clone()))
+        } else if self.tls {
+            let path = match &self.known_hosts {
+                Some(path) => path.clone(),
+                None => KnownHosts::default_path()?,
+            };
+            Some(TlsVerify::KnownHosts(path))
+        } else {
+            None
+        })
+    }
+}
+
+fn seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 86_400.0) {
+        return Err("the timeout must be more than 0 and at most 86400 seconds".into());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_args(std::iter::once("piconet").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn send_groups_words_by_dash_c() {
+        let cli = parse(&[
+            "send",
+            "127.0.0.1",
+            "-c",
+            "action=setup_pin",
+            "pin=2",
+            "mode=output",
+            "value=0",
+            "-c",
+            "action=read_pin",
+            "pin=2",
+        ])
+        .unwrap();
+        let Command::Send { addr, commands, .. } = cli.command else {
+            panic!("not send");
+        };
+        assert_eq!(addr.to_string(), "127.0.0.1:12345");
+        assert_eq!(commands.len(), 2);
+        assert_eq!(commands[0][1], ("pin".into(), json!(2)));
+        assert_eq!(commands[0][2], ("mode".into(), json!("output")));
+        assert_eq!(
+            commands[1],
+            vec![
+                ("action".into(), json!("read_pin")),
+                ("pin".into(), json!(2))
+            ]
+        );
+    }
+
+    #[test]
+    fn addresses_take_ports_and_ipv6_brackets() {
+        let addr = |a: &str| parse(&["version", a]).map(|c| c.command.addr().to_string());
+        assert_eq!(addr("pico:4000").unwrap(), "pico:4000");
+        assert_eq!(addr("[::1]:4000").unwrap(), "[::1]:4000");
+        assert_eq!(addr("::1").unwrap(), "[::1]:12345");
+        assert_eq!(
+            addr("pico:x").unwrap_err().kind(),
+            clap::error::ErrorKind::ValueValidation
+        );
+    }
+
+    #[test]
+    fn usage_mistakes_are_clap_errors() {
+        for args in [
+            &["send", "h"][..],
+            &["send", "h", "-c", "pin"],
+            &["ping", "h", "-n", "0"],
+            &["version", "h", "--timeout", "0"],
+            &["version", "h", "--timeout", "soon"],
+            &["version", "h", "--ca", "x.pem", "--insecure"],
+            &["demo"],
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.exit_code(), i32::from(exit::USAGE), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn tls_choice_follows_the_flags() {
+        let tls = |args: &[&str]| parse(args).unwrap().connection.tls().unwrap();
+        assert_eq!(tls(&["version", "h"]), None);
+        assert_eq!(
+            tls(&["version", "h", "--insecure"]),
+            Some(TlsVerify::Insecure)
+        );
+        assert_eq!(
+            tls(&["--ca", "c.der", "version", "h"]),
+            Some(TlsVerify::CaFile("c.der".into()))
+        );
+        assert_eq!(
+            tls(&["version", "h", "--tls", "--known-hosts", "/tmp/kh"]),
+            Some(TlsVerify::KnownHosts("/tmp/kh".into()))
+        );
+        let cli = parse(&["ping", "h", "--timeout", "0.5", "-n", "3", "--json"]).unwrap();
+        assert_eq!(cli.connection.timeout, Duration::from_millis(500));
+        assert!(cli.json);
+        assert!(matches!(cli.command, Command::Ping { count: 3, .. }));
+    }
+
+    #[test]
+    fn long_help_documents_the_exit_codes() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(
+            help.contains("Exit codes:") && help.contains("4  TLS failed"),
+            "{help}"
+        );
+    }
+}

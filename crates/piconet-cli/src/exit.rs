@@ -1,0 +1,103 @@
+//! Exit codes: what a script can tell apart without reading messages.
+
+use piconet_client::Error;
+
+/// Everything worked.
+pub const OK: u8 = 0;
+/// The server answered at least one command with an error.
+pub const SERVER_ERROR: u8 = 1;
+/// The command line is wrong (clap exits with it too).
+pub const USAGE: u8 = 2;
+/// No connection: refused, unreachable, unknown host, closed early, reset.
+pub const CONNECTION: u8 = 3;
+/// TLS failed: the certificate is not trusted or changed, or the handshake broke.
+pub const TLS: u8 = 4;
+/// The server did not answer in time.
+pub const TIMEOUT: u8 = 5;
+/// The server answered something that is not a valid answer (or too long).
+pub const BAD_ANSWER: u8 = 6;
+/// A local file (CA certificate, known-hosts) is missing or unusable.
+pub const LOCAL_FILE: u8 = 7;
+
+/// The table for `--help` and the README.
+pub const TABLE: &str = "\
+Exit codes:
+  0  success
+  1  the server answered at least one command with an error (`error`/`exception` fields)
+  2  usage: bad arguments, address or KEY=VALUE
+  3  connection failed: refused, unreachable, unknown host, or closed by the server
+  4  TLS failed: certificate not trusted by --ca, changed since pinned, or handshake error
+  5  timeout: no connection or no answer within --timeout seconds
+  6  the server's answer is not valid (not JSON, missing fields, over 1 MiB)
+  7  a local file is unusable: --ca FILE, or the known-hosts file";
+
+/// The code for an error.
+pub fn code(error: &Error) -> u8 {
+    match error {
+        Error::Server { .. } => SERVER_ERROR,
+        Error::InvalidAddress { .. } | Error::InvalidArgument(_) => USAGE,
+        Error::Resolve { .. }
+        | Error::ConnectionRefused { .. }
+        | Error::Connect { .. }
+        | Error::Io { .. }
+        | Error::Closed { .. } => CONNECTION,
+        Error::Tls { .. } | Error::CertificateRejected { .. } | Error::HostKeyChanged { .. } => TLS,
+        Error::Timeout { .. } => TIMEOUT,
+        Error::ResponseTooLarge { .. }
+        | Error::InvalidResponse { .. }
+        | Error::MissingField { .. } => BAD_ANSWER,
+        Error::CaFile { .. }
+        | Error::KnownHostsIo { .. }
+        | Error::KnownHostsSyntax { .. }
+        | Error::NoConfigDir => LOCAL_FILE,
+        // A kind added to the library later is at least a failure.
+        _ => CONNECTION,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn each_kind_of_failure_has_its_code() {
+        let addr = || "127.0.0.1:12345".to_owned();
+        let cases = [
+            (Error::ConnectionRefused { addr: addr() }, CONNECTION),
+            (
+                Error::Timeout {
+                    addr: addr(),
+                    step: "connecting to",
+                    after: Duration::from_secs(3),
+                },
+                TIMEOUT,
+            ),
+            (
+                Error::HostKeyChanged {
+                    addr: addr(),
+                    file: "kh".into(),
+                    line: 1,
+                    expected: "a".into(),
+                    found: "b".into(),
+                },
+                TLS,
+            ),
+            (
+                Error::ResponseTooLarge {
+                    addr: addr(),
+                    limit: 1,
+                },
+                BAD_ANSWER,
+            ),
+            (Error::NoConfigDir, LOCAL_FILE),
+            (Error::InvalidArgument("x".into()), USAGE),
+        ];
+        for (error, expected) in cases {
+            assert_eq!(code(&error), expected, "{error}");
+        }
+        for (n, line) in TABLE.lines().skip(1).enumerate() {
+            assert!(line.trim_start().starts_with(&n.to_string()), "{line}");
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Carrying out a parsed command line.
+
+use std::io::Write;
+
+use piconet_client::{Client, Error, Map, PingStats, Spread, Value};
+use serde_json::json;
+
+use crate::args::{Cli, Command};
+use crate::exit;
+use crate::fields;
+
+/// What a run ended with, for `main` to report.
+#[derive(Debug)]
+pub enum Failure {
+    /// The client failed; its code says how.
+    Client(Error),
+    /// Every command was answered, but some answers are errors (already printed).
+    ErrorAnswers,
+    /// The command line is wrong in a way clap cannot see.
+    Usage(String),
+    /// Stdout is gone (e.g. a closed pipe).
+    Output(std::io::Error),
+}
+
+impl Failure {
+    pub fn code(&self) -> u8 {
+        match self {
+            Failure::Client(e) => exit::code(e),
+            Failure::ErrorAnswers => exit::SERVER_ERROR,
+            Failure::Usage(_) => exit::USAGE,
+            Failure::Output(_) => exit::CONNECTION,
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Client(e)
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::Output(e)
+    }
+}
+
+pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
+    let mut client = Client::new(cli.command.addr().clone()).with_timeout(cli.connection.timeout);
+    if let Some(verify) = cli.connection.tls()? {
+        client = client.with_tls(verify);
+    }
+    let json = cli.json;
+    match cli.command {
+        Command::Send { commands, .. } => {
+            let commands = commands
+                .iter()
+                .map(|fields| fields::command(fields))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(Failure::Usage)?;
+            send(&client, commands, out).await
+        }
+        Command::Ping { count, .. } => {
+            let stats = client.ping(count as usize).await?;
+            print_ping(&client, &stats, json, out)
+        }
+        Command::Info { .. } => {
+            let info = client.info().await?;
+            if json {
+                writeln!(out, "{}", Value::Object(info))?;
+            } else {
+                for (key, value) in &info {
+                    writeln!(out, "{key}: {}", text(value))?;
+                }
+            }
+            Ok(())
+        }
+        Command::Version { .. } => {
+            let version = client.version().await?;
+            if json {
+                writeln!(out, "{}", json!({ "version": version }))?;
+            } else {
+                writeln!(out, "{version}")?;
+            }
+            Ok(())
+        }
+        Command::Actions { .. } => {
+            let actions = client.actions().await?;
+            if json {
+                writeln!(out, "{}", json!({ "actions": actions }))?;
+            } else {
+                for action in actions {
+                    writeln!(out, "{action}")?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// As run_client.py: one connection, each answer printed as soon as it
+/// arrives, so a failure halfway still shows what was done.
+async fn send(
+    client: &Client,
+    commands: Vec<Map<String, Value>>,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let mut conn = client.connect().await?;
+    let count = commands.len();
+    let mut refused = false;
+    for (i, command) in commands.into_iter().enumerate() {
+        let answer = conn.request(command, i + 1 == count).await?;
+        refused |= answer.server_error().is_some();
+        writeln!(out, "{answer}")?;
+        out.flush()?;
+    }
+    conn.close().await;
+    if refused {
+        Err(Failure::ErrorAnswers)
+    } else {
+        Ok(())
+    }
+}
+
+fn print_ping(
+    client: &Client,
+    stats: &PingStats,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    if json {
+        let mut value = serde_json::to_value(stats).expect("stats serialize");
+        value["addr"] = json!(client.addr().to_string());
+        writeln!(out, "{value}")?;
+        return Ok(());
+    }
+    let ms = |s: &Spread| {
+        let f = |ns: i64| ns as f64 / 1e6;
+        format!(
+            "{:.3}/{:.3}/{:.3} ms",
+            f(s.min_ns),
+            f(s.avg_ns),
+            f(s.max_ns)
+        )
+    };
+    writeln!(
+        out,
+        "{} pings to {}: round trip min/avg/max {}",
+        stats.count,
+        client.addr(),
+        ms(&stats.round_trip)
+    )?;
+    writeln!(
+        out,
+        "to the server (across two clocks) min/avg/max {}",
+        ms(&stats.to_server)
+    )?;
+    Ok(())
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,157 @@
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+use super::{run, Failure};
+use crate::args::Cli;
+use crate::exit;
+
+/// Answers like piconetd's simulated board would, for the fields these tests use:
+/// the command echoed with `time_received`, `boom` refused.
+async fn fake_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(tcp).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if line.is_empty() {
+                        return;
+                    }
+                    let mut answer: Value = serde_json::from_str(&line).unwrap();
+                    answer["time_received"] = answer["time_sent"].clone();
+                    match answer["action"].as_str().unwrap() {
+                        "boom" => {
+                            answer["error"] = json!("unknown action 'boom'");
+                            answer["exception"] = json!("ValueError");
+                        }
+                        "get_version" => answer["version"] = json!("0.1.0"),
+                        "list_actions" => answer["actions"] = json!(["ping", "read_pin"]),
+                        "get_info" => answer["info"] = json!({"board": "sim", "mem_free": 5}),
+                        _ => {}
+                    }
+                    let out = format!("{answer}\n");
+                    if lines.get_mut().write_all(out.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+async fn piconet(args: &[&str]) -> (Result<(), Failure>, String) {
+    let cli = Cli::try_parse_args(std::iter::once("piconet").chain(args.iter().copied())).unwrap();
+    let mut out = Vec::new();
+    let result = run(cli, &mut out).await;
+    (result, String::from_utf8(out).unwrap())
+}
+
+#[tokio::test]
+async fn send_prints_one_json_answer_per_command() {
+    let addr = fake_server().await;
+    let (result, out) = piconet(&[
+        "send",
+        &addr,
+        "-c",
+        "action=setup_pin",
+        "pin=2",
+        "mode=output",
+        "value=0",
+        "-c",
+        "action=read_pin",
+        "pin=2",
+    ])
+    .await;
+    result.unwrap();
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert_eq!(lines[0]["mode"], "output");
+    assert_eq!(lines[0]["value"], 0);
+    assert_eq!(lines[1]["action"], "read_pin");
+    assert!(lines[1]["time_responded"].is_i64());
+}
+
+#[tokio::test]
+async fn send_prints_every_answer_then_fails_if_one_is_an_error() {
+    let addr = fake_server().await;
+    let (result, out) = piconet(&["send", &addr, "-c", "action=boom", "-c", "action=ping"]).await;
+    let failure = result.unwrap_err();
+    assert_eq!(failure.code(), exit::SERVER_ERROR);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.contains("\"exception\":\"ValueError\""), "{out}");
+}
+
+#[tokio::test]
+async fn a_key_given_twice_is_a_usage_error() {
+    let (result, _) = piconet(&["send", "127.0.0.1:1", "-c", "pin=1", "pin=2"]).await;
+    let failure = result.unwrap_err();
+    assert_eq!(failure.code(), exit::USAGE);
+}
+
+#[tokio::test]
+async fn version_actions_and_info_as_text_and_json() {
+    let addr = fake_server().await;
+    let (r, out) = piconet(&["version", &addr]).await;
+    r.unwrap();
+    assert_eq!(out, "0.1.0\n");
+    let (r, out) = piconet(&["version", &addr, "--json"]).await;
+    r.unwrap();
+    assert_eq!(out, "{\"version\":\"0.1.0\"}\n");
+    let (r, out) = piconet(&["actions", &addr]).await;
+    r.unwrap();
+    assert_eq!(out, "ping\nread_pin\n");
+    let (r, out) = piconet(&["--json", "actions", &addr]).await;
+    r.unwrap();
+    assert_eq!(out, "{\"actions\":[\"ping\",\"read_pin\"]}\n");
+    let (r, out) = piconet(&["info", &addr]).await;
+    r.unwrap();
+    assert_eq!(out, "board: sim\nmem_free: 5\n");
+    let (r, out) = piconet(&["info", &addr, "--json"]).await;
+    r.unwrap();
+    assert_eq!(out, "{\"board\":\"sim\",\"mem_free\":5}\n");
+}
+
+#[tokio::test]
+async fn ping_reports_round_trips() {
+    let addr = fake_server().await;
+    let (r, out) = piconet(&["ping", &addr, "-n", "3"]).await;
+    r.unwrap();
+    assert!(
+        out.starts_with(&format!("3 pings to {addr}: round trip min/avg/max ")),
+        "{out}"
+    );
+    let (r, out) = piconet(&["ping", &addr, "-n", "2", "--json"]).await;
+    r.unwrap();
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["count"], 2);
+    assert_eq!(v["addr"], addr);
+    // The fake server copies time_sent into time_received.
+    assert_eq!(
+        v["to_server"],
+        json!({"min_ns": 0, "avg_ns": 0, "max_ns": 0})
+    );
+    assert!(v["round_trip"]["max_ns"].as_i64().unwrap() >= 0);
+}
+
+#[tokio::test]
+async fn nobody_listening_is_a_connection_failure() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (r, out) = piconet(&["version", &format!("127.0.0.1:{port}")]).await;
+    let failure = r.unwrap_err();
+    assert_eq!(failure.code(), exit::CONNECTION);
+    assert!(out.is_empty());
+    let Failure::Client(e) = failure else {
+        panic!("{failure:?}")
+    };
+    assert!(e.to_string().contains("is piconetd running"), "{e}");
+}

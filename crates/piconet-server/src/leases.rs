@@ -1,35 +1,64 @@
 //! The lease timer: reverts pins at their deadlines.
+//!
+//! It is an OS thread waiting on a condition variable tied to the engine's
+//! mutex rather than a tokio task: tokio's timer wheel has millisecond
+//! granularity, while a futex wait wakes within tens of microseconds of the
+//! deadline, and a fail-safe should not be late by a scheduler tick.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
+use piconet_engine::Revert;
 use tracing::{info, warn};
 
 use crate::server::Shared;
 
-/// Reverts leases at their deadlines: sleeps until the engine's earliest
-/// deadline, or until a command changes it.
-pub(crate) async fn lease_timer(shared: Arc<Shared>) {
-    loop {
-        let next = shared.engine().next_deadline();
-        match next {
-            None => shared.lease_changed.notified().await,
-            Some(deadline) => {
-                tokio::select! {
-                    () = tokio::time::sleep_until(shared.clock.to_tokio(deadline)) => {
-                        let now = shared.clock.now();
-                        shared.engine().poll_with(now, |r| match r.error {
-                            None => info!(
-                                pin = r.pin,
-                                level = r.level.as_u8(),
-                                late_us = r.at.saturating_since(r.deadline).as_micros() as u64,
-                                "lease expired: pin back to its safe level"
-                            ),
-                            Some(e) => warn!(pin = r.pin, error = e.message(), "lease revert failed, retrying"),
-                        });
-                    }
-                    () = shared.lease_changed.notified() => {}
-                }
+/// Start the lease thread; it runs until `shared.stopping` is set and the
+/// condition variable notified.
+pub(crate) fn spawn(shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("piconetd-leases".into())
+        .spawn(move || run(&shared))
+}
+
+fn run(shared: &Shared) {
+    let mut reverted: Vec<Revert> = Vec::new();
+    let mut engine = shared.engine();
+    while !shared.stopping.load(Ordering::Acquire) {
+        let now = shared.clock.now();
+        engine.poll_with(now, |r| reverted.push(r));
+        if !reverted.is_empty() {
+            // Log without holding the engine: clients wait on it.
+            drop(engine);
+            for r in reverted.drain(..) {
+                log(&r);
             }
+            engine = shared.engine();
+            continue;
         }
+        engine = match engine.next_deadline() {
+            None => shared.wait_for_leases(engine, None),
+            Some(deadline) => {
+                let wait = deadline.saturating_since(now);
+                shared.wait_for_leases(engine, Some(wait))
+            }
+        };
+    }
+}
+
+fn log(r: &Revert) {
+    match r.error {
+        None => info!(
+            pin = r.pin,
+            level = r.level.as_u8(),
+            late_us = r.at.saturating_since(r.deadline).as_micros() as u64,
+            "lease expired: pin back to its safe level"
+        ),
+        Some(e) => warn!(
+            pin = r.pin,
+            error = e.message(),
+            "lease revert failed, retrying"
+        ),
     }
 }

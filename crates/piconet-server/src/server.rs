@@ -2,8 +2,9 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 use piconet_engine::{After, Board, Config, Engine};
 use piconet_protocol::framing::LineDecoder;
@@ -74,6 +75,9 @@ pub enum ServerError {
     /// The TLS identity.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// The lease thread could not start.
+    #[error("cannot start the lease timer thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// What shutting down did.
@@ -88,8 +92,11 @@ pub(crate) struct Shared {
     engine: Mutex<SharedEngine>,
     pub(crate) clock: Clock,
     pub(crate) limits: Limits,
-    /// Signalled when the earliest lease deadline may have changed.
-    pub(crate) lease_changed: Notify,
+    /// Signalled when the earliest lease deadline may have changed, or
+    /// when stopping.
+    lease_changed: Condvar,
+    /// Set once at shutdown, for the lease thread.
+    pub(crate) stopping: AtomicBool,
     /// Signalled when the number of clients changes.
     pub(crate) clients_changed: Notify,
     pub(crate) clients: AtomicUsize,
@@ -116,6 +123,26 @@ impl Shared {
             self.lease_changed.notify_one();
         }
         step
+    }
+
+    /// Wait, releasing the engine, until leases change or `timeout` passes.
+    pub(crate) fn wait_for_leases<'a>(
+        &self,
+        engine: MutexGuard<'a, SharedEngine>,
+        timeout: Option<Duration>,
+    ) -> MutexGuard<'a, SharedEngine> {
+        match timeout {
+            None => self
+                .lease_changed
+                .wait(engine)
+                .unwrap_or_else(|p| p.into_inner()),
+            Some(t) => {
+                self.lease_changed
+                    .wait_timeout(engine, t)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0
+            }
+        }
     }
 
     pub(crate) fn after_reply(&self, after: After) {
@@ -161,7 +188,8 @@ impl Server {
                 engine: Mutex::new(Engine::new(board, config.engine)),
                 clock,
                 limits: config.limits,
-                lease_changed: Notify::new(),
+                lease_changed: Condvar::new(),
+                stopping: AtomicBool::new(false),
                 clients_changed: Notify::new(),
                 clients: AtomicUsize::new(0),
             }),
@@ -187,7 +215,7 @@ impl Server {
             tls,
         } = self;
         let mut background = JoinSet::new();
-        background.spawn(crate::leases::lease_timer(shared.clone()));
+        let leases = crate::leases::spawn(shared.clone()).map_err(ServerError::Thread)?;
         background.spawn(crate::status_led::status_led(shared.clone()));
         let slots = Arc::new(Semaphore::new(shared.limits.max_connections));
         let mut connections = JoinSet::new();
@@ -215,6 +243,14 @@ impl Server {
         }
         connections.abort_all();
         background.abort_all();
+        shared.stopping.store(true, Ordering::Release);
+        {
+            // Notify under the lock so the thread cannot miss it between
+            // its check of `stopping` and its wait.
+            let _engine = shared.engine();
+            shared.lease_changed.notify_one();
+        }
+        let _ = leases.join();
         let now = shared.clock.now();
         let reverted = shared.engine().release_all(now, |r| match r.error {
             None => info!(

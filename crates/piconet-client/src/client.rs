@@ -352,6 +352,12 @@ impl Connection {
             Ok(other) => {
                 return Err(self.invalid(format!("a JSON {}", json_kind(&other))));
             }
+            // A TLS server answers a plaintext command with a TLS alert record.
+            Err(_) if self.line.starts_with(&[0x15, 0x03]) => {
+                return Err(
+                    self.invalid("it answered with TLS: connect with TLS (piconet --tls)".into())
+                );
+            }
             Err(e) => return Err(self.invalid(e.to_string())),
         };
         answer.insert("time_responded".into(), Value::from(now_ns()));

@@ -428,6 +428,16 @@ mod tls {
     }
 
     #[tokio::test]
+    async fn plaintext_to_a_tls_server_says_to_use_tls() {
+        let server = FakeServer::tls(&self_signed(&[]), echo).await;
+        let err = client(&server).version().await.unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidResponse { ref reason, .. } if reason.contains("connect with TLS")),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn tls_to_a_plaintext_server_fails_the_handshake() {
         let server = FakeServer::plain(echo).await;
         let err = client(&server)

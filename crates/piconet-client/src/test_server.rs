@@ -18,6 +18,8 @@ pub(crate) enum Reply {
     Echo(Map<String, Value>),
     /// These bytes, as they are.
     Raw(Vec<u8>),
+    /// The plain echo, after a pause.
+    Later(std::time::Duration),
     /// Nothing, and keep the connection open.
     Silent,
     /// Close the connection.
@@ -122,6 +124,12 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                     line_of(Value::Object(answer))
                 }
                 Reply::Raw(bytes) => bytes,
+                Reply::Later(pause) => {
+                    tokio::time::sleep(pause).await;
+                    let mut answer = command.clone();
+                    answer.insert("time_received".into(), json!(crate::client::now_ns()));
+                    line_of(Value::Object(answer))
+                }
                 Reply::Silent => {
                     std::future::pending::<()>().await;
                     return;

@@ -216,8 +216,7 @@ async fn a_silent_server_times_out_per_command() {
 #[tokio::test]
 async fn the_timeout_renews_for_each_command() {
     fn slow(_: &Map<String, Value>) -> Reply {
-        std::thread::sleep(Duration::from_millis(150));
-        Reply::Echo(Map::new())
+        Reply::Later(Duration::from_millis(150))
     }
     let server = FakeServer::plain(slow).await;
     // 4 × 150 ms exceeds 300 ms in total, but never per command.

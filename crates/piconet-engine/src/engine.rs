@@ -4,6 +4,7 @@ use core::time::Duration;
 
 use crate::board::{Board, Level, Mode, PinKind};
 use crate::error::EngineError;
+use crate::lateness::Lateness;
 use crate::pins::{Pins, Slot, MAX_PINS};
 use crate::time::Instant;
 use piconet_protocol::command::{parse, Command, ACTIONS};
@@ -74,6 +75,7 @@ pub struct Engine<B> {
     board: B,
     config: Config,
     pins: Pins,
+    lateness: Lateness,
 }
 
 /// A success and the field it adds to the echo.
@@ -92,6 +94,7 @@ impl<B: Board> Engine<B> {
             board,
             config,
             pins: Pins::new(),
+            lateness: Lateness::default(),
         }
     }
 
@@ -160,6 +163,7 @@ impl<B: Board> Engine<B> {
             let error = self.revert(pin, safe, now).err();
             if error.is_none() {
                 reverted += 1;
+                self.lateness.record(now.saturating_since(deadline));
             }
             report(Revert {
                 pin,
@@ -170,6 +174,11 @@ impl<B: Board> Engine<B> {
             });
         }
         reverted
+    }
+
+    /// How late lease reverts have been so far.
+    pub fn lateness(&self) -> &Lateness {
+        &self.lateness
     }
 
     /// Drive every leased pin to its safe level now, whatever its deadline
@@ -278,6 +287,13 @@ impl<B: Board> Engine<B> {
         info.uint("pins_configured", self.pins.configured() as u64)?;
         info.uint("leases_active", self.pins.leases().count() as u64)?;
         info.uint("max_lease_s", self.config.max_lease.as_secs())?;
+        let late = &self.lateness;
+        info.object("lease_reverts", |o| {
+            o.uint("count", late.count())?;
+            o.uint("late_p50_us", late.percentile_us(50.0))?;
+            o.uint("late_p99_us", late.percentile_us(99.0))?;
+            o.uint("late_max_us", late.max_us())
+        })?;
         self.board.write_info(now, info)
     }
 

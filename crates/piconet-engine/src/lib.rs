@@ -31,6 +31,7 @@ extern crate alloc;
 pub mod board;
 mod engine;
 mod error;
+pub mod lateness;
 pub mod led;
 pub mod pico;
 mod pins;

@@ -110,6 +110,7 @@ fn every_action_answers_with_the_echo_and_its_fields() {
         assert_eq!(info["pins_configured"], 2);
         assert_eq!(info["max_lease_s"], 86400);
         assert_eq!(info["simulated"], true);
+        assert_eq!(info["lease_reverts"]["count"], 0);
     }
     let (text, after) = h.raw(r#"{"action": "reset"}"#);
     assert_eq!(after, After::Reset);
@@ -411,6 +412,9 @@ fn twenty_six_leases_expiring_together_revert_in_deadline_order() {
     sorted.sort();
     assert_eq!(order, sorted);
     assert_eq!(order.first().unwrap().1, 28);
+    // Polled 10 s after the deadlines: every revert was late, and says so.
+    assert_eq!(h.engine.lateness().count(), 26);
+    assert!(h.engine.lateness().percentile_us(50.0) > 9_000_000);
     for &pin in &pins {
         assert_eq!(h.level(pin), Some(0), "pin {pin}");
     }

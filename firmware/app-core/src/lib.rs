@@ -1,0 +1,27 @@
+//! The Pico W firmware's logic without the HAL.
+//!
+//! Everything here is generic over the byte stream (embedded-io-async
+//! `Read + Write`: an embassy-net `TcpSocket`, an mbedtls-rs `Session`, or a
+//! test double), the engine's [`Board`](piconet_engine::Board) and the
+//! embassy-sync raw mutex, so the same code runs on the RP2040 and in host
+//! tests under embassy's std time driver:
+//!
+//! - [`conn::serve`]: one connection, bytes → lines → engine → replies;
+//! - [`lease::run`]: the fail-safe timer, sleeping until the engine's next
+//!   lease deadline;
+//! - [`status::run_led`]: the original server's LED patterns;
+//! - [`entropy`]: a ChaCha20 CSPRNG seeded from many conditioned noise bits;
+//! - [`tls`] (feature `tls`): a TLS server session around [`conn::serve`].
+#![no_std]
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod conn;
+pub mod entropy;
+pub mod lease;
+pub mod shared;
+pub mod status;
+#[cfg(feature = "tls")]
+pub mod tls;
+
+pub use shared::Shared;

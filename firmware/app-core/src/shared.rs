@@ -1,0 +1,110 @@
+//! State shared by the connection tasks, the lease timer and the LED task.
+
+use core::cell::Cell;
+
+use embassy_sync::blocking_mutex::raw::RawMutex;
+use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
+use embassy_sync::mutex::Mutex;
+use embassy_sync::signal::Signal;
+use piconet_engine::led::Status;
+use piconet_engine::{Board, Config, Engine};
+
+#[derive(Clone, Copy)]
+struct State {
+    link_up: bool,
+    clients: u32,
+    asleep: bool,
+}
+
+/// The one engine of the board behind an async mutex, plus the signals
+/// that wake the lease timer and the LED task.
+///
+/// The engine lock is only ever held across synchronous engine calls,
+/// never across socket I/O, so one slow client cannot stall the others.
+pub struct Shared<M: RawMutex, B> {
+    /// The engine. Lock it only for `handle`/`poll`/`after_reply` calls.
+    pub engine: Mutex<M, Engine<B>>,
+    /// Signalled after every command: a lease may have started or ended,
+    /// so the lease timer re-reads the next deadline.
+    pub leases_changed: Signal<M, ()>,
+    /// Signalled when the LED status (link, clients, sleep) changed.
+    pub status_changed: Signal<M, ()>,
+    /// Signalled when a command arrives (ends a light sleep early).
+    pub activity: Signal<M, ()>,
+    state: BlockingMutex<M, Cell<State>>,
+}
+
+impl<M: RawMutex, B: Board> Shared<M, B> {
+    /// Shared state around a new engine; the link starts down.
+    pub fn new(board: B, config: Config) -> Self {
+        Shared {
+            engine: Mutex::new(Engine::new(board, config)),
+            leases_changed: Signal::new(),
+            status_changed: Signal::new(),
+            activity: Signal::new(),
+            state: BlockingMutex::new(Cell::new(State {
+                link_up: false,
+                clients: 0,
+                asleep: false,
+            })),
+        }
+    }
+}
+
+impl<M: RawMutex, B> Shared<M, B> {
+    fn update(&self, f: impl FnOnce(&mut State)) {
+        self.state.lock(|c| {
+            let mut s = c.get();
+            f(&mut s);
+            c.set(s);
+        });
+        self.status_changed.signal(());
+    }
+
+    /// The network link (WiFi joined and an address held) came up or went down.
+    pub fn set_link_up(&self, up: bool) {
+        self.update(|s| s.link_up = up);
+    }
+
+    /// The board is sleeping (LED dark) or awake again.
+    pub fn set_asleep(&self, asleep: bool) {
+        self.update(|s| s.asleep = asleep);
+    }
+
+    /// Connected clients now.
+    pub fn clients(&self) -> u32 {
+        self.state.lock(|c| c.get().clients)
+    }
+
+    /// Count a client for as long as the guard lives (LED: client pattern).
+    pub fn client(&self) -> ClientGuard<'_, M, B> {
+        self.update(|s| s.clients += 1);
+        ClientGuard { shared: self }
+    }
+
+    /// What the status LED shows now.
+    pub fn status(&self) -> Status {
+        let s = self.state.lock(|c| c.get());
+        if s.asleep {
+            Status::Off
+        } else if !s.link_up {
+            Status::Connecting
+        } else if s.clients > 0 {
+            Status::Client
+        } else {
+            Status::Idle
+        }
+    }
+}
+
+/// Counts one connected client until dropped.
+pub struct ClientGuard<'a, M: RawMutex, B> {
+    shared: &'a Shared<M, B>,
+}
+
+impl<M: RawMutex, B> Drop for ClientGuard<'_, M, B> {
+    fn drop(&mut self) {
+        self.shared
+            .update(|s| s.clients = s.clients.saturating_sub(1));
+    }
+}

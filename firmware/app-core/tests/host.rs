@@ -1,0 +1,250 @@
+//! Host tests of the firmware's app logic: the connection loop, the lease
+//! timer and the LED task over the SimBoard, on embassy's std time driver.
+
+use std::collections::VecDeque;
+use std::time::Duration as StdDuration;
+
+use embassy_futures::select::{select, Either};
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_time::{Duration, Timer};
+use embedded_io_async::{ErrorType, Read, Write};
+use futures_executor::block_on;
+use piconet_app_core::conn::{serve, Closed, Limits};
+use piconet_app_core::{lease, Shared};
+use piconet_engine::led::Status;
+use piconet_engine::{Config, Level, SimBoard};
+
+type Sh = Shared<CriticalSectionRawMutex, SimBoard>;
+
+/// A scripted peer: hands out the given chunks one read at a time, then EOF.
+struct Script {
+    chunks: VecDeque<Vec<u8>>,
+    written: Vec<u8>,
+    flushes: usize,
+}
+
+impl Script {
+    fn new(chunks: &[&[u8]]) -> Self {
+        Script {
+            chunks: chunks.iter().map(|c| c.to_vec()).collect(),
+            written: Vec::new(),
+            flushes: 0,
+        }
+    }
+    fn lines(&self) -> Vec<serde_json::Value> {
+        String::from_utf8(self.written.clone())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl ErrorType for Script {
+    type Error = core::convert::Infallible;
+}
+
+impl Read for Script {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let Some(mut c) = self.chunks.pop_front() else {
+            return Ok(0);
+        };
+        let n = c.len().min(buf.len());
+        buf[..n].copy_from_slice(&c[..n]);
+        if n < c.len() {
+            self.chunks.push_front(c.split_off(n));
+        }
+        Ok(n)
+    }
+}
+
+impl Write for Script {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        self.written.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    async fn flush(&mut self) -> Result<(), Self::Error> {
+        self.flushes += 1;
+        Ok(())
+    }
+}
+
+fn shared() -> Sh {
+    Shared::new(SimBoard::new(), Config::default())
+}
+
+#[test]
+fn lines_split_across_reads_and_shared_reads_get_one_reply_each() {
+    let sh = shared();
+    let mut peer = Script::new(&[
+        br#"{"action": "setup_pin", "pin": 2, "mode": "out"#,
+        b"put\", \"value\": 0}\n{\"action\": \"read_pin\", \"pin\": 2}\n",
+        b"{\"action\": \"ping\"}\n\n",
+    ]);
+    let closed = block_on(serve::<_, _, _, 256, 1280, 64>(
+        &sh,
+        &mut peer,
+        Limits::default(),
+    ));
+    assert_eq!(closed, Ok(Closed::End));
+    let lines = peer.lines();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0]["action"], "setup_pin");
+    assert!(lines[0].get("error").is_none());
+    assert_eq!(lines[1]["value"], 0);
+    assert_eq!(lines[2]["action"], "ping");
+}
+
+#[test]
+fn over_long_line_is_answered_and_the_connection_goes_on() {
+    let sh = shared();
+    let long = [b'x'; 600];
+    let mut peer = Script::new(&[&long, b"\n{\"action\": \"ping\"}\n"]);
+    let closed = block_on(serve::<_, _, _, 256, 1280, 64>(
+        &sh,
+        &mut peer,
+        Limits::default(),
+    ));
+    assert_eq!(closed, Ok(Closed::Eof));
+    let lines = peer.lines();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0]["error"].as_str().unwrap().contains("255"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1]["action"], "ping");
+}
+
+#[test]
+fn reserved_pin_is_refused() {
+    let sh = shared();
+    let mut peer =
+        Script::new(&[b"{\"action\": \"setup_pin\", \"pin\": 23, \"mode\": \"output\"}\n"]);
+    block_on(serve::<_, _, _, 256, 1280, 64>(
+        &sh,
+        &mut peer,
+        Limits::default(),
+    ))
+    .unwrap();
+    let lines = peer.lines();
+    assert!(
+        lines[0]["error"].as_str().unwrap().contains("WiFi"),
+        "{}",
+        lines[0]
+    );
+}
+
+#[test]
+fn idle_connection_times_out() {
+    struct Silent;
+    impl ErrorType for Silent {
+        type Error = core::convert::Infallible;
+    }
+    impl Read for Silent {
+        async fn read(&mut self, _: &mut [u8]) -> Result<usize, Self::Error> {
+            core::future::pending().await
+        }
+    }
+    impl Write for Silent {
+        async fn write(&mut self, b: &[u8]) -> Result<usize, Self::Error> {
+            Ok(b.len())
+        }
+        async fn flush(&mut self) -> Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+    let sh = shared();
+    let limits = Limits {
+        idle_timeout: Duration::from_millis(50),
+    };
+    let r = block_on(serve::<_, _, _, 256, 1280, 64>(&sh, &mut Silent, limits));
+    assert_eq!(r, Ok(Closed::Idle));
+}
+
+#[test]
+fn lease_timer_reverts_at_the_deadline() {
+    let sh = shared();
+    let mut peer = Script::new(&[
+        b"{\"action\": \"setup_pin\", \"pin\": 5, \"mode\": \"output\", \"value\": 0}\n",
+        b"{\"action\": \"write_pin\", \"pin\": 5, \"value\": 1, \"timeout\": 0.2}\n",
+    ]);
+    block_on(serve::<_, _, _, 256, 1280, 64>(
+        &sh,
+        &mut peer,
+        Limits::default(),
+    ))
+    .unwrap();
+    assert!(peer.lines().iter().all(|l| l.get("error").is_none()));
+    let level = || block_on(sh.engine.lock()).board().level(5);
+    assert_eq!(level(), Some(Level::High));
+    let reverted = block_on(async {
+        match select(lease::run(&sh), Timer::after(Duration::from_secs(2))).await {
+            Either::First(never) => never,
+            Either::Second(()) => {}
+        }
+        sh.engine.lock().await.board().level(5)
+    });
+    assert_eq!(reverted, Some(Level::Low));
+    // And the one-step form reports the revert close to the deadline.
+    let mut peer = Script::new(&[
+        b"{\"action\": \"write_pin\", \"pin\": 5, \"value\": 1, \"timeout\": 0.1}\n",
+    ]);
+    block_on(serve::<_, _, _, 256, 1280, 64>(
+        &sh,
+        &mut peer,
+        Limits::default(),
+    ))
+    .unwrap();
+    let t = std::time::Instant::now();
+    // The signal from the write is still pending: the first step only re-reads.
+    let mut n = 0;
+    while n == 0 {
+        n = block_on(lease::step(&sh));
+    }
+    let took = t.elapsed();
+    assert_eq!(n, 1);
+    assert!(took >= StdDuration::from_millis(90), "{took:?}");
+    assert!(took < StdDuration::from_millis(600), "{took:?}");
+    assert_eq!(level(), Some(Level::Low));
+}
+
+#[test]
+fn led_status_follows_link_and_clients() {
+    let sh = shared();
+    assert_eq!(sh.status(), Status::Connecting);
+    sh.set_link_up(true);
+    assert_eq!(sh.status(), Status::Idle);
+    {
+        let _a = sh.client();
+        let _b = sh.client();
+        assert_eq!(sh.status(), Status::Client);
+    }
+    assert_eq!(sh.status(), Status::Idle);
+    sh.set_asleep(true);
+    assert_eq!(sh.status(), Status::Off);
+}
+
+#[test]
+fn led_task_blinks_the_client_pattern() {
+    use std::sync::Mutex;
+    let sh = shared();
+    sh.set_link_up(true);
+    let _c = sh.client();
+    let log: Mutex<Vec<(StdDuration, bool)>> = Mutex::new(Vec::new());
+    let t0 = std::time::Instant::now();
+    block_on(async {
+        let led = piconet_app_core::status::run_led(&sh, |on| {
+            log.lock().unwrap().push((t0.elapsed(), on))
+        });
+        select(led, Timer::after(Duration::from_millis(500))).await;
+    });
+    let log = log.into_inner().unwrap();
+    // 20 ms on, 100 ms off: about 4 periods of 120 ms in 500 ms.
+    let ons = log.iter().filter(|e| e.1).count();
+    assert!((4..=5).contains(&ons), "{log:?}");
+    assert!(
+        log.windows(2).all(|w| w[0].1 != w[1].1),
+        "only changes are reported"
+    );
+}

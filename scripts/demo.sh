@@ -13,12 +13,15 @@ for _ in $(seq 50); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
   sleep 0.1
 done
-piconet() { ./target/release/piconet "$@"; }
-set -x
+piconet() {
+  printf '\n$ piconet %s\n' "$*" >&2
+  ./target/release/piconet "$@"
+}
 piconet send "127.0.0.1:$port" \
   -c action=setup_pin pin=2 mode=output value=0 \
   -c action=read_pin pin=2 \
   -c action=write_pin pin=2 value=1 timeout=5 \
   -c action=read_pin pin=2
-sleep 5 # wait for the write_pin timeout to expire
+printf '\n$ sleep 5   # wait for the write_pin timeout to expire\n' >&2
+sleep 5
 piconet send "127.0.0.1:$port" -c action=read_pin pin=2

@@ -1,0 +1,222 @@
+//! The piconet client library against a real piconetd: every action, a
+//! lease revert seen through read_pin, TLS verified against the server's
+//! certificate, and the trust-on-first-use store refusing a changed key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use piconet_client::{Client, Error, Level, Mode, Pull, ServerAddr, TlsVerify};
+use piconet_server::{Server, ServerConfig, TlsFiles};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+struct Daemon {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+async fn start(listen: SocketAddr, tls: Option<TlsFiles>) -> Daemon {
+    let server = Server::bind(ServerConfig {
+        listen,
+        tls,
+        ..ServerConfig::default()
+    })
+    .await
+    .unwrap();
+    let addr = server.local_addr();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        server
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    Daemon { addr, stop, task }
+}
+
+impl Daemon {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap();
+    }
+
+    fn client(&self) -> Client {
+        Client::new(ServerAddr::new(
+            self.addr.ip().to_string(),
+            self.addr.port(),
+        ))
+    }
+}
+
+fn loopback() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+fn tempdir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "piconet-e2e-{tag}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn identity(dir: &Path, name: &str) -> TlsFiles {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    // No subject alternative name, like the seed's openssl certificate.
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "pico");
+    let cert = params.self_signed(&key).unwrap();
+    let files = TlsFiles {
+        cert: dir.join(format!("{name}.crt")),
+        key: dir.join(format!("{name}.key")),
+    };
+    std::fs::write(&files.cert, cert.pem()).unwrap();
+    std::fs::write(&files.key, key.serialize_pem()).unwrap();
+    files
+}
+
+#[tokio::test]
+async fn the_client_drives_every_action() {
+    let d = start(loopback(), None).await;
+    let c = d.client();
+
+    c.setup_pin(2, Mode::Output, Some(Level::Low), None)
+        .await
+        .unwrap();
+    c.setup_pin(3, Mode::Input, None, Some(Pull::Up))
+        .await
+        .unwrap();
+    assert_eq!(c.read_pin(3).await.unwrap(), Level::High);
+    assert_eq!(c.read_pin(2).await.unwrap(), Level::Low);
+    c.write_pin(2, Level::High, Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert_eq!(c.read_pin(2).await.unwrap(), Level::High);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        c.read_pin(2).await.unwrap(),
+        Level::Low,
+        "the lease reverted"
+    );
+
+    let stats = c.ping(5).await.unwrap();
+    assert_eq!(stats.count, 5);
+    assert!(stats.round_trip.min_ns > 0);
+
+    let info = c.info().await.unwrap();
+    assert!(info["board"].as_str().unwrap().contains("Pico W"));
+    assert_eq!(info["lease_reverts"]["count"], 1);
+    assert_eq!(c.version().await.unwrap(), env!("CARGO_PKG_VERSION"));
+    let actions = c.actions().await.unwrap();
+    for a in [
+        "setup_pin",
+        "write_pin",
+        "read_pin",
+        "ping",
+        "reset",
+        "sleep",
+        "get_info",
+        "get_version",
+        "list_actions",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+    c.sleep(10, false).await.unwrap();
+    assert_eq!(
+        c.read_pin(2).await.unwrap(),
+        Level::Low,
+        "light sleep keeps pins"
+    );
+    c.reset().await.unwrap();
+    match c.read_pin(2).await {
+        Err(Error::Server {
+            exception, error, ..
+        }) => {
+            assert_eq!(exception, "GPIOPinNotSetupError");
+            assert!(error.contains("pin 2 not setup"), "{error}");
+        }
+        other => panic!("after reset: {other:?}"),
+    }
+    match c.write_pin(24, Level::High, Duration::from_secs(1)).await {
+        Err(Error::Server {
+            exception, error, ..
+        }) => {
+            assert_eq!(exception, "ValueError");
+            assert!(error.contains("WiFi chip"), "{error}");
+        }
+        other => panic!("pin 24: {other:?}"),
+    }
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn tls_verified_against_the_servers_own_certificate() {
+    let dir = tempdir("ca");
+    let files = identity(&dir, "pico");
+    let other = identity(&dir, "other");
+    let d = start(loopback(), Some(files.clone())).await;
+
+    let trusted = d.client().with_tls(TlsVerify::CaFile(files.cert.clone()));
+    assert_eq!(trusted.version().await.unwrap(), env!("CARGO_PKG_VERSION"));
+
+    let wrong = d.client().with_tls(TlsVerify::CaFile(other.cert.clone()));
+    let e = wrong.version().await.unwrap_err();
+    assert!(
+        matches!(e, Error::CertificateRejected { .. } | Error::Tls { .. }),
+        "{e:?}"
+    );
+
+    let plain = d.client();
+    assert!(
+        plain.version().await.is_err(),
+        "plaintext to a TLS port fails"
+    );
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn first_use_pins_the_key_and_a_changed_key_is_refused() {
+    let dir = tempdir("tofu");
+    let known = dir.join("known_hosts");
+    let first = start(loopback(), Some(identity(&dir, "first"))).await;
+    let addr = first.addr;
+    let tofu = || {
+        Client::new(ServerAddr::new(addr.ip().to_string(), addr.port()))
+            .with_tls(TlsVerify::KnownHosts(known.clone()))
+    };
+    tofu().version().await.unwrap();
+    let pinned = std::fs::read_to_string(&known).unwrap();
+    assert!(
+        pinned.contains(&format!("{}:{}", addr.ip(), addr.port())),
+        "{pinned}"
+    );
+    tofu().version().await.unwrap();
+    first.stop().await;
+
+    // Same address, new key: a different board, or someone in the middle.
+    let second = start(addr, Some(identity(&dir, "second"))).await;
+    match tofu().version().await {
+        Err(e @ Error::HostKeyChanged { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains(&known.display().to_string()), "{text}");
+        }
+        other => panic!("a changed key must be refused: {other:?}"),
+    }
+    assert_eq!(
+        std::fs::read_to_string(&known).unwrap(),
+        pinned,
+        "the pin is kept"
+    );
+    second.stop().await;
+}

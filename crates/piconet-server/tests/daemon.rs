@@ -344,6 +344,46 @@ async fn a_mebibyte_without_newline_gets_one_error_and_the_connection_recovers()
     d.stop().await;
 }
 
+#[tokio::test]
+async fn a_thousand_simultaneous_connections_are_all_served() {
+    let limits = Limits {
+        max_connections: 1024,
+        ..Limits::default()
+    };
+    let d = Daemon::start(limits, None).await;
+    let mut conns = Vec::new();
+    for _ in 0..1000 {
+        conns.push(Conn::open(d.addr).await);
+    }
+    // All connected at once; each sends, then all read.
+    for (i, c) in conns.iter_mut().enumerate() {
+        c.write(format!("{{\"action\": \"ping\", \"i\": {i}}}\n").as_bytes())
+            .await;
+    }
+    for (i, c) in conns.iter_mut().enumerate() {
+        assert_eq!(ok(&c.line().await.unwrap())["i"], i);
+    }
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_tls_client_hello_on_the_plaintext_port_harms_no_one() {
+    let d = Daemon::plain().await;
+    let mut good = Conn::open(d.addr).await;
+    let dir = tempdir();
+    let (_, der) = tls_identity(&dir);
+    let tcp = TcpStream::connect(d.addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("piconet.local").unwrap();
+    let handshake =
+        tokio::time::timeout(Duration::from_secs(5), tls_client(der).connect(name, tcp)).await;
+    assert!(
+        !matches!(handshake, Ok(Ok(_))),
+        "a TLS handshake cannot succeed against plaintext"
+    );
+    ok(&good.cmd(json!({"action": "ping"})).await);
+    d.stop().await;
+}
+
 fn tls_identity(dir: &std::path::Path) -> (TlsFiles, Vec<u8>) {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
     let cert = rcgen::CertificateParams::new(vec!["piconet.local".into()])

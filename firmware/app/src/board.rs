@@ -1,0 +1,177 @@
+//! The RP2040 / Pico W implementation of the engine's `Board`.
+
+use core::fmt::Write as _;
+use core::sync::atomic::Ordering;
+
+use embassy_rp::gpio::{AnyPin, Flex, Pull as RpPull};
+use embassy_rp::Peri;
+use piconet_engine::{pico, Board, BoardError, Instant, Level, Mode, PinKind, Pull};
+use piconet_protocol::response::ObjectWriter;
+use piconet_protocol::Full;
+
+use crate::radio::{self, LED};
+use crate::{power, HEAP, HEAP_SIZE};
+
+const NAME: &str = "Raspberry Pi Pico W (RP2040)";
+
+/// GPIO 0–29: the pins as peripherals until a client configures them, then
+/// as `Flex` drivers. The CYW43's pins (23, 24, 25, 29) are never here.
+pub struct PicoBoard {
+    unused: [Option<Peri<'static, AnyPin>>; 30],
+    pins: [Option<Flex<'static>>; 30],
+    /// Bit n set: GPIO n is an output.
+    outputs: u32,
+    unique_id: [u8; 8],
+}
+
+impl PicoBoard {
+    /// A board over the usable pins; `pins[n]` must be GPIO n (or `None`).
+    pub fn new(unused: [Option<Peri<'static, AnyPin>>; 30], unique_id: [u8; 8]) -> Self {
+        PicoBoard {
+            unused,
+            pins: [const { None }; 30],
+            outputs: 0,
+            unique_id,
+        }
+    }
+
+    fn flex(&mut self, pin: u32) -> Result<&mut Flex<'static>, BoardError> {
+        let i = pin as usize;
+        if i >= 30 {
+            return Err(BoardError::Io("no such GPIO"));
+        }
+        if self.pins[i].is_none() {
+            let p = self.unused[i]
+                .take()
+                .ok_or(BoardError::Unsupported("this GPIO is not available"))?;
+            self.pins[i] = Some(Flex::new(p));
+        }
+        Ok(self.pins[i].as_mut().unwrap())
+    }
+
+    fn configured(&mut self, pin: u32) -> Result<&mut Flex<'static>, BoardError> {
+        self.pins
+            .get_mut(pin as usize)
+            .and_then(Option::as_mut)
+            .ok_or(BoardError::Io("pin not configured"))
+    }
+}
+
+fn rp_level(level: Level) -> embassy_rp::gpio::Level {
+    match level {
+        Level::Low => embassy_rp::gpio::Level::Low,
+        Level::High => embassy_rp::gpio::Level::High,
+    }
+}
+
+fn level(high: bool) -> Level {
+    if high {
+        Level::High
+    } else {
+        Level::Low
+    }
+}
+
+impl Board for PicoBoard {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn pin_kind(&self, pin: u32) -> PinKind {
+        pico::pin_kind(pin)
+    }
+
+    fn configure(
+        &mut self,
+        pin: u32,
+        mode: Mode,
+        pull: Pull,
+        initial: Option<Level>,
+    ) -> Result<(), BoardError> {
+        let flex = self.flex(pin)?;
+        flex.set_pull(match pull {
+            Pull::None => RpPull::None,
+            Pull::Up => RpPull::Up,
+            Pull::Down => RpPull::Down,
+        });
+        match mode {
+            Mode::Input => {
+                flex.set_as_input();
+                self.outputs &= !(1 << pin);
+            }
+            Mode::Output => {
+                // The output register is set before the driver is enabled,
+                // so the pin never glitches through the other level.
+                if let Some(l) = initial {
+                    flex.set_level(rp_level(l));
+                }
+                flex.set_as_output();
+                self.outputs |= 1 << pin;
+            }
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, pin: u32, l: Level) -> Result<(), BoardError> {
+        self.configured(pin)?.set_level(rp_level(l));
+        Ok(())
+    }
+
+    fn read(&mut self, pin: u32) -> Result<Level, BoardError> {
+        let output = self.outputs & (1 << pin) != 0;
+        let flex = self.configured(pin)?;
+        // An output reads back its driven level (the SIO output register);
+        // an input its pad.
+        Ok(level(if output {
+            flex.is_set_high()
+        } else {
+            flex.is_high()
+        }))
+    }
+
+    fn set_status_led(&mut self, on: bool) {
+        LED.signal(on);
+    }
+
+    fn reset(&mut self) {
+        power::reset_now()
+    }
+
+    fn sleep(&mut self, ms: u32, deep: bool) {
+        power::request_sleep(ms, deep);
+    }
+
+    fn write_info(&mut self, now: Instant, info: &mut ObjectWriter<'_>) -> Result<(), Full> {
+        let used = HEAP.used() as u64;
+        let free = HEAP.free() as u64;
+        // The original's names first, so its client finds them.
+        info.uint("mem_free", free)?;
+        info.uint("mem_alloc", used)?;
+        info.uint("heap_size", HEAP_SIZE as u64)?;
+        info.uint("uptime_ms", now.as_nanos() / 1_000_000)?;
+        info.str(
+            "firmware",
+            concat!("piconet-firmware ", env!("CARGO_PKG_VERSION")),
+        )?;
+        let mut id = heapless::String::<16>::new();
+        for b in self.unique_id {
+            let _ = write!(id, "{b:02x}");
+        }
+        info.str("unique_id", &id)?;
+        match radio::RSSI.load(Ordering::Relaxed) {
+            0 => info.null("rssi_dbm")?,
+            r => info.int("rssi_dbm", r.into())?,
+        }
+        match radio::IPV4.load(Ordering::Relaxed) {
+            0 => info.null("ip")?,
+            ip => {
+                let [a, b, c, d] = ip.to_be_bytes();
+                let mut s = heapless::String::<16>::new();
+                let _ = write!(s, "{a}.{b}.{c}.{d}");
+                info.str("ip", &s)?
+            }
+        }
+        info.bool("tls", crate::tls_configured())?;
+        Ok(())
+    }
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use piconet_client::{KnownHosts, ServerAddr, TlsVerify, Value};
 
+use crate::bench::BenchAction;
 use crate::exit;
 use crate::fields::parse_field;
 
@@ -111,6 +112,33 @@ pub enum Command {
         /// The server: HOST[:PORT] or [IPv6]:PORT.
         addr: ServerAddr,
     },
+    /// Load a server and measure it: commands per second and latency percentiles.
+    ///
+    /// N connections each send commands in a closed loop (with --pipeline K: K commands
+    /// in one write, then their K answers) for the warm-up, unrecorded, then for the
+    /// duration. read_pin and write_pin first set up one pin per connection as an output
+    /// at 0 (pins 0-22 and 26-28 in turn); write_pin alternates 1 and 0 with a 60 s
+    /// timeout. Answers with an error are counted as errors, not as commands; any error
+    /// or broken connection exits 1 after the report.
+    Bench {
+        /// The server: HOST[:PORT] or [IPv6]:PORT.
+        addr: ServerAddr,
+        /// Simultaneous connections.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        connections: u32,
+        /// Seconds measured, after the warm-up.
+        #[arg(long, value_name = "SECS", default_value = "5", value_parser = bench_seconds)]
+        duration: Duration,
+        /// The command repeated.
+        #[arg(long, value_enum, default_value_t = BenchAction::Ping)]
+        action: BenchAction,
+        /// Commands written at once per connection before reading their answers.
+        #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        pipeline: u32,
+        /// Seconds of load before measuring.
+        #[arg(long, value_name = "SECS", default_value = "1", value_parser = bench_warmup)]
+        warmup: Duration,
+    },
 }
 
 const WORDS: &str = "words";
@@ -143,7 +171,8 @@ impl Command {
             | Command::Ping { addr, .. }
             | Command::Info { addr }
             | Command::Version { addr }
-            | Command::Actions { addr } => addr,
+            | Command::Actions { addr }
+            | Command::Bench { addr, .. } => addr,
         }
     }
 }
@@ -175,6 +204,21 @@ fn seconds(text: &str) -> Result<Duration, String> {
         return Err("the timeout must be more than 0 and at most 86400 seconds".into());
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+fn bench_seconds(text: &str) -> Result<Duration, String> {
+    let d = seconds(text)?;
+    if d > Duration::from_secs(3600) {
+        return Err("a benchmark runs at most 3600 seconds".into());
+    }
+    Ok(d)
+}
+
+fn bench_warmup(text: &str) -> Result<Duration, String> {
+    if text.parse::<f64>() == Ok(0.0) {
+        return Ok(Duration::ZERO);
+    }
+    bench_seconds(text)
 }
 
 #[cfg(test)]
@@ -270,6 +314,68 @@ mod tests {
         assert_eq!(cli.connection.timeout, Duration::from_millis(500));
         assert!(cli.json);
         assert!(matches!(cli.command, Command::Ping { count: 3, .. }));
+    }
+
+    #[test]
+    fn bench_takes_its_options_and_bounds_them() {
+        let cli = parse(&[
+            "bench",
+            "127.0.0.1:4000",
+            "--connections",
+            "64",
+            "--duration",
+            "2.5",
+            "--action",
+            "write_pin",
+            "--pipeline",
+            "16",
+            "--warmup",
+            "0",
+            "--insecure",
+            "--json",
+        ])
+        .unwrap();
+        let Command::Bench {
+            connections,
+            duration,
+            action,
+            pipeline,
+            warmup,
+            ..
+        } = cli.command
+        else {
+            panic!("not bench");
+        };
+        assert_eq!(
+            (connections, duration, action, pipeline, warmup),
+            (
+                64,
+                Duration::from_millis(2500),
+                BenchAction::WritePin,
+                16,
+                Duration::ZERO
+            )
+        );
+        assert!(cli.json && cli.connection.insecure);
+        let cli = parse(&["bench", "h"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Bench {
+                connections: 1,
+                pipeline: 1,
+                action: BenchAction::Ping,
+                ..
+            }
+        ));
+        for bad in [
+            &["bench", "h", "--connections", "0"][..],
+            &["bench", "h", "--duration", "0"],
+            &["bench", "h", "--duration", "7200"],
+            &["bench", "h", "--pipeline", "0"],
+            &["bench", "h", "--action", "reset"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `piconet`: the command line for piconet servers.
 
 mod args;
+mod bench;
 mod exit;
 mod fields;
 mod run;
@@ -43,7 +44,7 @@ fn report(failure: &Failure, json: bool, stdout: &mut dyn std::io::Write) {
             }
             eprintln!("piconet: {error}");
         }
-        Failure::Usage(message) => eprintln!("piconet: {message}"),
+        Failure::Usage(message) | Failure::Bench(message) => eprintln!("piconet: {message}"),
         Failure::Output(error) => eprintln!("piconet: cannot write the output: {error}"),
     }
 }

@@ -6,6 +6,7 @@ use piconet_client::{Client, Error, Map, PingStats, Spread, Value};
 use serde_json::json;
 
 use crate::args::{Cli, Command};
+use crate::bench;
 use crate::exit;
 use crate::fields;
 
@@ -20,6 +21,8 @@ pub enum Failure {
     Usage(String),
     /// Stdout is gone (e.g. a closed pipe).
     Output(std::io::Error),
+    /// A benchmark could not set up, or met error answers or broken connections.
+    Bench(String),
 }
 
 impl Failure {
@@ -29,6 +32,7 @@ impl Failure {
             Failure::ErrorAnswers => exit::SERVER_ERROR,
             Failure::Usage(_) => exit::USAGE,
             Failure::Output(_) => exit::CONNECTION,
+            Failure::Bench(_) => exit::SERVER_ERROR,
         }
     }
 }
@@ -51,6 +55,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
         client = client.with_tls(verify);
     }
     let json = cli.json;
+    let tls = cli.connection.tls()?.is_some();
     match cli.command {
         Command::Send { commands, .. } => {
             let commands = commands
@@ -81,6 +86,36 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
                 writeln!(out, "{}", json!({ "version": version }))?;
             } else {
                 writeln!(out, "{version}")?;
+            }
+            Ok(())
+        }
+        Command::Bench {
+            connections,
+            duration,
+            action,
+            pipeline,
+            warmup,
+            ..
+        } => {
+            let config = bench::BenchConfig {
+                connections: connections as usize,
+                duration,
+                warmup,
+                action,
+                pipeline: pipeline as usize,
+                timeout: cli.connection.timeout,
+            };
+            let report = match bench::run(&client, tls, config).await {
+                Ok(report) => report,
+                Err(bench::BenchError::Client(e)) => return Err(Failure::Client(e)),
+                Err(bench::BenchError::Setup(why)) => return Err(Failure::Bench(why)),
+            };
+            report.print(json, out)?;
+            if report.errors > 0 || report.failed_connections > 0 {
+                return Err(Failure::Bench(format!(
+                    "{} error answers and {} broken connections during the benchmark",
+                    report.errors, report.failed_connections
+                )));
             }
             Ok(())
         }

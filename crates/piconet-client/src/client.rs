@@ -23,8 +23,9 @@ use crate::tls::{self, CaVerifier, InsecureVerifier, Seen, TlsVerify, TofuVerifi
 /// How long one command (or connecting) may take, as the original's default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+/// A connected byte stream: TCP, or TLS over TCP. See [`Client::connect_stream`].
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 /// Where and how to reach a server. Cheap to clone; each call opens its own
 /// connection, as the original client does.
@@ -90,6 +91,22 @@ impl Client {
     /// With [`TlsVerify::KnownHosts`] a first connection pins the server's
     /// certificate and warns on stderr; [`TlsVerify::Insecure`] warns too.
     pub async fn connect(&self) -> Result<Connection, Error> {
+        let io = self.connect_stream().await?;
+        Ok(Connection {
+            io: BufReader::new(io),
+            addr: self.addr.to_string(),
+            timeout: self.timeout,
+            limit: self.max_response_bytes,
+            answered: 0,
+            line: Vec::new(),
+        })
+    }
+
+    /// Opens a connection (TLS verified as for [`Client::connect`]) and hands
+    /// over its bytes, for tools that frame lines themselves, such as a load
+    /// generator that writes many commands at once. Nothing is stamped or
+    /// checked on what is sent or received then.
+    pub async fn connect_stream(&self) -> Result<Box<dyn Stream>, Error> {
         let addr = self.addr.to_string();
         let verifier = match &self.tls {
             None => None,
@@ -103,27 +120,19 @@ impl Client {
             let tcp = tcp_connect(&self.addr, &addr).await?;
             // Commands are small and latency is what ping measures.
             let _ = tcp.set_nodelay(true);
-            let io: Box<dyn Io> = match (verifier, server_name) {
+            let io: Box<dyn Stream> = match (verifier, server_name) {
                 (Some(verifier), Some(name)) => verifier.handshake(tcp, name, &addr).await?,
                 _ => Box::new(tcp),
             };
             Ok::<_, Error>(io)
         };
-        let io = tokio::time::timeout(self.timeout, open)
+        tokio::time::timeout(self.timeout, open)
             .await
             .map_err(|_| Error::Timeout {
                 addr: addr.clone(),
                 step: "connecting to",
                 after: self.timeout,
-            })??;
-        Ok(Connection {
-            io: BufReader::new(io),
-            addr,
-            timeout: self.timeout,
-            limit: self.max_response_bytes,
-            answered: 0,
-            line: Vec::new(),
-        })
+            })?
     }
 
     /// Sends `commands` over one connection, the last one followed by the
@@ -282,7 +291,7 @@ fn command_map(action: &str) -> Map<String, Value> {
 /// # Ok(()) }
 /// ```
 pub struct Connection {
-    io: BufReader<Box<dyn Io>>,
+    io: BufReader<Box<dyn Stream>>,
     addr: String,
     timeout: Duration,
     limit: usize,
@@ -452,7 +461,7 @@ impl Verifier {
         tcp: TcpStream,
         name: rustls::pki_types::ServerName<'static>,
         addr: &str,
-    ) -> Result<Box<dyn Io>, Error> {
+    ) -> Result<Box<dyn Stream>, Error> {
         let dyn_verifier: Arc<dyn ServerCertVerifier> = match &self {
             Self::Ca(v, _) => v.clone(),
             Self::Tofu(v, _) => v.clone(),
@@ -507,7 +516,7 @@ impl Verifier {
                 (_, Ok(stream)) => Ok(Box::new(stream)),
             },
             Self::Insecure(_) => result
-                .map(|s| Box::new(s) as Box<dyn Io>)
+                .map(|s| Box::new(s) as Box<dyn Stream>)
                 .map_err(tls_error),
         }
     }

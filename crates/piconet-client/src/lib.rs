@@ -40,7 +40,7 @@ mod tls;
 mod test_server;
 
 pub use address::{ServerAddr, DEFAULT_PORT};
-pub use client::{Client, Connection, DEFAULT_TIMEOUT};
+pub use client::{Client, Connection, Stream, DEFAULT_TIMEOUT};
 pub use error::Error;
 pub use framing::DEFAULT_MAX_RESPONSE_BYTES;
 pub use known_hosts::{Fingerprint, KnownHost, KnownHosts, KNOWN_HOSTS_ENV};

@@ -155,3 +155,153 @@ async fn nobody_listening_is_a_connection_failure() {
     };
     assert!(e.to_string().contains("is piconetd running"), "{e}");
 }
+
+/// piconetd on the simulated board, in this process.
+async fn piconetd() -> String {
+    let config = piconet_server::ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..piconet_server::ServerConfig::default()
+    };
+    let server = piconet_server::Server::bind(config).await.unwrap();
+    let addr = server.local_addr().to_string();
+    tokio::spawn(server.run(std::future::pending()));
+    addr
+}
+
+/// Answers every line; every `every`-th answer is an error; closes after
+/// `close_after` lines if given.
+async fn scripted_server(every: usize, close_after: Option<usize>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(tcp).lines();
+                let mut n = 0;
+                while let Ok(Some(_)) = lines.next_line().await {
+                    n += 1;
+                    if close_after == Some(n) {
+                        return;
+                    }
+                    let answer: &[u8] = if n % every == 0 {
+                        b"{\"action\": \"ping\", \"error\": \"no\", \"exception\": \"ValueError\"}\n"
+                    } else {
+                        b"{\"action\": \"ping\", \"time_received\": 1}\n"
+                    };
+                    if lines.get_mut().write_all(answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+async fn bench_json(args: &[&str]) -> (Result<(), Failure>, Value) {
+    let mut all = vec!["bench", "--json", "--warmup", "0", "--duration", "0.3"];
+    all.extend_from_slice(args);
+    let (result, out) = piconet(&all).await;
+    let value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    (result, value)
+}
+
+#[tokio::test]
+async fn bench_reports_counts_and_latency_as_json() {
+    let addr = piconetd().await;
+    let (result, v) = bench_json(&[&addr, "--connections", "3"]).await;
+    result.unwrap();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    for key in [
+        "addr",
+        "tls",
+        "action",
+        "connections",
+        "pipeline",
+        "duration_s",
+        "warmup_s",
+        "elapsed_s",
+        "commands",
+        "errors",
+        "failed_connections",
+        "first_error",
+        "commands_per_s",
+        "latency_us",
+    ] {
+        assert!(keys.contains(&key), "{key} missing from {v}");
+    }
+    assert_eq!(v["addr"], addr);
+    assert_eq!(v["tls"], false);
+    assert_eq!(v["action"], "ping");
+    assert_eq!(v["connections"], 3);
+    assert_eq!(v["errors"], 0);
+    assert_eq!(v["failed_connections"], 0);
+    assert_eq!(v["first_error"], Value::Null);
+    assert!(v["commands"].as_u64().unwrap() > 0, "{v}");
+    assert!(v["commands_per_s"].as_f64().unwrap() > 0.0, "{v}");
+    let l = &v["latency_us"];
+    let p = |k: &str| l[k].as_f64().unwrap();
+    assert!(0.0 < p("p50") && p("p50") <= p("p90") && p("p90") <= p("p99"));
+    assert!(p("p99") <= p("max"), "{l}");
+}
+
+#[tokio::test]
+async fn bench_pins_work_on_piconetd_and_bursts_are_answered_whole() {
+    let addr = piconetd().await;
+    for action in ["read_pin", "write_pin"] {
+        // 30 connections: more than the 26 pins, so some share one.
+        let (result, v) = bench_json(&[
+            &addr,
+            "--action",
+            action,
+            "--connections",
+            "30",
+            "--pipeline",
+            "4",
+        ])
+        .await;
+        result.unwrap();
+        assert_eq!(v["errors"], 0, "{v}");
+        assert_eq!(v["action"], action);
+        let commands = v["commands"].as_u64().unwrap();
+        assert!(commands > 0 && commands % 4 == 0, "{v}");
+    }
+}
+
+#[tokio::test]
+async fn bench_counts_error_answers_apart_and_exits_1() {
+    let addr = scripted_server(2, None).await;
+    let (result, v) = bench_json(&[&addr, "--pipeline", "2", "--connections", "2"]).await;
+    assert_eq!(result.unwrap_err().code(), exit::SERVER_ERROR);
+    // Each burst of two gets one success and one error.
+    let ok = v["commands"].as_u64().unwrap();
+    assert!(ok > 0);
+    assert_eq!(v["errors"].as_u64().unwrap(), ok, "{v}");
+    assert!(v["first_error"].as_str().unwrap().contains("ValueError"));
+    assert_eq!(v["failed_connections"], 0);
+}
+
+#[tokio::test]
+async fn bench_reports_a_connection_the_server_drops() {
+    let addr = scripted_server(usize::MAX, Some(5)).await;
+    let (result, v) = bench_json(&[&addr, "--connections", "2"]).await;
+    assert_eq!(result.unwrap_err().code(), exit::SERVER_ERROR);
+    assert_eq!(v["failed_connections"], 2, "{v}");
+    assert_eq!(v["errors"], 0);
+    assert_eq!(v["commands"], 8, "{v}");
+    assert!(v["first_error"].as_str().unwrap().contains("closed"));
+}
+
+#[tokio::test]
+async fn bench_on_a_pin_it_cannot_set_up_fails_before_measuring() {
+    let addr = scripted_server(1, None).await;
+    let (result, out) =
+        piconet(&["bench", &addr, "--action", "read_pin", "--duration", "0.1"]).await;
+    let failure = result.unwrap_err();
+    assert_eq!(failure.code(), exit::SERVER_ERROR);
+    assert!(
+        matches!(&failure, Failure::Bench(m) if m.contains("setup_pin 0 refused")),
+        "{failure:?}"
+    );
+    assert_eq!(out, "");
+}

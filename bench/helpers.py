@@ -1,0 +1,144 @@
+"""Helpers for bench/run.sh (benchmark-only, not part of the product).
+
+  python3 bench/helpers.py memory --pid PID --port PORT -n 1000 [--tls]
+      Opens N connections to the server (each answers one ping, so it is
+      fully set up, TLS handshake included), and prints its VmRSS growth
+      per connection as JSON.
+
+  python3 bench/helpers.py leases --port PORT -n 10000
+      Drives N leases to expire on the 26 usable pins of a piconetd: each
+      pin is set up as an output at 0, then written 1 with a timeout of
+      10-50 ms, and written again only after that timeout has passed. Then
+      prints get_info's `lease_reverts` (the engine's lateness figures).
+
+Only loopback addresses are used.
+"""
+
+import argparse
+import asyncio
+import json
+import random
+import ssl
+import time
+
+HOST = "127.0.0.1"
+PINS = list(range(0, 23)) + [26, 27, 28]
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def tls_context(tls):
+    if not tls:
+        return None
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # a local benchmark server
+    return ctx
+
+
+async def command(reader, writer, line):
+    writer.write(line.encode() + b"\n")
+    await writer.drain()
+    answer = await reader.readline()
+    if not answer:
+        raise RuntimeError(f"connection closed after {line}")
+    value = json.loads(answer)
+    if "error" in value:
+        raise RuntimeError(f"{line} -> {answer!r}")
+    return value
+
+
+async def open_pinged(port, ctx):
+    reader, writer = await asyncio.open_connection(HOST, port, ssl=ctx)
+    await command(reader, writer, '{"action": "ping"}')
+    return reader, writer
+
+
+async def memory(args):
+    ctx = tls_context(args.tls)
+    # A few connections first, so one-off allocations are in the baseline.
+    warm = [await open_pinged(args.port, ctx) for _ in range(4)]
+    await asyncio.sleep(0.5)
+    before = rss_kib(args.pid)
+    conns = []
+    while len(conns) < args.n:
+        batch = min(50, args.n - len(conns))
+        conns += await asyncio.gather(*(open_pinged(args.port, ctx) for _ in range(batch)))
+    await asyncio.sleep(1.0)
+    after = rss_kib(args.pid)
+    print(
+        json.dumps(
+            {
+                "tls": args.tls,
+                "connections": args.n,
+                "rss_before_kib": before,
+                "rss_after_kib": after,
+                "per_connection_bytes": round((after - before) * 1024 / args.n),
+            }
+        )
+    )
+    for _, writer in conns + warm:
+        writer.close()
+
+
+async def leases(args):
+    done = 0
+    started = time.monotonic()
+
+    async def pin_loop(pin):
+        nonlocal done
+        reader, writer = await asyncio.open_connection(HOST, args.port)
+        await command(
+            reader, writer, f'{{"action": "setup_pin", "pin": {pin}, "mode": "output", "value": 0}}'
+        )
+        while done < args.n:
+            timeout = random.uniform(0.010, 0.050)
+            await command(
+                reader,
+                writer,
+                f'{{"action": "write_pin", "pin": {pin}, "value": 1, "timeout": {timeout:.4f}}}',
+            )
+            done += 1
+            # Write again only once this lease has expired (and reverted).
+            await asyncio.sleep(timeout + 0.003)
+        writer.close()
+
+    await asyncio.gather(*(pin_loop(p) for p in PINS))
+    await asyncio.sleep(0.1)
+    reader, writer = await asyncio.open_connection(HOST, args.port)
+    info = (await command(reader, writer, '{"action": "get_info"}'))["info"]
+    writer.close()
+    print(
+        json.dumps(
+            {
+                "leases_written": done,
+                "seconds": round(time.monotonic() - started, 1),
+                "lease_reverts": info["lease_reverts"],
+            }
+        )
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="what", required=True)
+    m = sub.add_parser("memory")
+    m.add_argument("--pid", type=int, required=True)
+    m.add_argument("--port", type=int, required=True)
+    m.add_argument("-n", type=int, default=1000)
+    m.add_argument("--tls", action="store_true")
+    l = sub.add_parser("leases")
+    l.add_argument("--port", type=int, required=True)
+    l.add_argument("-n", type=int, default=10000)
+    args = parser.parse_args()
+    asyncio.run(memory(args) if args.what == "memory" else leases(args))
+
+
+if __name__ == "__main__":
+    main()

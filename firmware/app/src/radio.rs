@@ -94,14 +94,16 @@ pub async fn control_task(
                 }
             }
         }
-        match select4(
-            LED.wait(),
-            RADIO.wait(),
-            rssi.next(),
-            stack.wait_config_down(),
-        )
-        .await
-        {
+        // Only a joined link can go down; otherwise wait_config_down would
+        // return at once and spin.
+        let link_lost = async {
+            if joined {
+                stack.wait_config_down().await
+            } else {
+                core::future::pending().await
+            }
+        };
+        match select4(LED.wait(), RADIO.wait(), rssi.next(), link_lost).await {
             Either4::First(on) => control.gpio_set(0, on).await,
             Either4::Second(req) => match req {
                 RadioRequest::Awake => {

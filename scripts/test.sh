@@ -15,7 +15,7 @@ step "unit, property and end-to-end tests (cargo test)"
 cargo test --workspace --all-features
 
 step "no_std, no alloc: protocol and engine build for the RP2040"
-cargo build --release --target thumbv6m-none-eabi -p piconet-protocol -p piconet-engine
+cargo build --release --target thumbv6m-none-eabi -p piconet-protocol -p piconet-engine -p piconet-config
 
 step "wire compatibility with the original Python client and server (pytest)"
 cargo build -p piconet-server --bin piconetd

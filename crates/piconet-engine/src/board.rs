@@ -5,6 +5,7 @@
 //! board are its implementations.
 
 use crate::time::Instant;
+use crate::update::UpdateSlot;
 use piconet_protocol::response::ObjectWriter;
 use piconet_protocol::sink::Full;
 
@@ -92,6 +93,12 @@ pub trait Board {
 
     /// Add the board's own `get_info` fields (memory, uptime, radio, ...).
     fn write_info(&mut self, now: Instant, info: &mut ObjectWriter<'_>) -> Result<(), Full>;
+
+    /// The board's firmware update slot. Boards without one (the default)
+    /// refuse the update actions with "this board cannot update itself".
+    fn update_slot(&mut self) -> Option<&mut dyn UpdateSlot> {
+        None
+    }
 }
 
 /// A boxed board, so a host can choose its board at run time.
@@ -132,5 +139,8 @@ impl<B: Board + ?Sized> Board for alloc::boxed::Box<B> {
     }
     fn write_info(&mut self, now: Instant, info: &mut ObjectWriter<'_>) -> Result<(), Full> {
         (**self).write_info(now, info)
+    }
+    fn update_slot(&mut self) -> Option<&mut dyn UpdateSlot> {
+        (**self).update_slot()
     }
 }

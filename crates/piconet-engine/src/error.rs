@@ -1,6 +1,7 @@
 //! Errors of the engine, as the client reads them.
 
 use crate::board::BoardError;
+use crate::update::UpdateError;
 use piconet_protocol::response::{Message, MessageWriter};
 use piconet_protocol::sink::Full;
 use piconet_protocol::ErrorClass;
@@ -28,6 +29,8 @@ pub enum EngineError {
     Board(BoardError),
     /// The original's file-copy `update`.
     UpdateUnsupported,
+    /// A firmware image update action failed.
+    Update(UpdateError),
     /// The response did not fit the transport's buffer.
     ResponseTooLarge,
 }
@@ -37,6 +40,7 @@ impl Message for EngineError {
         match self {
             EngineError::NotSetUp(_) => ErrorClass::GPIOPinNotSetupError,
             EngineError::Board(_) => ErrorClass::OSError,
+            EngineError::Update(e) => e.class(),
             _ => ErrorClass::ValueError,
         }
     }
@@ -78,8 +82,9 @@ impl Message for EngineError {
                 m.text(e.message())
             }
             EngineError::UpdateUnsupported => m.text(
-                "update by copying files is not supported: piconet firmware is replaced as a whole image, flash the new UF2 (or use piconet's firmware update where the board supports it)",
+                "update by copying files is not supported: piconet firmware is replaced as a whole signed image with update_begin, update_chunk and update_finish; run `piconet update ADDR firmware.bin --sig firmware.bin.sig`",
             ),
+            EngineError::Update(e) => e.write(m),
             EngineError::ResponseTooLarge => m.text(
                 "the response did not fit in the server's buffer: send shorter commands",
             ),
@@ -90,5 +95,11 @@ impl Message for EngineError {
 impl From<BoardError> for EngineError {
     fn from(e: BoardError) -> Self {
         EngineError::Board(e)
+    }
+}
+
+impl From<UpdateError> for EngineError {
+    fn from(e: UpdateError) -> Self {
+        EngineError::Update(e)
     }
 }

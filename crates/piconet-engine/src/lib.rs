@@ -38,6 +38,7 @@ mod pins;
 #[cfg(feature = "sim")]
 pub mod sim;
 mod time;
+pub mod update;
 
 pub use board::{Board, BoardError, Level, Mode, PinKind, Pull};
 pub use engine::{After, Config, Engine, Revert, RESPONSE_OVERHEAD};
@@ -46,3 +47,4 @@ pub use pins::MAX_PINS;
 #[cfg(feature = "sim")]
 pub use sim::SimBoard;
 pub use time::Instant;
+pub use update::{FlashOp, LastUpdate, UpdateError, UpdateSlot};

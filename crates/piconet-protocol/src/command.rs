@@ -3,6 +3,7 @@
 use crate::error::{Field, MissingFields, ProtocolError};
 use crate::json::{parse_object, scalar, Member};
 use crate::response::{Echo, KeySet};
+use crate::update::{Begin, Chunk};
 
 /// A logic level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -100,8 +101,21 @@ pub enum Command {
     GetVersion,
     /// List the action names.
     ListActions,
-    /// The original's file-copy update.
+    /// The original's file-copy update (refused: see `UpdateBegin`).
     Update,
+    // The update commands' fields are checked by `parse` but read from
+    // the echo (`update::Begin::from_echo`, `update::Chunk::from_echo`):
+    // carrying them here would make every `Command` larger, and the pin
+    // commands' hot path slower.
+    /// Start receiving a firmware image (restarts any upload under way);
+    /// fields in [`crate::update::Begin`].
+    UpdateBegin,
+    /// Image bytes at an offset; fields in [`crate::update::Chunk`].
+    UpdateChunk,
+    /// Report the upload's progress and the running image.
+    UpdateStatus,
+    /// Check the whole image, mark it for the bootloader, reset.
+    UpdateFinish,
 }
 
 /// The action names, in the order `list_actions` reports them.
@@ -117,6 +131,10 @@ pub const ACTIONS: &[&str] = &[
     "sleep",
     "list_actions",
     "update",
+    "update_begin",
+    "update_chunk",
+    "update_status",
+    "update_finish",
 ];
 
 /// A parsed request: the command and what to echo.
@@ -200,7 +218,7 @@ pub fn parse(line: &[u8]) -> Result<Request<'_>, Rejected<'_>> {
         object,
         present: raw.present,
     };
-    command(&raw)
+    command(&raw, &echo)
         .map(|command| Request { command, echo })
         .map_err(|error| Rejected {
             echo: Some(echo),
@@ -208,7 +226,7 @@ pub fn parse(line: &[u8]) -> Result<Request<'_>, Rejected<'_>> {
         })
 }
 
-fn command<'a>(raw: &Raw<'a>) -> Result<Command, ProtocolError<'a>> {
+fn command<'a>(raw: &Raw<'a>, echo: &Echo<'a>) -> Result<Command, ProtocolError<'a>> {
     let action = raw.action.ok_or(ProtocolError::MissingAction)?;
     let Some(name) = plain_bytes(action) else {
         return Err(unknown(action));
@@ -285,6 +303,16 @@ fn command<'a>(raw: &Raw<'a>) -> Result<Command, ProtocolError<'a>> {
             }
             Command::Update
         }
+        b"update_begin" => {
+            Begin::from_echo(echo)?;
+            Command::UpdateBegin
+        }
+        b"update_chunk" => {
+            Chunk::from_echo(echo)?;
+            Command::UpdateChunk
+        }
+        b"update_status" => Command::UpdateStatus,
+        b"update_finish" => Command::UpdateFinish,
         _ => return Err(unknown(action)),
     })
 }
@@ -458,9 +486,107 @@ mod tests {
                 r#"{"action": "update", "files": {}, "compress": true}"#,
                 Command::Update,
             ),
+            (r#"{"action": "update_status"}"#, Command::UpdateStatus),
+            (r#"{"action": "update_finish"}"#, Command::UpdateFinish),
         ];
         for (line, want) in table {
             assert_eq!(&ok(line), want, "{line}");
+        }
+    }
+
+    const SHA: &str = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
+
+    fn sig() -> std::string::String {
+        "0f".repeat(64)
+    }
+
+    #[test]
+    fn parses_update_commands() {
+        let line = std::format!(
+            r#"{{"action": "update_begin", "size": 70000, "sha256": "{SHA}", "signature": "{}", "version": "0.2.0-rc1"}}"#,
+            sig()
+        );
+        let req = parse(line.as_bytes()).unwrap();
+        assert_eq!(req.command, Command::UpdateBegin);
+        let begin = Begin::from_echo(&req.echo).unwrap();
+        assert_eq!(begin.size, 70000);
+        assert_eq!(begin.sha256.bytes()[..2], [0x00, 0x11]);
+        assert_eq!(begin.sha256.bytes()[31], 0xff);
+        assert_eq!(begin.signature.bytes(), [0x0f; 64]);
+        assert_eq!(begin.version, Some("0.2.0-rc1"));
+
+        let no_version = std::format!(
+            r#"{{"action": "update_begin", "size": "12", "sha256": "{SHA}", "signature": "{}", "version": null}}"#,
+            sig()
+        );
+        let req = parse(no_version.as_bytes()).unwrap();
+        let begin = Begin::from_echo(&req.echo).unwrap();
+        assert_eq!((begin.size, begin.version), (12, None));
+
+        let req =
+            parse(br#"{"action": "update_chunk", "offset": 2048, "data": "aGVsbG8="}"#).unwrap();
+        assert_eq!(req.command, Command::UpdateChunk);
+        let chunk = Chunk::from_echo(&req.echo).unwrap();
+        let mut buf = [0u8; crate::update::MAX_CHUNK];
+        assert_eq!(chunk.offset, 2048);
+        assert_eq!(chunk.data.decode(&mut buf).unwrap(), b"hello");
+    }
+
+    #[test]
+    fn rejects_bad_update_commands() {
+        let s = sig();
+        let begin = |size: &str, sha: &str, sig: &str, extra: &str| {
+            std::format!(
+                r#"{{"action": "update_begin", "size": {size}, "sha256": "{sha}", "signature": "{sig}"{extra}}}"#
+            )
+        };
+        let table: std::vec::Vec<(std::string::String, &str)> = std::vec![
+            (
+                r#"{"action": "update_begin"}"#.into(),
+                "missing fields: size, sha256, signature"
+            ),
+            (begin("0", SHA, &s, ""), "size must be the image size"),
+            (begin("-4", SHA, &s, ""), "size must be"),
+            (begin("99999999999", SHA, &s, ""), "size must be"),
+            (begin("1", &SHA[1..], &s, ""), "sha256 must be"),
+            (begin("1", &SHA.replace('a', "x"), &s, ""), "sha256 must be"),
+            (begin("1", SHA, &s[2..], ""), "signature must be"),
+            (
+                begin("1", SHA, &s, r#", "version": "has space""#),
+                "version must be"
+            ),
+            (
+                begin(
+                    "1",
+                    SHA,
+                    &s,
+                    &std::format!(r#", "version": "{}""#, "v".repeat(33))
+                ),
+                "version must be"
+            ),
+            (
+                r#"{"action": "update_chunk", "offset": 0}"#.into(),
+                "missing fields: data"
+            ),
+            (
+                r#"{"action": "update_chunk", "offset": -1, "data": "AA=="}"#.into(),
+                "offset must be"
+            ),
+            (
+                r#"{"action": "update_chunk", "offset": 100, "data": "AA=="}"#.into(),
+                "offset must be a multiple of 256"
+            ),
+            (
+                r#"{"action": "update_chunk", "offset": 0, "data": 5}"#.into(),
+                "data must be a base64 string"
+            ),
+        ];
+        for (line, text) in &table {
+            let (e, echoed) = err(line);
+            assert_eq!(e.class(), ErrorClass::ValueError, "{line}");
+            let msg = message(&e);
+            assert!(msg.contains(text), "{line}: {msg}");
+            assert!(echoed, "{line}");
         }
     }
 
@@ -468,7 +594,8 @@ mod tests {
     fn every_listed_action_parses() {
         for name in ACTIONS {
             let line = std::format!(
-                r#"{{"action": "{name}", "pin": 1, "mode": "input", "value": 0, "timeout": 1, "time_ms": 1, "files": {{}}, "compress": true}}"#
+                r#"{{"action": "{name}", "pin": 1, "mode": "input", "value": 0, "timeout": 1, "time_ms": 1, "files": {{}}, "compress": true, "size": 1, "sha256": "{SHA}", "signature": "{}", "offset": 0, "data": "AA=="}}"#,
+                sig()
             );
             ok(&line);
         }

@@ -44,6 +44,11 @@ pub enum Field {
     TimeMs,
     Files,
     Compress,
+    Size,
+    Sha256,
+    Signature,
+    Offset,
+    Data,
 }
 
 impl Field {
@@ -57,6 +62,11 @@ impl Field {
             Field::TimeMs => "time_ms",
             Field::Files => "files",
             Field::Compress => "compress",
+            Field::Size => "size",
+            Field::Sha256 => "sha256",
+            Field::Signature => "signature",
+            Field::Offset => "offset",
+            Field::Data => "data",
         }
     }
 }

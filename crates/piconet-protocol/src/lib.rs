@@ -23,6 +23,7 @@ pub mod framing;
 pub mod json;
 pub mod response;
 pub mod sink;
+pub mod update;
 
 pub use command::{parse, Command, Request};
 pub use error::{ErrorClass, ProtocolError};

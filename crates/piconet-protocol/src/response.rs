@@ -24,6 +24,8 @@ impl KeySet {
     pub const ACTIONS: KeySet = KeySet(16);
     /// `error` and `exception`, added on failure.
     pub const ERROR: KeySet = KeySet(32);
+    /// `update`, added by `update_status`.
+    pub const UPDATE: KeySet = KeySet(64);
 
     /// The key's bit, if it is one of the server's keys.
     pub fn of_key(key: &[u8]) -> KeySet {
@@ -34,6 +36,7 @@ impl KeySet {
             b"info" => Self::INFO,
             b"actions" => Self::ACTIONS,
             b"error" | b"exception" => Self::ERROR,
+            b"update" => Self::UPDATE,
             _ => Self::EMPTY,
         }
     }

@@ -650,3 +650,38 @@ fn the_original_clients_bytes_get_the_original_servers_answers() {
     );
     assert_eq!(serde_json::from_slice::<Value>(&out).unwrap()["value"], 0);
 }
+
+#[test]
+fn a_board_without_an_update_slot_refuses_the_image_actions() {
+    let mut h = Harness::new();
+    let begin = std::format!(
+        r#"{{"action": "update_begin", "size": 10, "sha256": "{}", "signature": "{}"}}"#,
+        "0".repeat(64),
+        "0".repeat(128)
+    );
+    for line in [
+        begin.as_str(),
+        r#"{"action": "update_chunk", "offset": 0, "data": "AA=="}"#,
+        r#"{"action": "update_status"}"#,
+        r#"{"action": "update_finish"}"#,
+    ] {
+        let r = h.send(line);
+        assert_eq!(r["exception"], "ValueError", "{r}");
+        let e = r["error"].as_str().unwrap();
+        assert!(e.contains("this board cannot update itself"), "{e}");
+    }
+    // get_version stays the configured version.
+    assert_eq!(
+        h.ok(r#"{"action": "get_version"}"#)["version"],
+        env!("CARGO_PKG_VERSION")
+    );
+}
+
+#[test]
+fn the_original_file_update_explains_the_image_flow() {
+    let mut h = Harness::new();
+    let r = h.send(r#"{"action": "update", "files": {"main.py": "x"}, "compress": false}"#);
+    let e = r["error"].as_str().unwrap();
+    assert!(e.contains("piconet update ADDR firmware.bin"), "{e}");
+    assert!(e.contains("update_begin"), "{e}");
+}

@@ -27,12 +27,9 @@
 use std::hint::black_box;
 use std::process::ExitCode;
 
-use piconet_engine::{
-    pico, Board, BoardError, Config, Engine, Instant, Level, Mode, PinKind, Pull, SimBoard,
-};
+use piconet_engine::levels::LevelsBoard;
+use piconet_engine::{Board, Config, Engine, Instant, SimBoard};
 use piconet_protocol::framing::{Frame, LineDecoder, LineStorage};
-use piconet_protocol::response::ObjectWriter;
-use piconet_protocol::sink::Full;
 
 /// Longest accepted command line.
 const MAX_LINE: usize = 1024;
@@ -50,55 +47,6 @@ const SETUP: &[u8] =
 const READ: &[u8] = b"{\"action\": \"read_pin\", \"pin\": 2, \"time_sent\": 1732451000000100000}\n";
 const WRITE_1: &[u8] = b"{\"action\": \"write_pin\", \"pin\": 2, \"value\": 1, \"timeout\": 5, \"time_sent\": 1732451000000200000}\n";
 const WRITE_0: &[u8] = b"{\"action\": \"write_pin\", \"pin\": 2, \"value\": 0, \"timeout\": 5, \"time_sent\": 1732451000000300000}\n";
-
-/// A Pico W that only remembers levels: no log, no allocation.
-struct MinimalBoard {
-    levels: [Option<Level>; pico::GPIO_COUNT as usize],
-}
-
-impl Board for MinimalBoard {
-    fn name(&self) -> &str {
-        "minimal"
-    }
-    fn pin_kind(&self, pin: u32) -> PinKind {
-        pico::pin_kind(pin)
-    }
-    fn configure(
-        &mut self,
-        pin: u32,
-        _mode: Mode,
-        _pull: Pull,
-        initial: Option<Level>,
-    ) -> Result<(), BoardError> {
-        let slot = self
-            .levels
-            .get_mut(pin as usize)
-            .ok_or(BoardError::Io("no such pin"))?;
-        *slot = Some(initial.or(*slot).unwrap_or(Level::Low));
-        Ok(())
-    }
-    fn write(&mut self, pin: u32, level: Level) -> Result<(), BoardError> {
-        let slot = self
-            .levels
-            .get_mut(pin as usize)
-            .ok_or(BoardError::Io("no such pin"))?;
-        *slot = Some(level);
-        Ok(())
-    }
-    fn read(&mut self, pin: u32) -> Result<Level, BoardError> {
-        self.levels
-            .get(pin as usize)
-            .copied()
-            .flatten()
-            .ok_or(BoardError::Io("pin is not configured"))
-    }
-    fn set_status_led(&mut self, _on: bool) {}
-    fn reset(&mut self) {}
-    fn sleep(&mut self, _ms: u32, _deep: bool) {}
-    fn write_info(&mut self, _now: Instant, _info: &mut ObjectWriter<'_>) -> Result<(), Full> {
-        Ok(())
-    }
-}
 
 /// One chunk from the network: frame it, answer every command line in it.
 /// Returns how many lines were answered.
@@ -263,14 +211,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let result = match board.as_str() {
-        "minimal" => run(
-            MinimalBoard {
-                levels: [None; pico::GPIO_COUNT as usize],
-            },
-            action,
-            iterations,
-            warm_up,
-        ),
+        "minimal" => run(LevelsBoard::new(), action, iterations, warm_up),
         "sim" => run(SimBoard::new(), action, iterations, warm_up),
         _ => {
             eprintln!("{usage}");

@@ -33,6 +33,7 @@ mod engine;
 mod error;
 pub mod lateness;
 pub mod led;
+pub mod levels;
 pub mod pico;
 mod pins;
 #[cfg(feature = "sim")]

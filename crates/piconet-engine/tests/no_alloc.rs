@@ -10,12 +10,10 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
 
-use piconet_engine::{
-    pico, Board, BoardError, Config, Engine, Instant, Level, Mode, PinKind, Pull, SimBoard,
-};
+use piconet_engine::levels::LevelsBoard;
+use piconet_engine::{Board, Config, Engine, Instant, SimBoard};
 use piconet_protocol::framing::{Frame, LineDecoder, LineStorage};
-use piconet_protocol::response::ObjectWriter;
-use piconet_protocol::sink::{Full, Sink, SliceSink};
+use piconet_protocol::sink::{Sink, SliceSink};
 
 struct Counting;
 
@@ -63,59 +61,8 @@ fn allocations<R>(f: impl FnOnce() -> R) -> (usize, R) {
     (COUNT.with(Cell::get), r)
 }
 
-/// A Pico W that only remembers levels.
-struct ArrayBoard {
-    levels: [Option<Level>; pico::GPIO_COUNT as usize],
-}
-
-impl Board for ArrayBoard {
-    fn name(&self) -> &str {
-        "array"
-    }
-    fn pin_kind(&self, pin: u32) -> PinKind {
-        pico::pin_kind(pin)
-    }
-    fn configure(
-        &mut self,
-        pin: u32,
-        _mode: Mode,
-        _pull: Pull,
-        initial: Option<Level>,
-    ) -> Result<(), BoardError> {
-        let slot = self
-            .levels
-            .get_mut(pin as usize)
-            .ok_or(BoardError::Io("no such pin"))?;
-        *slot = Some(initial.or(*slot).unwrap_or(Level::Low));
-        Ok(())
-    }
-    fn write(&mut self, pin: u32, level: Level) -> Result<(), BoardError> {
-        let slot = self
-            .levels
-            .get_mut(pin as usize)
-            .ok_or(BoardError::Io("no such pin"))?;
-        *slot = Some(level);
-        Ok(())
-    }
-    fn read(&mut self, pin: u32) -> Result<Level, BoardError> {
-        self.levels
-            .get(pin as usize)
-            .copied()
-            .flatten()
-            .ok_or(BoardError::Io("pin is not configured"))
-    }
-    fn set_status_led(&mut self, _on: bool) {}
-    fn reset(&mut self) {}
-    fn sleep(&mut self, _ms: u32, _deep: bool) {}
-    fn write_info(&mut self, _now: Instant, _info: &mut ObjectWriter<'_>) -> Result<(), Full> {
-        Ok(())
-    }
-}
-
-fn array_board() -> ArrayBoard {
-    ArrayBoard {
-        levels: [None; pico::GPIO_COUNT as usize],
-    }
+fn array_board() -> LevelsBoard {
+    LevelsBoard::new()
 }
 
 const MAX_LINE: usize = 256;

@@ -3,70 +3,26 @@
 //! certificate, and the trust-on-first-use store refusing a changed key.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use piconet_client::{Client, Error, Level, Mode, Pull, ServerAddr, TlsVerify};
-use piconet_server::{Server, ServerConfig, TlsFiles};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use piconet_server::{ServerConfig, TlsFiles};
 
-struct Daemon {
-    addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<()>,
-}
+mod common;
+use common::{loopback, tempdir, Daemon};
 
 async fn start(listen: SocketAddr, tls: Option<TlsFiles>) -> Daemon {
-    let server = Server::bind(ServerConfig {
+    Daemon::start(ServerConfig {
         listen,
         tls,
         ..ServerConfig::default()
     })
     .await
-    .unwrap();
-    let addr = server.local_addr();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        server
-            .run(async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-    });
-    Daemon { addr, stop, task }
 }
 
-impl Daemon {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        self.task.await.unwrap();
-    }
-
-    fn client(&self) -> Client {
-        Client::new(ServerAddr::new(
-            self.addr.ip().to_string(),
-            self.addr.port(),
-        ))
-    }
-}
-
-fn loopback() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
-
-fn tempdir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "piconet-e2e-{tag}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn client(d: &Daemon) -> Client {
+    Client::new(ServerAddr::new(d.addr.ip().to_string(), d.addr.port()))
 }
 
 fn identity(dir: &Path, name: &str) -> TlsFiles {
@@ -89,7 +45,7 @@ fn identity(dir: &Path, name: &str) -> TlsFiles {
 #[tokio::test]
 async fn the_client_drives_every_action() {
     let d = start(loopback(), None).await;
-    let c = d.client();
+    let c = client(&d);
 
     c.setup_pin(2, Mode::Output, Some(Level::Low), None)
         .await
@@ -167,17 +123,17 @@ async fn tls_verified_against_the_servers_own_certificate() {
     let other = identity(&dir, "other");
     let d = start(loopback(), Some(files.clone())).await;
 
-    let trusted = d.client().with_tls(TlsVerify::CaFile(files.cert.clone()));
+    let trusted = client(&d).with_tls(TlsVerify::CaFile(files.cert.clone()));
     assert_eq!(trusted.version().await.unwrap(), env!("CARGO_PKG_VERSION"));
 
-    let wrong = d.client().with_tls(TlsVerify::CaFile(other.cert.clone()));
+    let wrong = client(&d).with_tls(TlsVerify::CaFile(other.cert.clone()));
     let e = wrong.version().await.unwrap_err();
     assert!(
         matches!(e, Error::CertificateRejected { .. } | Error::Tls { .. }),
         "{e:?}"
     );
 
-    let plain = d.client();
+    let plain = client(&d);
     assert!(
         plain.version().await.is_err(),
         "plaintext to a TLS port fails"

@@ -6,53 +6,26 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use piconet_server::{Limits, Server, ServerConfig, ShutdownReport, TlsFiles};
+use piconet_server::{Limits, ServerConfig, ShutdownReport, TlsFiles};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
-struct Daemon {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<ShutdownReport>,
+mod common;
+use common::{loopback, tempdir, Daemon};
+
+async fn daemon(limits: Limits, tls: Option<TlsFiles>) -> Daemon {
+    Daemon::start(ServerConfig {
+        listen: loopback(),
+        limits,
+        tls,
+        ..ServerConfig::default()
+    })
+    .await
 }
 
-impl Daemon {
-    async fn start(limits: Limits, tls: Option<TlsFiles>) -> Daemon {
-        let config = ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            limits,
-            tls,
-            ..ServerConfig::default()
-        };
-        let server = Server::bind(config).await.unwrap();
-        let addr = server.local_addr();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            server
-                .run(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap()
-        });
-        Daemon {
-            addr,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    async fn plain() -> Daemon {
-        Daemon::start(Limits::default(), None).await
-    }
-
-    async fn stop(mut self) -> ShutdownReport {
-        self.stop.take().unwrap().send(()).unwrap();
-        self.task.await.unwrap()
-    }
+async fn plain() -> Daemon {
+    daemon(Limits::default(), None).await
 }
 
 struct Conn {
@@ -96,7 +69,7 @@ fn ok(r: &Value) -> &Value {
 
 #[tokio::test]
 async fn the_seed_example_over_one_connection() {
-    let d = Daemon::plain().await;
+    let d = plain().await;
     let mut c = Conn::open(d.addr).await;
     let cmds = [
         json!({"action": "setup_pin", "pin": 2, "mode": "output", "value": 0, "time_sent": 1}),
@@ -141,7 +114,7 @@ async fn the_seed_example_over_one_connection() {
 
 #[tokio::test]
 async fn pipelined_commands_are_all_answered_in_order() {
-    let d = Daemon::plain().await;
+    let d = plain().await;
     let mut c = Conn::open(d.addr).await;
     let burst: String = (0..16)
         .map(|i| format!("{{\"action\": \"ping\", \"n\": {i}}}\n"))
@@ -155,7 +128,7 @@ async fn pipelined_commands_are_all_answered_in_order() {
 
 #[tokio::test]
 async fn leased_pins_revert_on_shutdown() {
-    let d = Daemon::plain().await;
+    let d = plain().await;
     let mut c = Conn::open(d.addr).await;
     ok(&c
         .cmd(json!({"action": "setup_pin", "pin": 5, "mode": "output", "value": 0}))
@@ -174,7 +147,7 @@ async fn leased_pins_revert_on_shutdown() {
 
 #[tokio::test]
 async fn two_clients_share_one_board() {
-    let d = Daemon::plain().await;
+    let d = plain().await;
     let mut a = Conn::open(d.addr).await;
     let mut b = Conn::open(d.addr).await;
     ok(&a
@@ -195,7 +168,7 @@ async fn hostile_input_leaves_other_clients_served() {
         max_line: 1024,
         ..Limits::default()
     };
-    let d = Daemon::start(limits, None).await;
+    let d = daemon(limits, None).await;
     let mut good = Conn::open(d.addr).await;
     ok(&good
         .cmd(json!({"action": "setup_pin", "pin": 3, "mode": "output", "value": 0}))
@@ -258,7 +231,7 @@ async fn one_connection_over_the_limit_is_told_and_closed() {
         max_connections: 2,
         ..Limits::default()
     };
-    let d = Daemon::start(limits, None).await;
+    let d = daemon(limits, None).await;
     let mut a = Conn::open(d.addr).await;
     let mut b = Conn::open(d.addr).await;
     ok(&a.cmd(json!({"action": "ping"})).await);
@@ -283,7 +256,7 @@ async fn an_idle_connection_is_closed_with_a_reason() {
         idle_timeout: Duration::from_millis(200),
         ..Limits::default()
     };
-    let d = Daemon::start(limits, None).await;
+    let d = daemon(limits, None).await;
     let mut c = Conn::open(d.addr).await;
     ok(&c.cmd(json!({"action": "ping"})).await);
     let r = c.line().await.unwrap();
@@ -298,7 +271,7 @@ async fn a_slowloris_is_closed_and_others_are_served() {
         line_timeout: Duration::from_millis(300),
         ..Limits::default()
     };
-    let d = Daemon::start(limits, None).await;
+    let d = daemon(limits, None).await;
     let mut slow = Conn::open(d.addr).await;
     let mut good = Conn::open(d.addr).await;
     let trickle = async {
@@ -328,7 +301,7 @@ async fn a_slowloris_is_closed_and_others_are_served() {
 
 #[tokio::test]
 async fn a_mebibyte_without_newline_gets_one_error_and_the_connection_recovers() {
-    let d = Daemon::plain().await;
+    let d = plain().await;
     let mut c = Conn::open(d.addr).await;
     let mut other = Conn::open(d.addr).await;
     let blob = vec![b'a'; 1024 * 1024];
@@ -350,7 +323,7 @@ async fn a_thousand_simultaneous_connections_are_all_served() {
         max_connections: 1024,
         ..Limits::default()
     };
-    let d = Daemon::start(limits, None).await;
+    let d = daemon(limits, None).await;
     let mut conns = Vec::new();
     for _ in 0..1000 {
         conns.push(Conn::open(d.addr).await);
@@ -368,9 +341,9 @@ async fn a_thousand_simultaneous_connections_are_all_served() {
 
 #[tokio::test]
 async fn a_tls_client_hello_on_the_plaintext_port_harms_no_one() {
-    let d = Daemon::plain().await;
+    let d = plain().await;
     let mut good = Conn::open(d.addr).await;
-    let dir = tempdir();
+    let dir = tempdir("tls");
     let (_, der) = tls_identity(&dir);
     let tcp = TcpStream::connect(d.addr).await.unwrap();
     let name = rustls_pki_types::ServerName::try_from("piconet.local").unwrap();
@@ -414,9 +387,9 @@ fn tls_client(cert_der: Vec<u8>) -> tokio_rustls::TlsConnector {
 
 #[tokio::test]
 async fn tls_serves_and_plaintext_on_the_tls_port_harms_no_one() {
-    let dir = tempdir();
+    let dir = tempdir("tls");
     let (files, der) = tls_identity(&dir);
-    let d = Daemon::start(Limits::default(), Some(files)).await;
+    let d = daemon(Limits::default(), Some(files)).await;
 
     // Plaintext on the TLS port: the handshake fails, that client is closed.
     let mut plain = TcpStream::connect(d.addr).await.unwrap();
@@ -448,7 +421,7 @@ async fn tls_serves_and_plaintext_on_the_tls_port_harms_no_one() {
 #[tokio::test]
 async fn der_identity_as_the_seed_makes_it_loads() {
     // The seed's files: certificate and SEC1 key in DER.
-    let dir = tempdir();
+    let dir = tempdir("tls");
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
     let cert = rcgen::CertificateParams::new(vec!["pico".into()])
         .unwrap()
@@ -468,17 +441,4 @@ async fn der_identity_as_the_seed_makes_it_loads() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("no usable private key"), "{e}");
-}
-
-fn tempdir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "piconetd-test-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }

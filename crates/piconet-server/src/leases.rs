@@ -19,7 +19,37 @@ use crate::server::Shared;
 pub(crate) fn spawn(shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("piconetd-leases".into())
-        .spawn(move || run(&shared))
+        .spawn(move || {
+            realtime();
+            run(&shared)
+        })
+}
+
+/// Ask for a real-time (SCHED_FIFO) priority: under load a normal thread
+/// waits milliseconds for a CPU, a real-time one tens of microseconds
+/// (BENCHMARKS.md). The thread only polls and sleeps, so it cannot starve
+/// the machine. Without the privilege (CAP_SYS_NICE) it runs as before.
+fn realtime() {
+    use thread_priority::{
+        set_thread_priority_and_policy, thread_native_id, RealtimeThreadSchedulePolicy,
+        ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy,
+    };
+    let priority = ThreadPriorityValue::try_from(10u8).map(ThreadPriority::Crossplatform);
+    let result = priority.map_err(|e| e.to_string()).and_then(|p| {
+        set_thread_priority_and_policy(
+            thread_native_id(),
+            p,
+            ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo),
+        )
+        .map_err(|e| format!("{e:?}"))
+    });
+    match result {
+        Ok(()) => tracing::debug!("lease thread runs with SCHED_FIFO priority"),
+        Err(e) => warn!(
+            error = %e,
+            "lease thread keeps a normal priority (grant CAP_SYS_NICE for real-time reverts)"
+        ),
+    }
 }
 
 fn run(shared: &Shared) {

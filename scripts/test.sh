@@ -26,5 +26,8 @@ if [ -x firmware/build.sh ]; then
   firmware/build.sh
 fi
 
+step "firmware on the host: app-core logic, and the network path (embassy-net over an in-memory link, plaintext and MbedTLS, SimBoard)"
+(cd firmware && cargo test -p piconet-app-core -p piconet-host-test --target x86_64-unknown-linux-gnu)
+
 step "fuzzing: every target for a bounded time from the kept corpus"
 fuzz/run.sh "${PICONET_FUZZ_SECONDS:-30}"

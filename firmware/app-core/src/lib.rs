@@ -11,7 +11,9 @@
 //!   lease deadline;
 //! - [`status::run_led`]: the original server's LED patterns;
 //! - [`entropy`]: a ChaCha20 CSPRNG seeded from many conditioned noise bits;
-//! - [`tls`] (feature `tls`): a TLS server session around [`conn::serve`].
+//! - [`tls`] (feature `tls`): a TLS server session around [`conn::serve`];
+//! - [`listener`] (feature `server`): an embassy-net TCP socket that accepts
+//!   one client at a time and serves it plaintext or over TLS.
 #![no_std]
 #![warn(missing_docs)]
 
@@ -19,6 +21,8 @@ pub mod clock;
 pub mod conn;
 pub mod entropy;
 pub mod lease;
+#[cfg(feature = "server")]
+pub mod listener;
 pub mod shared;
 pub mod status;
 #[cfg(feature = "tls")]

@@ -248,7 +248,7 @@ async fn main(spawner: Spawner) {
     TLS_ON.store(tls.is_some(), core::sync::atomic::Ordering::Relaxed);
 
     for _ in 0..server::SOCKETS {
-        spawner.spawn(server::socket_task(stack, tls).unwrap());
+        spawner.spawn(server::socket_task(stack, build_config::PORT, tls).unwrap());
     }
 
     match build_config::WIFI_SSID {

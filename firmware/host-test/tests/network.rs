@@ -1,0 +1,237 @@
+//! The firmware's network path on the host: app-core's listener on an
+//! embassy-net stack, a client on a second stack over an in-memory cable,
+//! plaintext and TLS (MbedTLS with the firmware's 4 KiB record profile).
+
+use embassy_futures::join::join;
+use embassy_net::tcp::TcpSocket;
+use embassy_net::Stack;
+use embassy_time::{Duration, Instant, Timer};
+use embedded_io_async::{Read, Write};
+use mbedtls_rs::{Session, SessionConfig, TlsReference, TlsVersion};
+use piconet_host_test::heap::{self, Side};
+use piconet_host_test::{run, Env, LineClient, BOARD_IP, PORT};
+use serde_json::Value;
+
+fn ok(v: &Value) {
+    assert!(v.get("error").is_none(), "unexpected error: {v}");
+}
+
+/// The seed's example: setup, read, write with a lease, read; after the
+/// lease the pin is back at its safe level.
+async fn seed_sequence<S: Read + Write>(c: &mut LineClient<S>, pin: u32) {
+    let r = c
+        .call(&format!(
+            r#"{{"action": "setup_pin", "pin": {pin}, "mode": "output", "value": 0}}"#
+        ))
+        .await;
+    ok(&r);
+    assert_eq!(r["action"], "setup_pin");
+    let r = c
+        .call(&format!(r#"{{"action": "read_pin", "pin": {pin}}}"#))
+        .await;
+    ok(&r);
+    assert_eq!(r["value"], 0);
+    let r = c
+        .call(&format!(
+            r#"{{"action": "write_pin", "pin": {pin}, "value": 1, "timeout": 0.3}}"#
+        ))
+        .await;
+    ok(&r);
+    let written = Instant::now();
+    let r = c
+        .call(&format!(r#"{{"action": "read_pin", "pin": {pin}}}"#))
+        .await;
+    ok(&r);
+    assert_eq!(r["value"], 1, "{r}");
+    Timer::at(written + Duration::from_millis(600)).await;
+    let r = c
+        .call(&format!(r#"{{"action": "read_pin", "pin": {pin}}}"#))
+        .await;
+    ok(&r);
+    assert_eq!(r["value"], 0, "the lease did not revert: {r}");
+}
+
+async fn connect<'a>(stack: Stack<'a>, rx: &'a mut [u8], tx: &'a mut [u8]) -> TcpSocket<'a> {
+    let mut s = TcpSocket::new(stack, rx, tx);
+    s.set_timeout(Some(Duration::from_secs(10)));
+    s.connect((BOARD_IP, PORT)).await.expect("TCP connect");
+    s
+}
+
+async fn tls_session<'s, 'a>(
+    tls: (TlsReference<'static>, &'static SessionConfig<'static>),
+    socket: &'s mut TcpSocket<'a>,
+) -> Session<'static, &'s mut TcpSocket<'a>> {
+    let mut s = Session::new(tls.0, socket, tls.1).expect("TLS session");
+    s.connect().await.expect("TLS handshake");
+    s
+}
+
+/// Wait until the board counts `n` connected clients (its LED state).
+async fn clients(env: &Env, n: u32) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while env.shared.clients() != n {
+        assert!(
+            Instant::now() < deadline,
+            "board still counts {} clients",
+            env.shared.clients()
+        );
+        Timer::after(Duration::from_millis(10)).await;
+    }
+}
+
+#[test]
+fn plaintext_client_drives_pins_and_the_lease_reverts() {
+    run(false, |env| async move {
+        let (mut rx, mut tx) = ([0u8; 4096], [0u8; 4096]);
+        let socket = connect(env.client, &mut rx, &mut tx).await;
+        let mut c = LineClient::new(socket);
+        seed_sequence(&mut c, 2).await;
+        // A blank line ends the session: the board closes.
+        c.send(b"\n").await;
+        assert!(c.reply().await.is_none());
+        clients(&env, 0).await;
+    });
+}
+
+#[test]
+fn tls_client_drives_pins_and_the_lease_reverts() {
+    run(true, |env| async move {
+        let tls = env.tls.unwrap();
+        let (mut rx, mut tx) = ([0u8; 4096], [0u8; 4096]);
+        let mut socket = connect(env.client, &mut rx, &mut tx).await;
+        {
+            let session = tls_session(tls, &mut socket).await;
+            let mut c = LineClient::new(session);
+            seed_sequence(&mut c, 3).await;
+            c.send(b"\n").await;
+            assert!(c.reply().await.is_none());
+        }
+        clients(&env, 0).await;
+    });
+}
+
+/// Two TLS clients at once (handshakes interleaved, then the seed's
+/// sequence each); returns the board-side MbedTLS heap peak above what was
+/// live before, plus the session structs mbedtls-rs allocates directly.
+async fn two_sessions(env: &Env, version: Option<TlsVersion>) -> usize {
+    let (tls, config) = env.tls.unwrap();
+    let config: &'static SessionConfig<'static> = match (version, config) {
+        (Some(v), SessionConfig::Client(c)) => {
+            let mut c = c.clone();
+            c.max_version = Some(v);
+            Box::leak(Box::new(SessionConfig::Client(c)))
+        }
+        _ => config,
+    };
+    let base = heap::live(Side::Board);
+    heap::reset_peak(Side::Board);
+    let session = |pin: u32| async move {
+        let (mut rx, mut tx) = ([0u8; 4096], [0u8; 4096]);
+        let mut socket = connect(env.client, &mut rx, &mut tx).await;
+        {
+            let s = tls_session((tls, config), &mut socket).await;
+            if let Some(v) = version {
+                assert_eq!(s.tls_version(), Some(v));
+            }
+            let mut c = LineClient::new(s);
+            // Both sessions are up before either runs its commands.
+            clients(env, 2).await;
+            seed_sequence(&mut c, pin).await;
+            let r = c.call(r#"{"action": "get_info"}"#).await;
+            ok(&r);
+            c.send(b"\n").await;
+            assert!(c.reply().await.is_none());
+        }
+    };
+    join(session(4), session(5)).await;
+    clients(env, 0).await;
+    // Everything the sessions allocated is freed again.
+    assert_eq!(heap::live(Side::Board), base);
+    heap::peak(Side::Board) - base + 2 * heap::session_structs()
+}
+
+#[test]
+fn two_concurrent_tls_sessions_fit_the_firmware_heap() {
+    const FIRMWARE_HEAP: usize = 72 * 1024;
+    run(true, |env| async move {
+        let identity = env.identity_heap + heap::identity_structs();
+        let tls13 = two_sessions(&env, None).await;
+        let tls12 = two_sessions(&env, Some(TlsVersion::Tls1_2)).await;
+        println!(
+            "board-side MbedTLS heap on x86_64: identity {identity} B; \
+             2 concurrent sessions peak {tls13} B (default, TLS 1.3), {tls12} B (TLS 1.2); \
+             total {} B of the firmware's {FIRMWARE_HEAP} B heap",
+            identity + tls13.max(tls12)
+        );
+        assert!(
+            tls13.min(tls12) > 2 * 8 * 1024,
+            "record buffers not allocated?"
+        );
+        assert!(
+            identity + tls13.max(tls12) < FIRMWARE_HEAP,
+            "2 TLS sessions no longer fit the firmware's heap"
+        );
+    });
+}
+
+#[test]
+fn a_client_that_vanishes_mid_line_frees_its_listener() {
+    run(false, |env| async move {
+        for _ in 0..4 {
+            let (mut rx, mut tx) = ([0u8; 4096], [0u8; 4096]);
+            let mut socket = connect(env.client, &mut rx, &mut tx).await;
+            socket
+                .write_all(br#"{"action": "setup_pin", "pin": 6, "mo"#)
+                .await
+                .unwrap();
+            socket.flush().await.unwrap();
+            clients(&env, 1).await;
+            // Gone without finishing the line: a reset, no FIN.
+            socket.abort();
+            let _ = socket.flush().await;
+            drop(socket);
+            clients(&env, 0).await;
+        }
+        // Four abandoned connections later all three listeners still serve.
+        let mut bufs = [[0u8; 2048]; 6];
+        let [a, b, c, d, e, f] = &mut bufs;
+        let (s1, s2) = join(connect(env.client, a, b), connect(env.client, c, d)).await;
+        let s3 = connect(env.client, e, f).await;
+        for s in [s1, s2, s3] {
+            let mut c = LineClient::new(s);
+            ok(&c.call(r#"{"action": "ping"}"#).await);
+        }
+    });
+}
+
+#[test]
+fn a_tls_client_that_vanishes_mid_line_frees_its_session() {
+    run(true, |env| async move {
+        let tls = env.tls.unwrap();
+        let base = heap::live(Side::Board);
+        for _ in 0..3 {
+            let (mut rx, mut tx) = ([0u8; 4096], [0u8; 4096]);
+            let mut socket = connect(env.client, &mut rx, &mut tx).await;
+            {
+                let mut s = tls_session(tls, &mut socket).await;
+                s.write_all(br#"{"action": "read_pin", "pi"#).await.unwrap();
+                s.flush().await.unwrap();
+                clients(&env, 1).await;
+                // The client's session is dropped without close_notify.
+            }
+            socket.abort();
+            let _ = socket.flush().await;
+            drop(socket);
+            clients(&env, 0).await;
+        }
+        // The sessions' heap came back and a new TLS client is served (the
+        // permits were returned).
+        assert_eq!(heap::live(Side::Board), base);
+        let (mut rx, mut tx) = ([0u8; 4096], [0u8; 4096]);
+        let mut socket = connect(env.client, &mut rx, &mut tx).await;
+        let s = tls_session(tls, &mut socket).await;
+        let mut c = LineClient::new(s);
+        ok(&c.call(r#"{"action": "ping"}"#).await);
+    });
+}

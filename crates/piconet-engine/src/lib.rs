@@ -29,6 +29,8 @@
 extern crate alloc;
 
 pub mod board;
+#[cfg(feature = "embassy-boot")]
+pub mod boot_slot;
 mod engine;
 mod error;
 pub mod lateness;
@@ -38,6 +40,8 @@ pub mod pico;
 mod pins;
 #[cfg(feature = "sim")]
 pub mod sim;
+#[cfg(feature = "sim")]
+pub mod sim_flash;
 mod time;
 pub mod update;
 

@@ -7,7 +7,9 @@ use core::fmt;
 
 use crate::board::{Board, BoardError, Level, Mode, PinKind, Pull};
 use crate::pico::{self, GPIO_COUNT};
+use crate::sim_flash::SimFlash;
 use crate::time::Instant;
+use crate::update::UpdateSlot;
 use piconet_protocol::response::ObjectWriter;
 use piconet_protocol::sink::Full;
 
@@ -93,6 +95,7 @@ pub struct SimBoard {
     led: bool,
     resets: u32,
     epoch_ns: u64,
+    flash: Option<SimFlash>,
 }
 
 impl fmt::Debug for SimBoard {
@@ -130,7 +133,26 @@ impl SimBoard {
             led: false,
             resets: 0,
             epoch_ns: 0,
+            flash: None,
         }
+    }
+
+    /// Give the board flash with embassy-boot, so it can update itself:
+    /// the update actions write its DFU partition and a reset runs the
+    /// bootloader (see [`SimFlash`]).
+    pub fn with_flash(mut self, flash: SimFlash) -> Self {
+        self.flash = Some(flash);
+        self
+    }
+
+    /// The simulated flash, if the board has one.
+    pub fn flash(&self) -> Option<&SimFlash> {
+        self.flash.as_ref()
+    }
+
+    /// The simulated flash, mutably (to cut the power in tests).
+    pub fn flash_mut(&mut self) -> Option<&mut SimFlash> {
+        self.flash.as_mut()
     }
 
     /// Report `time_received` as `epoch_ns + now`: the host daemon passes
@@ -226,6 +248,9 @@ impl SimBoard {
         }
         self.led = false;
         self.resets += 1;
+        if let Some(flash) = &mut self.flash {
+            flash.reboot();
+        }
         self.record(Event::Reset);
     }
 }
@@ -311,5 +336,9 @@ impl Board for SimBoard {
         info.uint("uptime_ms", now.as_nanos() / 1_000_000)?;
         info.uint("resets", self.resets.into())?;
         info.uint("pin_events", self.log.len() as u64 + self.dropped)
+    }
+
+    fn update_slot(&mut self) -> Option<&mut dyn UpdateSlot> {
+        self.flash.as_mut().map(|f| f as &mut dyn UpdateSlot)
     }
 }

@@ -11,6 +11,8 @@
 //!   lease deadline;
 //! - [`status::run_led`]: the original server's LED patterns;
 //! - [`entropy`]: a ChaCha20 CSPRNG seeded from many conditioned noise bits;
+//! - [`settings`]: provisioned settings from the CONFIG flash region, or
+//!   the build-time fallback;
 //! - [`tls`] (feature `tls`): a TLS server session around [`conn::serve`];
 //! - [`listener`] (feature `server`): an embassy-net TCP socket that accepts
 //!   one client at a time and serves it plaintext or over TLS.
@@ -23,6 +25,7 @@ pub mod entropy;
 pub mod lease;
 #[cfg(feature = "server")]
 pub mod listener;
+pub mod settings;
 pub mod shared;
 pub mod status;
 #[cfg(feature = "tls")]

@@ -172,6 +172,7 @@ impl Board for PicoBoard {
             }
         }
         info.bool("tls", crate::tls_configured())?;
+        info.str("config", crate::config_source().as_str())?;
         Ok(())
     }
 }

@@ -1,0 +1,66 @@
+//! Which settings the board runs with: the provisioned ones from the CONFIG
+//! flash region if there are any, else the build-time fallback.
+//!
+//! Precedence (decided once at boot): if the region holds any setting, the
+//! board is provisioned and the stored settings are the whole
+//! configuration (one not stored takes its default: no WiFi, port 12345,
+//! plaintext); build-time values are then ignored. If the region is empty
+//! (erased) or cannot be read, the build-time values apply.
+
+use core::ops::Range;
+
+use embedded_storage_async::nor_flash::MultiwriteNorFlash;
+use piconet_config::{ConfigStore, Settings};
+
+/// Where the settings in effect came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Source {
+    /// Provisioned settings from the CONFIG flash region.
+    Flash = 0,
+    /// The region is empty: build-time values (or defaults).
+    Build = 1,
+    /// The region could not be read (bad bounds, flash error, corrupted
+    /// beyond repair): build-time values.
+    FlashUnreadable = 2,
+}
+
+impl Source {
+    /// The inverse of `as u8`; unknown values read as unreadable.
+    pub fn from_u8(v: u8) -> Source {
+        match v {
+            0 => Source::Flash,
+            1 => Source::Build,
+            _ => Source::FlashUnreadable,
+        }
+    }
+
+    /// As get_info reports it (`config`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Flash => "flash",
+            Source::Build => "build",
+            Source::FlashUnreadable => "build (config flash unreadable)",
+        }
+    }
+}
+
+/// Read the provisioned settings from `region` of `flash` (offsets from
+/// the start of the flash device). `buf` is the store's scratch space
+/// (`piconet_config::BUFFER_SIZE`). Returns the settings only when the
+/// source is [`Source::Flash`].
+pub async fn read<F: MultiwriteNorFlash>(
+    flash: F,
+    region: Range<u32>,
+    buf: &mut [u8],
+) -> (Source, Option<Settings>) {
+    let loaded = match ConfigStore::new(flash, region) {
+        Ok(mut store) => store.load(buf).await,
+        Err(e) => Err(e),
+    };
+    match loaded {
+        Ok(s) if s != Settings::default() => (Source::Flash, Some(s)),
+        Ok(_) => (Source::Build, None),
+        Err(_) => (Source::FlashUnreadable, None),
+    }
+}

@@ -3,10 +3,14 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use piconet_engine::sim_flash::{sim_image, SimFlash};
 use piconet_engine::{Board, SimBoard};
 
 use crate::clock::Clock;
 use crate::gpiochip::{GpioChipBoard, GpioChipError};
+
+/// ACTIVE partition of the simulated flash: 256 KiB, 4 KiB pages.
+const SIM_FLASH_PAGES: usize = 64;
 
 /// Which board the daemon drives.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -39,14 +43,25 @@ impl FromStr for BoardSpec {
 }
 
 impl BoardSpec {
+    /// `update`: the public key the sim board's images must be signed
+    /// with and the version of its factory image.
     pub(crate) fn open(
         &self,
         clock: Clock,
         led: Option<u32>,
+        update: Option<([u8; 32], &str)>,
     ) -> Result<Box<dyn Board + Send>, GpioChipError> {
         Ok(match self {
             BoardSpec::Sim => {
-                Box::new(SimBoard::with_clock(move || clock.now()).with_epoch_ns(clock.epoch_ns()))
+                let epoch = clock.epoch_ns();
+                let board = SimBoard::with_clock(move || clock.now()).with_epoch_ns(epoch);
+                Box::new(match update {
+                    Some((key, version)) => {
+                        let factory = sim_image(version, false, 0);
+                        board.with_flash(SimFlash::new(SIM_FLASH_PAGES, &factory, key))
+                    }
+                    None => board,
+                })
             }
             BoardSpec::GpioChip(path) => {
                 Box::new(GpioChipBoard::open(path, led, clock.epoch_ns())?)

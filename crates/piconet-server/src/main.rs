@@ -44,6 +44,24 @@ struct Args {
     /// Longest write_pin timeout accepted, in seconds.
     #[arg(long, default_value_t = 24 * 3600)]
     max_lease_secs: u64,
+    /// Sim board: accept firmware images signed for this ed25519 public
+    /// key (64 hex digits, as `piconet firmware keygen` prints it); the
+    /// board then updates itself through simulated embassy-boot flash.
+    #[arg(long, value_parser = parse_key)]
+    update_public_key: Option<[u8; 32]>,
+}
+
+fn parse_key(s: &str) -> Result<[u8; 32], String> {
+    let bad = || format!("{s:?} is not an ed25519 public key: expected 64 hex digits");
+    if s.len() != 64 || !s.is_ascii() {
+        return Err(bad());
+    }
+    let mut key = [0u8; 32];
+    for (byte, pair) in key.iter_mut().zip(s.as_bytes().chunks(2)) {
+        let text = std::str::from_utf8(pair).map_err(|_| bad())?;
+        *byte = u8::from_str_radix(text, 16).map_err(|_| bad())?;
+    }
+    Ok(key)
 }
 
 fn main() -> ExitCode {
@@ -74,6 +92,7 @@ fn main() -> ExitCode {
             max_lease: Duration::from_secs(args.max_lease_secs.max(1)),
             ..defaults.engine
         },
+        update_key: args.update_public_key,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -39,6 +39,10 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Engine settings (version, longest lease).
     pub engine: Config,
+    /// The sim board's firmware update key (ed25519 public key): with one,
+    /// the simulated Pico W has flash with embassy-boot and accepts images
+    /// signed by its secret half (`piconet firmware sign`).
+    pub update_key: Option<[u8; 32]>,
 }
 
 impl Default for ServerConfig {
@@ -54,6 +58,7 @@ impl Default for ServerConfig {
                 version: env!("CARGO_PKG_VERSION"),
                 ..Config::default()
             },
+            update_key: None,
         }
     }
 }
@@ -163,7 +168,11 @@ impl Server {
     /// Open the board, load the TLS identity and bind the listener.
     pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
         let clock = Clock::start();
-        let board = config.board.open(clock, config.led_line)?;
+        let board = config.board.open(
+            clock,
+            config.led_line,
+            config.update_key.map(|key| (key, config.engine.version)),
+        )?;
         let tls = match &config.tls {
             Some(files) => Some(TlsAcceptor::from(tls::server_config(files)?)),
             None => None,

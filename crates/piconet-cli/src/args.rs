@@ -139,6 +139,58 @@ pub enum Command {
         #[arg(long, value_name = "SECS", default_value = "1", value_parser = bench_warmup)]
         warmup: Duration,
     },
+    /// Update the board's firmware with a signed image (from piconet firmware sign).
+    ///
+    /// Resumes an interrupted upload, waits for the board to restart through its
+    /// bootloader and checks that the new version runs; exits 1 if the board rolled
+    /// back to its previous image.
+    Update {
+        /// The server: HOST[:PORT] or [IPv6]:PORT.
+        addr: ServerAddr,
+        /// The firmware image (a raw .bin for the board's update slot).
+        image: PathBuf,
+        /// The signature file; default IMAGE.sig.
+        #[arg(long)]
+        sig: Option<PathBuf>,
+        /// Seconds to wait for the board to come back after its restart.
+        #[arg(long, value_name = "SECS", default_value_t = 60)]
+        wait: u64,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Make update signing keys and sign firmware images.
+    Firmware {
+        #[command(subcommand)]
+        action: FirmwareAction,
+    },
+}
+
+/// `piconet firmware ...`.
+#[derive(Debug, Subcommand)]
+pub enum FirmwareAction {
+    /// Make an ed25519 key pair: the secret key goes to --out (mode 0600), the
+    /// public key is printed for the firmware build.
+    Keygen {
+        /// Where to write the secret key (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign an image: writes IMAGE.sig (size, SHA-256, ed25519 signature of the
+    /// image's SHA-512 digest, version).
+    Sign {
+        /// The secret key file from piconet firmware keygen.
+        #[arg(long)]
+        key: PathBuf,
+        /// The firmware image.
+        image: PathBuf,
+        /// The image's version, checked after the update.
+        #[arg(long)]
+        version: Option<String>,
+        /// The signature file; default IMAGE.sig.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 const WORDS: &str = "words";
@@ -172,7 +224,11 @@ impl Command {
             | Command::Info { addr }
             | Command::Version { addr }
             | Command::Actions { addr }
-            | Command::Bench { addr, .. } => addr,
+            | Command::Bench { addr, .. }
+            | Command::Update { addr, .. } => addr,
+            Command::Firmware { .. } => {
+                unreachable!("run() answers firmware commands before connecting")
+            }
         }
     }
 }

@@ -4,7 +4,9 @@ mod args;
 mod bench;
 mod exit;
 mod fields;
+mod firmware;
 mod run;
+mod update;
 
 use std::process::ExitCode;
 
@@ -44,7 +46,9 @@ fn report(failure: &Failure, json: bool, stdout: &mut dyn std::io::Write) {
             }
             eprintln!("piconet: {error}");
         }
-        Failure::Usage(message) | Failure::Bench(message) => eprintln!("piconet: {message}"),
+        Failure::Usage(message) | Failure::Bench(message) | Failure::Update(message) => {
+            eprintln!("piconet: {message}")
+        }
         Failure::Output(error) => eprintln!("piconet: cannot write the output: {error}"),
     }
 }

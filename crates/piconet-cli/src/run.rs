@@ -23,6 +23,8 @@ pub enum Failure {
     Output(std::io::Error),
     /// A benchmark could not set up, or met error answers or broken connections.
     Bench(String),
+    /// A firmware key, signature or update failed.
+    Update(String),
 }
 
 impl Failure {
@@ -33,6 +35,7 @@ impl Failure {
             Failure::Usage(_) => exit::USAGE,
             Failure::Output(_) => exit::CONNECTION,
             Failure::Bench(_) => exit::SERVER_ERROR,
+            Failure::Update(_) => exit::SERVER_ERROR,
         }
     }
 }
@@ -50,6 +53,9 @@ impl From<std::io::Error> for Failure {
 }
 
 pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
+    if let Command::Firmware { action } = &cli.command {
+        return crate::firmware::run(action, out);
+    }
     let mut client = Client::new(cli.command.addr().clone()).with_timeout(cli.connection.timeout);
     if let Some(verify) = cli.connection.tls()? {
         client = client.with_tls(verify);
@@ -57,6 +63,27 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
     let json = cli.json;
     let tls = cli.connection.tls()?.is_some();
     match cli.command {
+        Command::Update {
+            image,
+            sig,
+            wait,
+            quiet,
+            ..
+        } => {
+            let args = crate::update::UpdateArgs {
+                image,
+                sig,
+                wait: std::time::Duration::from_secs(wait),
+                progress: !quiet && !json,
+            };
+            match crate::update::update(&client, &args).await {
+                Ok(report) => Ok(write!(out, "{report}")?),
+                Err(crate::update::UpdateFailure::Client(e)) => Err(e.into()),
+                Err(crate::update::UpdateFailure::Other(m)) => Err(Failure::Update(m)),
+            }
+        }
+        // Answered at the top, before any connection.
+        Command::Firmware { .. } => Ok(()),
         Command::Send { commands, .. } => {
             let commands = commands
                 .iter()

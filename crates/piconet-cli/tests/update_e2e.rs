@@ -1,0 +1,196 @@
+//! The whole firmware update flow as a user runs it: `piconet firmware
+//! keygen`, `sign`, `update` against an in-process piconetd whose
+//! simulated Pico W updates itself through embassy-boot over RAM flash:
+//! upload, restart, new version; a resumed upload; a broken image rolled
+//! back.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use piconet_client::{Client, Map, ServerAddr, Value};
+use piconet_engine::sim_flash::sim_image;
+use piconet_server::{Server, ServerConfig};
+use serde_json::json;
+
+fn piconet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_piconet"))
+        .args(args)
+        .env_remove("PICONET_KNOWN_HOSTS")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn tempdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("piconet-update-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// piconetd with a simulated board trusting `key`, on its own runtime.
+fn piconetd(key: [u8; 32]) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let server = Server::bind(ServerConfig {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                update_key: Some(key),
+                ..ServerConfig::default()
+            })
+            .await
+            .unwrap();
+            tx.send(server.local_addr().to_string()).unwrap();
+            server.run(std::future::pending()).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+fn sign(dir: &Path, key: &Path, name: &str, image: &[u8], version: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, image).unwrap();
+    let out = piconet(&[
+        "firmware",
+        "sign",
+        "--key",
+        key.to_str().unwrap(),
+        path.to_str().unwrap(),
+        "--version",
+        version,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    path
+}
+
+fn update(addr: &str, image: &Path) -> Output {
+    piconet(&[
+        "update",
+        addr,
+        image.to_str().unwrap(),
+        "--quiet",
+        "--wait",
+        "20",
+    ])
+}
+
+fn cmd(v: Value) -> Map<String, Value> {
+    v.as_object().unwrap().clone()
+}
+
+#[test]
+fn upload_restart_new_version_resume_and_rollback_of_a_broken_image() {
+    let dir = tempdir();
+    let key = dir.join("update.key");
+    let out = piconet(&["firmware", "keygen", "--out", key.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    let public = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("public key: "))
+        .unwrap();
+    let public: [u8; 32] = (0..32)
+        .map(|i| u8::from_str_radix(&public[2 * i..2 * i + 2], 16).unwrap())
+        .collect::<Vec<_>>()
+        .try_into()
+        .unwrap();
+    let addr = piconetd(public);
+    let factory = text(&piconet(&["version", &addr]).stdout);
+    assert_eq!(factory.trim(), env!("CARGO_PKG_VERSION"));
+
+    // A good image: uploaded, swapped in at the restart, confirmed.
+    let good = sign(
+        &dir,
+        &key,
+        "good.bin",
+        &sim_image("2.0.0", false, 40_000),
+        "2.0.0",
+    );
+    let out = update(&addr, &good);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(report.contains("-> 2.0.0 (confirmed)"), "{report}");
+    assert_eq!(text(&piconet(&["version", &addr]).stdout).trim(), "2.0.0");
+
+    // An upload interrupted after two chunks resumes where the board
+    // says it stopped.
+    let next = sim_image("2.1.0", false, 10_000);
+    let next_path = sign(&dir, &key, "next.bin", &next, "2.1.0");
+    let sig: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("next.bin.sig")).unwrap()).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    let client = Client::new(ServerAddr::new(host.to_string(), port.parse().unwrap()));
+    rt.block_on(async {
+        use base64::Engine as _;
+        client
+            .command(cmd(json!({
+                "action": "update_begin", "size": next.len(),
+                "sha256": sig["sha256"], "signature": sig["signature"], "version": "2.1.0",
+            })))
+            .await
+            .unwrap();
+        for i in 0..2 {
+            let data =
+                base64::engine::general_purpose::STANDARD.encode(&next[i * 1024..(i + 1) * 1024]);
+            client
+                .command(cmd(
+                    json!({"action": "update_chunk", "offset": i * 1024, "data": data}),
+                ))
+                .await
+                .unwrap();
+        }
+        let s = client
+            .command(cmd(json!({"action": "update_status"})))
+            .await
+            .unwrap();
+        assert_eq!(s.get("update").unwrap()["next_offset"], 2048);
+    });
+    let out = update(&addr, &next_path);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("2.0.0 -> 2.1.0"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A broken image crashes before serving: the bootloader rolls back,
+    // and the command says so and fails.
+    let broken = sign(
+        &dir,
+        &key,
+        "broken.bin",
+        &sim_image("3.0.0", true, 5_000),
+        "3.0.0",
+    );
+    let out = update(&addr, &broken);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(err.contains("rolled back"), "{err}");
+    assert!(err.contains("runs 2.1.0 again"), "{err}");
+    assert_eq!(text(&piconet(&["version", &addr]).stdout).trim(), "2.1.0");
+
+    // An image signed with another key is refused before anything is marked.
+    let other = dir.join("other.key");
+    piconet(&["firmware", "keygen", "--out", other.to_str().unwrap()]);
+    let forged = sign(
+        &dir,
+        &other,
+        "forged.bin",
+        &sim_image("6.6.6", false, 100),
+        "6.6.6",
+    );
+    let out = update(&addr, &forged);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("signature does not verify"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(text(&piconet(&["version", &addr]).stdout).trim(), "2.1.0");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -27,6 +27,9 @@ if [ -x firmware/build.sh ]; then
 fi
 
 step "firmware on the host: app-core logic, and the network path (embassy-net over an in-memory link, plaintext and MbedTLS, SimBoard)"
+# Needs what firmware/build.sh installs (clang, cmake, ninja: MbedTLS is built
+# from source for x86_64 too) and the openssl command (test certificate).
+command -v openssl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null; }
 (cd firmware && cargo test -p piconet-app-core -p piconet-host-test --target x86_64-unknown-linux-gnu)
 
 step "fuzzing: every target for a bounded time from the kept corpus"

@@ -134,9 +134,27 @@ pub fn tls() -> TlsReference<'static> {
             },
             &std::process::id().to_le_bytes(),
         ));
-        Tls::new(rng).unwrap()
+        let tls = Tls::new(rng).unwrap();
+        // MbedTLS's global PSA crypto state, which the first session would
+        // otherwise set up (and keep): set up here, measured once.
+        let before = heap::live(heap::Side::Board);
+        // SAFETY: plain initialisation call, no arguments.
+        assert_eq!(unsafe { mbedtls_rs::sys::psa_crypto_init() }, 0);
+        PSA_HEAP.store(
+            heap::live(heap::Side::Board) - before,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        tls
     })
     .reference()
+}
+
+static PSA_HEAP: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Board-side heap MbedTLS's global PSA crypto state keeps for the whole
+/// run (allocated at the first session; on the firmware too).
+pub fn psa_heap() -> usize {
+    PSA_HEAP.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The board's TLS configuration: the identity, parsed (on the board side

@@ -173,6 +173,7 @@ impl Board for PicoBoard {
         }
         info.str("wifi", crate::wifi::status())?;
         info.bool("tls", crate::tls_configured())?;
+        info.str("config", crate::config_source().as_str())?;
         Ok(())
     }
 }

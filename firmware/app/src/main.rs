@@ -17,6 +17,7 @@ mod board;
 mod power;
 mod radio;
 mod server;
+mod settings;
 mod usb;
 mod wifi;
 
@@ -29,9 +30,9 @@ use embassy_net::StackResources;
 use embassy_rp::bind_interrupts;
 use embassy_rp::clocks::RoscRng;
 use embassy_rp::dma;
-use embassy_rp::flash::{Blocking, Flash};
+use embassy_rp::flash::{Async, Flash};
 use embassy_rp::gpio::{AnyPin, Level, Output};
-use embassy_rp::peripherals::{DMA_CH0, PIO0};
+use embassy_rp::peripherals::{DMA_CH0, DMA_CH1, FLASH, PIO0};
 use embassy_rp::pio::{self, Pio};
 use embassy_rp::watchdog::Watchdog;
 use embassy_rp::Peri;
@@ -112,7 +113,7 @@ pub fn tls_configured() -> bool {
 
 bind_interrupts!(struct Irqs {
     PIO0_IRQ_0 => pio::InterruptHandler<PIO0>;
-    DMA_IRQ_0 => dma::InterruptHandler<DMA_CH0>;
+    DMA_IRQ_0 => dma::InterruptHandler<DMA_CH0>, dma::InterruptHandler<DMA_CH1>;
 });
 
 // The radio firmware, copied into a 4-byte aligned static (the crate's
@@ -162,10 +163,13 @@ async fn main(spawner: Spawner) {
     power::start_watchdog(Watchdog::new(p.WATCHDOG));
     spawner.spawn(power::watchdog_task().unwrap());
 
-    // Board identity and entropy, before the radio uses the flash bus.
-    let mut flash: Flash<'_, _, Blocking, { 2 * 1024 * 1024 }> = Flash::new_blocking(p.FLASH);
+    // Board identity, entropy and configuration, before the radio starts.
+    let mut flash: Flash<'static, FLASH, Async, { settings::FLASH_SIZE }> =
+        Flash::new(p.FLASH, p.DMA_CH1, Irqs);
     let mut unique_id = [0u8; 8];
     let _ = flash.blocking_unique_id(&mut unique_id);
+    let boot = settings::load(flash).await;
+    CONFIG_SOURCE.store(boot.source as u8, core::sync::atomic::Ordering::Relaxed);
     static RNG: StaticCell<Csprng> = StaticCell::new();
     let rng = RNG.init(Csprng::from_noise(rosc_noise, &unique_id));
     let net_seed = rng.next_u64();
@@ -246,16 +250,21 @@ async fn main(spawner: Spawner) {
     spawner.spawn(radio::net_task(net_runner).unwrap());
 
     // TLS: one MbedTLS instance, one server config shared by the sessions.
-    let tls = tls_setup(rng);
-    TLS_ON.store(tls.is_some(), core::sync::atomic::Ordering::Relaxed);
-
-    for _ in 0..server::SOCKETS {
-        spawner.spawn(server::socket_task(stack, build_config::PORT, tls).unwrap());
+    // An identity that is configured but does not parse serves nothing
+    // rather than falling back to plaintext.
+    match boot.tls.map(|(cert, key)| tls_setup(rng, cert, key)) {
+        None => spawn_sockets(&spawner, stack, boot.port, None),
+        Some(Some(tls)) => {
+            TLS_ON.store(true, core::sync::atomic::Ordering::Relaxed);
+            spawn_sockets(&spawner, stack, boot.port, Some(tls));
+        }
+        Some(None) => {}
     }
 
-    match build_config::WIFI_SSID {
-        Some(ssid) => spawner
-            .spawn(radio::control_task(control, stack, ssid, build_config::WIFI_PASSWORD).unwrap()),
+    match boot.wifi {
+        Some((ssid, password)) => {
+            spawner.spawn(radio::control_task(control, stack, ssid, password).unwrap())
+        }
         // Not configured: stay in the connecting pattern (the config region
         // written over USB replaces this).
         None => {
@@ -268,21 +277,31 @@ async fn main(spawner: Spawner) {
     }
 }
 
-fn tls_setup(rng: &'static mut Csprng) -> Option<TlsSetup> {
-    let (cert, key) = (build_config::TLS_CERT?, build_config::TLS_KEY?);
+fn spawn_sockets(
+    spawner: &Spawner,
+    stack: embassy_net::Stack<'static>,
+    port: u16,
+    tls: Option<TlsSetup>,
+) {
+    for _ in 0..server::SOCKETS {
+        spawner.spawn(server::socket_task(stack, port, tls).unwrap());
+    }
+}
+
+static CONFIG_SOURCE: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0);
+
+/// Where the configuration in effect came from.
+pub fn config_source() -> piconet_app_core::settings::Source {
+    piconet_app_core::settings::Source::from_u8(
+        CONFIG_SOURCE.load(core::sync::atomic::Ordering::Relaxed),
+    )
+}
+
+fn tls_setup(rng: &'static mut Csprng, cert: X509<'_>, key: X509<'_>) -> Option<TlsSetup> {
     static TLS: StaticCell<Tls<'static>> = StaticCell::new();
     let tls = TLS.init(Tls::new(rng).ok()?);
-    let x509 = |f: &build_config::Pem| {
-        if f.pem {
-            core::ffi::CStr::from_bytes_with_nul(f.bytes)
-                .ok()
-                .map(X509::PEM)
-        } else {
-            Some(X509::DER(f.bytes))
-        }
-    };
-    let certificate = Certificate::new(x509(&cert)?).ok()?;
-    let private_key = PrivateKey::new(x509(&key)?, None).ok()?;
+    let certificate = Certificate::new(cert).ok()?;
+    let private_key = PrivateKey::new(key, None).ok()?;
     static CONFIG: StaticCell<SessionConfig<'static>> = StaticCell::new();
     let config = CONFIG.init(SessionConfig::Server(ServerSessionConfig::new(
         Credentials {

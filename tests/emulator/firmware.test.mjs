@@ -1,0 +1,140 @@
+// The release firmware image (firmware/target/piconet-firmware.bin, made
+// by firmware/build.sh: the same build users flash) booted in rp2040js
+// 1.4.1 and driven over USB CDC. No WiFi chip is emulated: the board must
+// keep serving over USB and say so in get_info.
+//
+//   npm ci --prefix tests/emulator && node --test tests/emulator/
+//
+// PICONET_FIRMWARE_BIN overrides the image path.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Board } from './board.mjs';
+
+const BIN =
+  process.env.PICONET_FIRMWARE_BIN ??
+  fileURLToPath(new URL('../../firmware/target/piconet-firmware.bin', import.meta.url));
+
+const MS = 1e6; // ns
+
+if (!existsSync(BIN)) throw new Error(`${BIN} missing: run firmware/build.sh first`);
+
+// One board for the whole file, as on a real cable: every test continues
+// the same session (the engine's state carries over).
+const board = new Board(BIN);
+
+/** Pin level changes seen by the emulator, with simulated timestamps. */
+const edges = new Map();
+function watch(pin) {
+  edges.set(pin, []);
+  board.mcu.gpio[pin].addListener(() => {
+    edges.get(pin).push({ ns: board.nanos, high: board.mcu.gpio[pin].outputValue });
+  });
+}
+const level = (pin) => board.mcu.gpio[pin].outputValue;
+const driven = (pin) => board.mcu.gpio[pin].outputEnable;
+
+test('boots and enumerates as a USB CDC-ACM device (no DTR wait)', () => {
+  assert.ok(board.runUntil(() => board.connected, 2000 * MS), 'USB enumeration');
+  assert.deepEqual(board.unknownRom, [], 'ROM functions the stand-in ROM lacks');
+  console.log(`# enumerated at ${(board.nanos / MS).toFixed(1)} ms simulated`);
+});
+
+test('get_version and list_actions answer', () => {
+  const v = board.request({ action: 'get_version' });
+  assert.equal(v.action, 'get_version');
+  assert.equal(typeof v.version, 'string');
+  const l = board.request({ action: 'list_actions' });
+  assert.ok(Array.isArray(l.actions), JSON.stringify(l));
+  for (const a of ['setup_pin', 'write_pin', 'read_pin', 'get_info', 'list_actions', 'get_version']) {
+    assert.ok(l.actions.includes(a), `${a} listed`);
+  }
+});
+
+test('setup_pin and write_pin drive the emulated pin', () => {
+  watch(15);
+  let r = board.request({ action: 'setup_pin', pin: 15, mode: 'output', value: 0 });
+  assert.equal(r.error, undefined, JSON.stringify(r));
+  board.runFor(1 * MS);
+  assert.equal(driven(15), true);
+  assert.equal(level(15), false);
+  r = board.request({ action: 'write_pin', pin: 15, value: 1, timeout: 60 });
+  assert.equal(r.error, undefined, JSON.stringify(r));
+  board.runFor(1 * MS);
+  assert.equal(level(15), true);
+  assert.equal(board.request({ action: 'read_pin', pin: 15 }).value, 1);
+  r = board.request({ action: 'write_pin', pin: 15, value: 0, timeout: 60 });
+  board.runFor(1 * MS);
+  assert.equal(level(15), false);
+  assert.ok(edges.get(15).some((e) => e.high) && !edges.get(15).at(-1).high, 'edges seen');
+});
+
+test('read_pin follows inputs driven with setInputValue', () => {
+  const r = board.request({ action: 'setup_pin', pin: 4, mode: 'input', pull: null });
+  assert.equal(r.error, undefined, JSON.stringify(r));
+  for (const v of [true, false, true]) {
+    board.mcu.gpio[4].setInputValue(v);
+    board.runFor(1 * MS);
+    assert.equal(board.request({ action: 'read_pin', pin: 4 }).value, v ? 1 : 0);
+  }
+});
+
+test('write_pin with timeout 0.05 s reverts at its deadline (simulated time)', () => {
+  watch(16);
+  board.request({ action: 'setup_pin', pin: 16, mode: 'output', value: 0 });
+  board.runFor(1 * MS);
+  edges.set(16, []);
+  board.write(JSON.stringify({ action: 'write_pin', pin: 16, value: 1, timeout: 0.05 }) + '\n');
+  const reply = JSON.parse(board.readLine());
+  assert.equal(reply.error, undefined, JSON.stringify(reply));
+  board.runFor(200 * MS);
+  const seen = edges.get(16);
+  assert.equal(seen.length, 2, JSON.stringify(seen));
+  assert.equal(seen[0].high, true);
+  assert.equal(seen[1].high, false);
+  // The engine sets the deadline at the command's handling time, which
+  // the reply reports as time_received (ns on the board's timer, which
+  // counts the same simulated clock from reset).
+  const deadline = reply.time_received + 50 * MS;
+  const lateUs = (seen[1].ns - deadline) / 1000;
+  const heldUs = (seen[1].ns - seen[0].ns) / 1000;
+  console.log(`# lease revert: ${lateUs.toFixed(1)} µs after the 50 ms deadline (pin high for ${heldUs.toFixed(1)} µs)`);
+  assert.ok(lateUs >= 0, `reverted early: ${lateUs} µs`);
+  assert.ok(lateUs < 1000, `reverted late: ${lateUs} µs`);
+  assert.equal(board.request({ action: 'read_pin', pin: 16 }).value, 0);
+});
+
+test('pins 23, 24, 25 and 29 (the CYW43) are refused', () => {
+  for (const pin of [23, 24, 25, 29]) {
+    const r = board.request({ action: 'setup_pin', pin, mode: 'output', value: 0 });
+    assert.ok(r.error, `pin ${pin}: ${JSON.stringify(r)}`);
+  }
+});
+
+test('malformed input gets errors and the board keeps serving', () => {
+  for (const bad of ['not json', '{"action": "no_such_action"}', '{"action": "write_pin", "pin": "x"}', '[1,2', '{}']) {
+    const r = board.request(bad);
+    assert.ok(r.error, `${bad} -> ${JSON.stringify(r)}`);
+  }
+  // A line longer than the firmware's 2 KiB limit.
+  const long = board.request('{"action": "get_version", "pad": "' + 'x'.repeat(3000) + '"}');
+  assert.ok(long.error, JSON.stringify(long).slice(0, 200));
+  assert.equal(board.request({ action: 'get_version' }).action, 'get_version');
+});
+
+test('get_info answers and reports the absent radio as not responding', () => {
+  // The radio bring-up gives up after 10 s (wifi::BRING_UP_TIMEOUT).
+  const t = 10_500 * MS - board.nanos;
+  if (t > 0) board.runFor(t);
+  const info = board.request({ action: 'get_info' }).info;
+  assert.equal(info.board, 'Raspberry Pi Pico W (RP2040)');
+  assert.equal(info.wifi, 'not responding');
+  assert.equal(info.ip, null);
+  assert.ok(info.pins_configured >= 3, JSON.stringify(info));
+  // And USB still serves pins after the radio gave up.
+  board.request({ action: 'write_pin', pin: 15, value: 1, timeout: 60 });
+  board.runFor(1 * MS);
+  assert.equal(level(15), true);
+});

@@ -24,6 +24,11 @@ PICONETD="$PWD/target/debug/piconetd" python3 -m pytest -q tests/compat
 if [ -x firmware/build.sh ]; then
   step "firmware: release build, UF2 and size report"
   firmware/build.sh
+
+  step "firmware in rp2040js 1.4.1: the release image (firmware/target/piconet-firmware.bin) over USB CDC"
+  # Needs node >= 18; rp2040js is pinned by tests/emulator/package-lock.json.
+  npm ci --prefix tests/emulator --no-audit --no-fund
+  node --test tests/emulator/
 fi
 
 step "firmware on the host: app-core logic, and the network path (embassy-net over an in-memory link, plaintext and MbedTLS, SimBoard)"

@@ -173,6 +173,14 @@ async fn hostile_input_leaves_other_clients_served() {
     ok(&good
         .cmd(json!({"action": "setup_pin", "pin": 3, "mode": "output", "value": 0}))
         .await);
+    // A lease running through all the abuse below must still revert.
+    ok(&good
+        .cmd(json!({"action": "setup_pin", "pin": 8, "mode": "output", "value": 0}))
+        .await);
+    ok(&good
+        .cmd(json!({"action": "write_pin", "pin": 8, "value": 1, "timeout": 0.3}))
+        .await);
+    let lease_started = std::time::Instant::now();
 
     // Malformed JSON, wrong types, an unknown action: errors, and the
     // connection stays usable.
@@ -218,6 +226,16 @@ async fn hostile_input_leaves_other_clients_served() {
     assert!(blank.line().await.is_none());
 
     ok(&good.cmd(json!({"action": "read_pin", "pin": 3})).await);
+    if let Some(left) = Duration::from_millis(600).checked_sub(lease_started.elapsed()) {
+        tokio::time::sleep(left).await;
+    }
+    assert_eq!(
+        ok(&good.cmd(json!({"action": "read_pin", "pin": 8})).await)["value"],
+        0,
+        "the lease reverted despite the hostile clients"
+    );
+    let info = ok(&good.cmd(json!({"action": "get_info"})).await)["info"].clone();
+    assert_eq!(info["lease_reverts"]["count"], 1);
     assert_eq!(
         ok(&good.cmd(json!({"action": "read_pin", "pin": 3})).await)["value"],
         0

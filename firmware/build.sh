@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Build the Pico W firmware: release ELF, UF2 (for BOOTSEL drag-and-drop),
-# raw .bin (the future OTA payload), and a size report against the budget.
+# Build the Pico W firmware: the bootloader (firmware/bootloader, embassy-boot)
+# and the app (linked for the ACTIVE slot), the OTA payload (.bin of the app),
+# the image for a new board (bootloader + app, as .bin and .uf2), and a size
+# report against the budgets.
 #
 #   firmware/build.sh            # plaintext unless a TLS identity is set
 #   PICONET_WIFI_SSID=... PICONET_WIFI_PASSWORD=... \
@@ -12,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 FLASH_BUDGET=$((1008 * 1024))   # the ACTIVE app slot of the flash map
+BOOT_BUDGET=$((16 * 1024))      # the bootloader area (boot2 included)
 RAM_BUDGET=$((160 * 1024))      # static RAM including the heap
 
 if ! rustup target list --installed | grep -qx thumbv6m-none-eabi; then
@@ -37,30 +40,70 @@ if ! elf2uf2-rs --help >/dev/null 2>&1; then
 fi
 
 start=$(date +%s)
+# The bootloader is its own Cargo workspace (its embassy-rp keeps boot2, the
+# app's has boot2-none); same target directory.
+cargo build --release --manifest-path bootloader/Cargo.toml --target-dir target
 cargo build --release -p piconet-firmware
 end=$(date +%s)
 
-ELF=target/thumbv6m-none-eabi/release/piconet-firmware
-UF2=target/piconet-firmware.uf2
-BIN=target/piconet-firmware.bin
-elf2uf2-rs "$ELF" "$UF2"
-llvm-objcopy -O binary "$ELF" "$BIN"
+R=target/thumbv6m-none-eabi/release
+BOOT_ELF=$R/piconet-bootloader
+ELF=$R/piconet-firmware
+BIN=target/piconet-firmware.bin            # OTA payload: the app, from 0x10005000
+FULL_BIN=target/piconet-firmware-full.bin  # new board: flat image from 0x10000000
+FULL_UF2=target/piconet-firmware-full.uf2  # new board: the same, for BOOTSEL
+rm -f target/piconet-firmware.uf2          # an app-only UF2 would not boot alone
 
-# Size report from the ELF's section table; the heap is the size of the
+llvm-objcopy -O binary "$ELF" "$BIN"
+# The new board's image, assembled flat: the bootloader (boot2 first) padded
+# with 0xFF (erased flash) up to the ACTIVE slot, so BOOTLOADER_STATE
+# (0x4000-0x5000) is written erased and a re-flashed board has no stale swap
+# mark, then the app. Converted once to UF2: wrapped in an ELF at
+# 0x10000000 (full-image.ld, the toolchain's rust-lld) for elf2uf2-rs.
+W=target/full-image
+mkdir -p "$W"
+llvm-objcopy -O binary "$BOOT_ELF" "$W/bootloader.bin"
+boot_size=$(stat -c %s "$W/bootloader.bin")
+ACTIVE_OFFSET=$((0x5000))
+if [ "$boot_size" -gt $((0x4000)) ]; then
+    echo "bootloader image is $boot_size B, over its 16 KiB area"; exit 1
+fi
+{
+    cat "$W/bootloader.bin"
+    head -c $((ACTIVE_OFFSET - boot_size)) /dev/zero | tr '\0' '\377'
+    cat "$BIN"
+} >"$FULL_BIN"
+(cd "$W" && cp ../piconet-firmware-full.bin full.bin &&
+    llvm-objcopy -I binary -O elf32-littlearm --rename-section .data=.full,alloc,load,readonly,contents \
+        full.bin full.o)
+LLD="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/rust-lld"
+"$LLD" -flavor gnu -T full-image.ld "$W/full.o" -o "$W/full.elf"
+elf2uf2-rs "$W/full.elf" "$FULL_UF2"
+
+# Size report from the ELFs' section tables; the heap is the size of the
 # static array handed to the allocator.
 heap_hex=$(llvm-nm -S -C "$ELF" | awk '/heap_init::MEMORY/ && !n++ {print $2}')
 heap=$((16#${heap_hex:-0}))
-llvm-size -A "$ELF" | awk -v fb="$FLASH_BUDGET" -v rb="$RAM_BUDGET" -v heap="$heap" '
-    $1 == ".boot2" || $1 == ".vector_table" || $1 == ".text" || $1 == ".rodata" { flash += $2 }
-    $1 == ".data" { flash += $2; ram += $2 }
-    $1 == ".bss" || $1 == ".uninit" { ram += $2 }
-    END {
-        printf "size report (piconet-firmware, release)\n"
-        printf "  flash      %8d B  %5.1f%% of %d B (ACTIVE slot, 1008 KiB)\n", flash, 100 * flash / fb, fb
-        printf "  static RAM %8d B  %5.1f%% of %d B (160 KiB), of which heap %d B\n", ram, 100 * ram / rb, rb, heap
-        if (flash > fb || ram > rb) { print "  OVER BUDGET"; exit 1 }
-    }'
+sizes() {
+    llvm-size -A "$1" | awk '
+        $1 == ".boot2" || $1 == ".vector_table" || $1 == ".text" || $1 == ".rodata" { flash += $2 }
+        $1 == ".data" { flash += $2; ram += $2 }
+        $1 == ".bss" || $1 == ".uninit" { ram += $2 }
+        END { print flash, ram }'
+}
+read -r boot_flash boot_ram < <(sizes "$BOOT_ELF")
+read -r flash ram < <(sizes "$ELF")
+awk -v bf="$boot_flash" -v bb="$BOOT_BUDGET" -v f="$flash" -v fb="$FLASH_BUDGET" \
+    -v r="$ram" -v rb="$RAM_BUDGET" -v heap="$heap" 'BEGIN {
+    printf "size report (release)\n"
+    printf "  bootloader flash %8d B  %5.1f%% of %d B (bootloader area, 16 KiB, boot2 included)\n", bf, 100 * bf / bb, bb
+    printf "  app flash        %8d B  %5.1f%% of %d B (ACTIVE slot, 1008 KiB)\n", f, 100 * f / fb, fb
+    printf "  app static RAM   %8d B  %5.1f%% of %d B (160 KiB), of which heap %d B\n", r, 100 * r / rb, rb, heap
+    if (bf > bb || f > fb || r > rb) { print "  OVER BUDGET"; exit 1 }
+}'
 echo "  build time $((end - start)) s"
-echo "ELF $ELF"
-echo "UF2 $UF2"
-echo "BIN $BIN"
+echo "bootloader ELF $BOOT_ELF"
+echo "app ELF        $ELF"
+echo "OTA payload    $BIN (app for the ACTIVE slot at 0x10005000; sign it for piconet update)"
+echo "new board      $FULL_UF2 (bootloader + app, BOOTSEL drag-and-drop)"
+echo "new board      $FULL_BIN (the same as a flat image from 0x10000000)"

@@ -19,8 +19,9 @@ fn main() {
     fs::copy(dir.join("memory.x"), out.join("memory.x")).unwrap();
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=memory.x");
+    // Only cortex-m-rt's link.x: boot2 (embassy-rp's link-rp.x) is in the
+    // bootloader, the app starts at the ACTIVE slot.
     println!("cargo:rustc-link-arg-bins=-Tlink.x");
-    println!("cargo:rustc-link-arg-bins=-Tlink-rp.x");
 
     // NVRAM: "key=value" lines, '#' comments dropped, each entry NUL
     // terminated, two NULs at the end, padded to a 4-byte multiple.
@@ -47,6 +48,7 @@ fn main() {
         "PICONET_TLS_KEY",
         "PICONET_WIFI_SSID",
         "PICONET_WIFI_PASSWORD",
+        "PICONET_UPDATE_PUBLIC_KEY",
     ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
@@ -67,8 +69,19 @@ fn main() {
         None => "None".into(),
     }
     };
+    let update_key = match env::var("PICONET_UPDATE_PUBLIC_KEY") {
+        Ok(k) if !k.trim().is_empty() => format!("Some({:?})", public_key(k.trim())),
+        _ => {
+            println!(
+                "cargo:warning=PICONET_UPDATE_PUBLIC_KEY is not set: this firmware refuses over-the-air updates"
+            );
+            "None".into()
+        }
+    };
     let generated = format!(
         "/// TCP port to serve.\npub const PORT: u16 = {port};\n\
+         /// ed25519 public key update images must be signed with.\n\
+         pub const UPDATE_PUBLIC_KEY: Option<[u8; 32]> = {update_key};\n\
          /// TLS certificate, if an identity was configured at build time.\n\
          pub const TLS_CERT: Option<Pem> = {};\n\
          /// TLS private key, if an identity was configured at build time.\n\
@@ -77,6 +90,22 @@ fn main() {
         item(&key)
     );
     fs::write(out.join("build_config.rs"), generated).unwrap();
+}
+
+/// PICONET_UPDATE_PUBLIC_KEY: 64 hex digits (what `piconet firmware
+/// keygen` prints), the ed25519 public key of the update images.
+fn public_key(hex: &str) -> [u8; 32] {
+    let bad = || -> ! {
+        panic!("PICONET_UPDATE_PUBLIC_KEY must be 64 hex digits (32 bytes), as `piconet firmware keygen` prints")
+    };
+    if hex.len() != 64 || !hex.is_ascii() {
+        bad()
+    }
+    let mut key = [0u8; 32];
+    for (i, b) in key.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or_else(|_| bad());
+    }
+    key
 }
 
 /// Copy the file named by `var` into OUT_DIR; PEM gets the NUL MbedTLS

@@ -1,6 +1,9 @@
-// The release firmware image (firmware/target/piconet-firmware.bin, made
-// by firmware/build.sh: the same build users flash) booted in rp2040js
-// 1.4.1 and driven over USB CDC. No WiFi chip is emulated: the board must
+// The release image for a new board (firmware/target/piconet-firmware-full.bin,
+// made by firmware/build.sh: the bootloader at flash offset 0, erased
+// BOOTLOADER_STATE, the app at 0x5000; byte for byte what
+// piconet-firmware-full.uf2 writes) booted in rp2040js 1.4.1 (boot2, then
+// the embassy-boot bootloader, which jumps to the app in the ACTIVE slot)
+// and driven over USB CDC. No WiFi chip is emulated: the board must
 // keep serving over USB and say so in get_info.
 //
 //   npm ci --prefix tests/emulator && node --test tests/emulator/
@@ -15,7 +18,7 @@ import { Board } from './board.mjs';
 
 const BIN =
   process.env.PICONET_FIRMWARE_BIN ??
-  fileURLToPath(new URL('../../firmware/target/piconet-firmware.bin', import.meta.url));
+  fileURLToPath(new URL('../../firmware/target/piconet-firmware-full.bin', import.meta.url));
 
 const MS = 1e6; // ns
 
@@ -124,7 +127,7 @@ test('malformed input gets errors and the board keeps serving', () => {
   assert.equal(board.request({ action: 'get_version' }).action, 'get_version');
 });
 
-test('get_info answers and reports the absent radio as not responding', () => {
+test('get_info answers, reports the absent radio as not responding and the update state', () => {
   // The radio bring-up gives up after 10 s (wifi::BRING_UP_TIMEOUT).
   const t = 10_500 * MS - board.nanos;
   if (t > 0) board.runFor(t);
@@ -133,6 +136,10 @@ test('get_info answers and reports the absent radio as not responding', () => {
   assert.equal(info.wifi, 'not responding');
   assert.equal(info.ip, null);
   assert.ok(info.pins_configured >= 3, JSON.stringify(info));
+  // Booted through the bootloader with an erased BOOTLOADER_STATE: a plain
+  // boot. The build has no PICONET_UPDATE_PUBLIC_KEY unless one was set.
+  assert.equal(info.last_update, 'none');
+  assert.ok(['built in', 'this board was built without an update key'].includes(info.update_key));
   // And USB still serves pins after the radio gave up.
   board.request({ action: 'write_pin', pin: 15, value: 1, timeout: 60 });
   board.runFor(1 * MS);

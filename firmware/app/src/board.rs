@@ -5,11 +5,12 @@ use core::sync::atomic::Ordering;
 
 use embassy_rp::gpio::{AnyPin, Flex, Pull as RpPull};
 use embassy_rp::Peri;
-use piconet_engine::{pico, Board, BoardError, Instant, Level, Mode, PinKind, Pull};
+use piconet_engine::{pico, Board, BoardError, Instant, Level, Mode, PinKind, Pull, UpdateSlot};
 use piconet_protocol::response::ObjectWriter;
 use piconet_protocol::Full;
 
 use crate::radio::{self, LED};
+use crate::update::{PicoSlot, NO_KEY};
 use crate::{power, HEAP, HEAP_SIZE};
 
 const NAME: &str = "Raspberry Pi Pico W (RP2040)";
@@ -22,16 +23,22 @@ pub struct PicoBoard {
     /// Bit n set: GPIO n is an output.
     outputs: u32,
     unique_id: [u8; 8],
+    update: PicoSlot,
 }
 
 impl PicoBoard {
     /// A board over the usable pins; `pins[n]` must be GPIO n (or `None`).
-    pub fn new(unused: [Option<Peri<'static, AnyPin>>; 30], unique_id: [u8; 8]) -> Self {
+    pub fn new(
+        unused: [Option<Peri<'static, AnyPin>>; 30],
+        unique_id: [u8; 8],
+        update: PicoSlot,
+    ) -> Self {
         PicoBoard {
             unused,
             pins: [const { None }; 30],
             outputs: 0,
             unique_id,
+            update,
         }
     }
 
@@ -174,6 +181,15 @@ impl Board for PicoBoard {
         info.str("wifi", crate::wifi::status())?;
         info.bool("tls", crate::tls_configured())?;
         info.str("config", crate::config_source().as_str())?;
+        if self.update.has_key() {
+            info.str("update_key", "built in")?;
+        } else {
+            info.str("update_key", NO_KEY)?;
+        }
         Ok(())
+    }
+
+    fn update_slot(&mut self) -> Option<&mut dyn UpdateSlot> {
+        Some(&mut self.update)
     }
 }

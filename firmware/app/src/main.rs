@@ -18,6 +18,7 @@ mod power;
 mod radio;
 mod server;
 mod settings;
+mod update;
 mod usb;
 mod wifi;
 
@@ -30,9 +31,9 @@ use embassy_net::StackResources;
 use embassy_rp::bind_interrupts;
 use embassy_rp::clocks::RoscRng;
 use embassy_rp::dma;
-use embassy_rp::flash::{Async, Flash};
+use embassy_rp::flash::Flash;
 use embassy_rp::gpio::{AnyPin, Level, Output};
-use embassy_rp::peripherals::{DMA_CH0, DMA_CH1, FLASH, PIO0};
+use embassy_rp::peripherals::{DMA_CH0, PIO0};
 use embassy_rp::pio::{self, Pio};
 use embassy_rp::watchdog::Watchdog;
 use embassy_rp::Peri;
@@ -113,7 +114,7 @@ pub fn tls_configured() -> bool {
 
 bind_interrupts!(struct Irqs {
     PIO0_IRQ_0 => pio::InterruptHandler<PIO0>;
-    DMA_IRQ_0 => dma::InterruptHandler<DMA_CH0>, dma::InterruptHandler<DMA_CH1>;
+    DMA_IRQ_0 => dma::InterruptHandler<DMA_CH0>;
 });
 
 // The radio firmware, copied into a 4-byte aligned static (the crate's
@@ -164,11 +165,10 @@ async fn main(spawner: Spawner) {
     spawner.spawn(power::watchdog_task().unwrap());
 
     // Board identity, entropy and configuration, before the radio starts.
-    let mut flash: Flash<'static, FLASH, Async, { settings::FLASH_SIZE }> =
-        Flash::new(p.FLASH, p.DMA_CH1, Irqs);
+    let mut flash: update::PicoFlash = Flash::new_blocking(p.FLASH);
     let mut unique_id = [0u8; 8];
     let _ = flash.blocking_unique_id(&mut unique_id);
-    let boot = settings::load(flash).await;
+    let boot = settings::load(&mut flash).await;
     CONFIG_SOURCE.store(boot.source as u8, core::sync::atomic::Ordering::Relaxed);
     static RNG: StaticCell<Csprng> = StaticCell::new();
     let rng = RNG.init(Csprng::from_noise(rosc_noise, &unique_id));
@@ -210,7 +210,9 @@ async fn main(spawner: Spawner) {
         version: env!("CARGO_PKG_VERSION"),
         ..Config::default()
     };
-    SHARED.init(Shared::new(PicoBoard::new(pins, unique_id), config));
+    // The update slot takes the flash over (blocking API; see update.rs).
+    let slot = update::PicoSlot::new(flash, build_config::UPDATE_PUBLIC_KEY, config.version);
+    SHARED.init(Shared::new(PicoBoard::new(pins, unique_id, slot), config));
     let shared = SHARED.get();
     spawner.spawn(led_task().unwrap());
     spawner.spawn(lease_task().unwrap());

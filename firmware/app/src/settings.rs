@@ -2,8 +2,9 @@
 //!
 //! Precedence, decided once at boot (app-core's `settings::read`):
 //! 1. The CONFIG flash region (`__piconet_config_start..end` in memory.x,
-//!    8 KiB), read with `piconet-config` through embassy-rp's async flash
-//!    driver. If it holds any setting, the board is provisioned and those
+//!    8 KiB), read with `piconet-config` through embassy-rp's flash driver
+//!    (blocking mode, reads are XIP copies; `BlockingAsync` gives
+//!    sequential-storage its async traits). If it holds any setting, the board is provisioned and those
 //!    settings are the whole configuration (a setting not stored takes its
 //!    default: no WiFi, port 12345, plaintext); build-time values are
 //!    ignored.
@@ -11,14 +12,14 @@
 //!    environment (`PICONET_WIFI_SSID`, …; see build.rs).
 //! 3. Otherwise the defaults.
 
-use embassy_rp::flash::{Async, Flash};
-use embassy_rp::peripherals::FLASH;
+use embassy_embedded_hal::adapter::BlockingAsync;
 use mbedtls_rs::X509;
 use piconet_app_core::settings::{read, Source};
 use piconet_config::{Settings, BUFFER_SIZE};
 use static_cell::StaticCell;
 
 use crate::build_config;
+use crate::update::PicoFlash;
 
 /// The Pico W's flash (W25Q16JV).
 pub const FLASH_SIZE: usize = 2 * 1024 * 1024;
@@ -49,10 +50,10 @@ fn region() -> core::ops::Range<u32> {
 }
 
 /// Read the CONFIG region and decide what to run with (see the module doc).
-pub async fn load(flash: Flash<'static, FLASH, Async, FLASH_SIZE>) -> BootConfig {
+pub async fn load(flash: &mut PicoFlash) -> BootConfig {
     static SETTINGS: StaticCell<Settings> = StaticCell::new();
     let mut buf = [0u8; BUFFER_SIZE];
-    match read(flash, region(), &mut buf).await {
+    match read(BlockingAsync::new(flash), region(), &mut buf).await {
         (source, Some(s)) => {
             let s: &'static Settings = SETTINGS.init(s);
             BootConfig {

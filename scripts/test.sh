@@ -22,10 +22,10 @@ cargo build -p piconet-server --bin piconetd
 PICONETD="$PWD/target/debug/piconetd" python3 -m pytest -q tests/compat
 
 if [ -x firmware/build.sh ]; then
-  step "firmware: release build, UF2 and size report"
+  step "firmware: release build (bootloader + app), OTA payload, new-board UF2 and size report"
   firmware/build.sh
 
-  step "firmware in rp2040js 1.4.1: the release image (firmware/target/piconet-firmware.bin) over USB CDC"
+  step "firmware in rp2040js 1.4.1: the new-board image (firmware/target/piconet-firmware-full.bin: bootloader, then the app) over USB CDC"
   # Needs node >= 18; rp2040js is pinned by tests/emulator/package-lock.json.
   npm ci --prefix tests/emulator --no-audit --no-fund
   node --test tests/emulator/

@@ -4,6 +4,7 @@
 //! the RP2040 firmware, the Linux GPIO character device and the simulated
 //! board are its implementations.
 
+use crate::settings::SettingsStore;
 use crate::time::Instant;
 use crate::update::UpdateSlot;
 use piconet_protocol::response::ObjectWriter;
@@ -99,6 +100,12 @@ pub trait Board {
     fn update_slot(&mut self) -> Option<&mut dyn UpdateSlot> {
         None
     }
+
+    /// The board's stored settings. Boards without them (the default)
+    /// refuse the provisioning actions with "this board keeps no settings".
+    fn settings(&mut self) -> Option<&mut dyn SettingsStore> {
+        None
+    }
 }
 
 /// A boxed board, so a host can choose its board at run time.
@@ -142,5 +149,8 @@ impl<B: Board + ?Sized> Board for alloc::boxed::Box<B> {
     }
     fn update_slot(&mut self) -> Option<&mut dyn UpdateSlot> {
         (**self).update_slot()
+    }
+    fn settings(&mut self) -> Option<&mut dyn SettingsStore> {
+        (**self).settings()
     }
 }

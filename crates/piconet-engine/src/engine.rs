@@ -6,9 +6,11 @@ use crate::board::{Board, Level, Mode, PinKind};
 use crate::error::EngineError;
 use crate::lateness::Lateness;
 use crate::pins::{Pins, Slot, MAX_PINS};
+use crate::settings::{Origin, SettingsStore};
 use crate::time::Instant;
 use crate::update::{UpdateError, Upload};
 use piconet_protocol::command::{parse, Command, ACTIONS};
+use piconet_protocol::provision::{Tls, Wifi, MAX_CERT, MAX_KEY};
 use piconet_protocol::response::{write_error_line, Echo, KeySet, ObjectWriter};
 use piconet_protocol::sink::{Full, Sink};
 use piconet_protocol::update::{Begin, Chunk, MAX_CHUNK};
@@ -81,6 +83,10 @@ pub struct Engine<B> {
     upload: Upload,
     /// Whether the running image was confirmed since the last boot.
     boot_confirmed: bool,
+    /// Where the line being handled came from.
+    origin: Origin,
+    /// A setting was stored since the last boot (it applies at the next).
+    settings_changed: bool,
 }
 
 /// A success and the field it adds to the echo.
@@ -92,6 +98,7 @@ enum Reply {
     Info,
     Actions,
     Update,
+    Settings,
 }
 
 impl<B: Board> Engine<B> {
@@ -104,6 +111,8 @@ impl<B: Board> Engine<B> {
             lateness: Lateness::default(),
             upload: Upload::default(),
             boot_confirmed: false,
+            origin: Origin::Network,
+            settings_changed: false,
         }
     }
 
@@ -134,6 +143,20 @@ impl<B: Board> Engine<B> {
     /// bootloader ([`crate::UpdateSlot::confirm_boot`]): an image that
     /// serves a command works, so it must not be rolled back.
     pub fn handle<S: Sink>(&mut self, now: Instant, line: &[u8], out: &mut S) -> After {
+        self.handle_from(now, line, Origin::Network, out)
+    }
+
+    /// [`Engine::handle`] for a line from `origin`: only a
+    /// [`Origin::Local`] line may change the stored settings.
+    #[inline(always)]
+    pub fn handle_from<S: Sink>(
+        &mut self,
+        now: Instant,
+        line: &[u8],
+        origin: Origin,
+        out: &mut S,
+    ) -> After {
+        self.origin = origin;
         if !self.boot_confirmed {
             self.confirm_boot();
         }
@@ -262,6 +285,7 @@ impl<B: Board> Engine<B> {
         self.pins.clear();
         self.upload = Upload::default();
         self.boot_confirmed = false;
+        self.settings_changed = false;
     }
 
     fn revert(&mut self, pin: u32, safe: Level, now: Instant) -> Result<(), crate::BoardError> {
@@ -296,6 +320,7 @@ impl<B: Board> Engine<B> {
     ) -> Result<After, Full> {
         let (reply, after) = match self.run(now, command) {
             Ok((Reply::Update, _)) => return self.execute_update(now, command, echo, out),
+            Ok((Reply::Settings, _)) => return self.execute_settings(now, command, echo, out),
             Ok(r) => r,
             Err(e) => return write_failure(out, Some(echo), &e).map(|()| After::Nothing),
         };
@@ -306,6 +331,7 @@ impl<B: Board> Engine<B> {
             Reply::Info => KeySet::INFO,
             Reply::Actions => KeySet::ACTIONS,
             Reply::Update => KeySet::UPDATE,
+            Reply::Settings => KeySet::CONFIG,
         });
         let mut w = ObjectWriter::open(out)?;
         w.echo(echo, skip)?;
@@ -314,8 +340,8 @@ impl<B: Board> Engine<B> {
             Reply::Plain => {}
             Reply::Value(level) => w.uint("value", level.as_u8().into())?,
             Reply::Version => self.write_version(&mut w)?,
-            // Answered by `execute_update`.
-            Reply::Update => {}
+            // Answered by `execute_update` and `execute_settings`.
+            Reply::Update | Reply::Settings => {}
             Reply::Actions => w.str_list("actions", ACTIONS.iter().copied())?,
             Reply::Info => w.object("info", |info| self.write_info(now, info))?,
         }
@@ -361,6 +387,93 @@ impl<B: Board> Engine<B> {
         w.close()?;
         out.extend(b"\n")?;
         Ok(after)
+    }
+
+    /// Carry out a provisioning action and write its whole answer: the
+    /// echo (secrets redacted) plus the stored settings, or the failure.
+    /// Kept apart from `execute` like `execute_update`.
+    #[inline(never)]
+    fn execute_settings(
+        &mut self,
+        now: Instant,
+        command: Command,
+        echo: &Echo<'_>,
+        out: &mut dyn Sink,
+    ) -> Result<After, Full> {
+        let stored = match self.run_settings(command, echo) {
+            Ok(stored) => stored,
+            Err(e) => return write_failure(out, Some(echo), &e).map(|()| After::Nothing),
+        };
+        let summary = stored.summary();
+        let mut w = ObjectWriter::open(out)?;
+        w.echo(echo, KeySet::TIME_RECEIVED.union(KeySet::CONFIG))?;
+        w.uint("time_received", self.board.timestamp_ns(now))?;
+        let restart_needed = self.settings_changed;
+        w.object("config", |c| {
+            match summary.ssid() {
+                Some(ssid) => c.str("ssid", ssid)?,
+                None => c.null("ssid")?,
+            }
+            c.bool("password_set", summary.password_set())?;
+            c.uint("port", summary.port().into())?;
+            match summary.tls_fingerprint() {
+                Some(fp) => {
+                    let mut hex = [0u8; 64];
+                    c.str(
+                        "tls_fingerprint",
+                        piconet_protocol::update::write_hex(&fp, &mut hex),
+                    )?
+                }
+                None => c.null("tls_fingerprint")?,
+            }
+            c.bool("restart_needed", restart_needed)
+        })?;
+        w.close()?;
+        out.extend(b"\n")?;
+        Ok(After::Nothing)
+    }
+
+    /// The provisioning actions; the settings stored afterwards.
+    fn run_settings(
+        &mut self,
+        command: Command,
+        echo: &Echo<'_>,
+    ) -> Result<piconet_config::Settings, EngineError> {
+        let writes = !matches!(command, Command::GetConfig);
+        if writes && self.origin != Origin::Local {
+            return Err(EngineError::SettingsLocalOnly);
+        }
+        let store: &mut dyn SettingsStore = self.board.settings().ok_or(EngineError::NoSettings)?;
+        // `parse` checked the fields already: these reads succeed.
+        let bad = |e: ProtocolError<'_>| match e {
+            ProtocolError::BadValue { field, expected } => {
+                EngineError::SettingsValue { field, expected }
+            }
+            _ => EngineError::SettingsValue {
+                field: "action",
+                expected: "a provisioning action",
+            },
+        };
+        match command {
+            Command::SetWifi => {
+                let wifi = Wifi::from_echo(echo).map_err(bad)?;
+                store.set_wifi(&wifi.ssid, &wifi.password)?;
+            }
+            Command::SetPort { port } => store.set_port(port)?,
+            Command::SetTls => {
+                let tls = Tls::from_echo(echo).map_err(bad)?;
+                let (mut cert, mut key) = ([0u8; MAX_CERT], [0u8; MAX_KEY]);
+                let (cert, key) = tls.decode(&mut cert, &mut key).map_err(bad)?;
+                store.set_tls(cert, key)?;
+            }
+            Command::ClearTls => store.clear_tls()?,
+            Command::ClearConfig => store.clear_all()?,
+            _ => {}
+        }
+        if writes {
+            self.settings_changed = true;
+        }
+        Ok(store.load()?)
     }
 
     fn write_info(&mut self, now: Instant, info: &mut ObjectWriter<'_>) -> Result<(), Full> {
@@ -450,6 +563,13 @@ impl<B: Board> Engine<B> {
             | Command::UpdateChunk
             | Command::UpdateStatus
             | Command::UpdateFinish => Ok((Reply::Update, After::Nothing)),
+            // Carried out by `execute_settings`.
+            Command::SetWifi
+            | Command::SetPort { .. }
+            | Command::SetTls
+            | Command::ClearTls
+            | Command::ClearConfig
+            | Command::GetConfig => Ok((Reply::Settings, After::Nothing)),
         }
     }
 
@@ -535,5 +655,7 @@ fn write_failure(
     out.extend(b"\n")
 }
 
+#[cfg(test)]
+mod settings_tests;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! Errors of the engine, as the client reads them.
 
 use crate::board::BoardError;
+use crate::settings::ConfigError;
 use crate::update::UpdateError;
 use piconet_protocol::response::{Message, MessageWriter};
 use piconet_protocol::sink::Full;
@@ -33,6 +34,19 @@ pub enum EngineError {
     Update(UpdateError),
     /// The response did not fit the transport's buffer.
     ResponseTooLarge,
+    /// A settings change from the network.
+    SettingsLocalOnly,
+    /// The board stores no settings.
+    NoSettings,
+    /// A provisioning field's value cannot be stored.
+    SettingsValue {
+        /// The field's wire name.
+        field: &'static str,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// The settings store failed.
+    Settings(ConfigError),
 }
 
 impl Message for EngineError {
@@ -41,6 +55,9 @@ impl Message for EngineError {
             EngineError::NotSetUp(_) => ErrorClass::GPIOPinNotSetupError,
             EngineError::Board(_) => ErrorClass::OSError,
             EngineError::Update(e) => e.class(),
+            EngineError::SettingsLocalOnly | EngineError::NoSettings => ErrorClass::OSError,
+            EngineError::Settings(ConfigError::Invalid(_)) => ErrorClass::ValueError,
+            EngineError::Settings(_) => ErrorClass::OSError,
             _ => ErrorClass::ValueError,
         }
     }
@@ -88,6 +105,23 @@ impl Message for EngineError {
             EngineError::ResponseTooLarge => m.text(
                 "the response did not fit in the server's buffer: send shorter commands",
             ),
+            EngineError::SettingsLocalOnly => m.text(
+                "settings can be changed only over the USB cable, not over the network: run `piconet provision` on a computer connected to the board",
+            ),
+            EngineError::NoSettings => m.text(
+                "this board keeps no settings: a host server (piconetd) is configured with its command-line flags",
+            ),
+            EngineError::SettingsValue { field, expected } => {
+                m.text(field)?;
+                m.text(" must be ")?;
+                m.text(expected)
+            }
+            EngineError::Settings(e) => {
+                m.text("settings not stored: ")?;
+                let mut text: heapless::String<96> = heapless::String::new();
+                let _ = core::fmt::write(&mut text, format_args!("{e}"));
+                m.text(&text)
+            }
         }
     }
 }
@@ -95,6 +129,12 @@ impl Message for EngineError {
 impl From<BoardError> for EngineError {
     fn from(e: BoardError) -> Self {
         EngineError::Board(e)
+    }
+}
+
+impl From<ConfigError> for EngineError {
+    fn from(e: ConfigError) -> Self {
+        EngineError::Settings(e)
     }
 }
 

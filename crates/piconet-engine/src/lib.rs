@@ -38,6 +38,7 @@ pub mod led;
 pub mod levels;
 pub mod pico;
 mod pins;
+pub mod settings;
 #[cfg(feature = "sim")]
 pub mod sim;
 #[cfg(feature = "sim")]
@@ -49,6 +50,7 @@ pub use board::{Board, BoardError, Level, Mode, PinKind, Pull};
 pub use engine::{After, Config, Engine, Revert, RESPONSE_OVERHEAD};
 pub use error::EngineError;
 pub use pins::MAX_PINS;
+pub use settings::{Origin, SettingsStore};
 #[cfg(feature = "sim")]
 pub use sim::SimBoard;
 pub use time::Instant;

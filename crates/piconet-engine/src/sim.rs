@@ -7,6 +7,7 @@ use core::fmt;
 
 use crate::board::{Board, BoardError, Level, Mode, PinKind, Pull};
 use crate::pico::{self, GPIO_COUNT};
+use crate::settings::{FlashSettings, SettingsStore};
 use crate::sim_flash::SimFlash;
 use crate::time::Instant;
 use crate::update::UpdateSlot;
@@ -96,7 +97,11 @@ pub struct SimBoard {
     resets: u32,
     epoch_ns: u64,
     flash: Option<SimFlash>,
+    settings: Option<Box<SimSettings>>,
 }
+
+/// The simulated settings flash: 8 KiB, as the Pico W's CONFIG region.
+pub type SimSettings = FlashSettings<piconet_config::ram::RamFlash<2>>;
 
 impl fmt::Debug for SimBoard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -134,7 +139,30 @@ impl SimBoard {
             resets: 0,
             epoch_ns: 0,
             flash: None,
+            settings: None,
         }
+    }
+
+    /// Give the board a settings store in simulated flash (8 KiB, erased),
+    /// so the provisioning actions work as on a Pico W.
+    pub fn with_settings(self) -> Self {
+        let flash = piconet_config::ram::RamFlash::<2>::new();
+        // Two whole pages from offset 0: always a valid region.
+        let store = FlashSettings::new(flash, 0..2 * piconet_config::ram::PAGE as u32)
+            .unwrap_or_else(|_| unreachable!("two aligned pages are a valid region"));
+        self.with_settings_store(store)
+    }
+
+    /// Give the board this settings store (e.g. one reopened over the
+    /// flash of an earlier board, to simulate a reboot).
+    pub fn with_settings_store(mut self, store: SimSettings) -> Self {
+        self.settings = Some(Box::new(store));
+        self
+    }
+
+    /// Take the settings store back (its flash survives the board).
+    pub fn take_settings(&mut self) -> Option<SimSettings> {
+        self.settings.take().map(|b| *b)
     }
 
     /// Give the board flash with embassy-boot, so it can update itself:
@@ -340,5 +368,11 @@ impl Board for SimBoard {
 
     fn update_slot(&mut self) -> Option<&mut dyn UpdateSlot> {
         self.flash.as_mut().map(|f| f as &mut dyn UpdateSlot)
+    }
+
+    fn settings(&mut self) -> Option<&mut dyn SettingsStore> {
+        self.settings
+            .as_deref_mut()
+            .map(|s| s as &mut dyn SettingsStore)
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::error::{Field, MissingFields, ProtocolError};
 use crate::json::{parse_object, scalar, Member};
+use crate::provision::{Tls, Wifi};
 use crate::response::{Echo, KeySet};
 use crate::update::{Begin, Chunk};
 
@@ -116,6 +117,23 @@ pub enum Command {
     UpdateStatus,
     /// Check the whole image, mark it for the bootloader, reset.
     UpdateFinish,
+    // Provisioning: like the update commands, their fields are read from
+    // the echo (`provision::Wifi::from_echo`, `provision::Tls::from_echo`).
+    /// Store the WiFi network; fields in [`crate::provision::Wifi`].
+    SetWifi,
+    /// Store the TCP port the board serves on.
+    SetPort {
+        /// From 1.
+        port: u16,
+    },
+    /// Store the TLS identity; fields in [`crate::provision::Tls`].
+    SetTls,
+    /// Forget the TLS identity (plaintext from the next boot).
+    ClearTls,
+    /// Forget every stored setting.
+    ClearConfig,
+    /// Report the stored settings, secrets left out.
+    GetConfig,
 }
 
 /// The action names, in the order `list_actions` reports them.
@@ -135,6 +153,12 @@ pub const ACTIONS: &[&str] = &[
     "update_chunk",
     "update_status",
     "update_finish",
+    "set_wifi",
+    "set_port",
+    "set_tls",
+    "clear_tls",
+    "clear_config",
+    "get_config",
 ];
 
 /// A parsed request: the command and what to echo.
@@ -167,6 +191,7 @@ struct Raw<'a> {
     deep: Option<&'a [u8]>,
     files: Option<&'a [u8]>,
     compress: Option<&'a [u8]>,
+    port: Option<&'a [u8]>,
     present: KeySet,
 }
 
@@ -187,6 +212,7 @@ impl<'a> Raw<'a> {
             b"deep" => &mut self.deep,
             b"files" => &mut self.files,
             b"compress" => &mut self.compress,
+            b"port" => &mut self.port,
             other => {
                 self.present = self.present.union(KeySet::of_key(other));
                 return;
@@ -313,6 +339,23 @@ fn command<'a>(raw: &Raw<'a>, echo: &Echo<'a>) -> Result<Command, ProtocolError<
         }
         b"update_status" => Command::UpdateStatus,
         b"update_finish" => Command::UpdateFinish,
+        b"set_wifi" => {
+            Wifi::from_echo(echo)?;
+            Command::SetWifi
+        }
+        b"set_port" => {
+            require(&[(Field::Port, raw.port)])?;
+            Command::SetPort {
+                port: crate::provision::port(raw.port)?,
+            }
+        }
+        b"set_tls" => {
+            Tls::from_echo(echo)?;
+            Command::SetTls
+        }
+        b"clear_tls" => Command::ClearTls,
+        b"clear_config" => Command::ClearConfig,
+        b"get_config" => Command::GetConfig,
         _ => return Err(unknown(action)),
     })
 }
@@ -488,6 +531,18 @@ mod tests {
             ),
             (r#"{"action": "update_status"}"#, Command::UpdateStatus),
             (r#"{"action": "update_finish"}"#, Command::UpdateFinish),
+            (r#"{"action": "set_wifi", "ssid": "n"}"#, Command::SetWifi),
+            (
+                r#"{"action": "set_port", "port": "8080"}"#,
+                Command::SetPort { port: 8080 },
+            ),
+            (
+                r#"{"action": "set_tls", "cert": "AA==", "key": "AA=="}"#,
+                Command::SetTls,
+            ),
+            (r#"{"action": "clear_tls"}"#, Command::ClearTls),
+            (r#"{"action": "clear_config"}"#, Command::ClearConfig),
+            (r#"{"action": "get_config"}"#, Command::GetConfig),
         ];
         for (line, want) in table {
             assert_eq!(&ok(line), want, "{line}");
@@ -594,7 +649,7 @@ mod tests {
     fn every_listed_action_parses() {
         for name in ACTIONS {
             let line = std::format!(
-                r#"{{"action": "{name}", "pin": 1, "mode": "input", "value": 0, "timeout": 1, "time_ms": 1, "files": {{}}, "compress": true, "size": 1, "sha256": "{SHA}", "signature": "{}", "offset": 0, "data": "AA=="}}"#,
+                r#"{{"action": "{name}", "pin": 1, "mode": "input", "value": 0, "timeout": 1, "time_ms": 1, "files": {{}}, "compress": true, "size": 1, "sha256": "{SHA}", "signature": "{}", "offset": 0, "data": "AA==", "ssid": "n", "password": "12345678", "port": 80, "cert": "AA==", "key": "AA=="}}"#,
                 sig()
             );
             ok(&line);

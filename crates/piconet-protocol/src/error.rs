@@ -49,6 +49,10 @@ pub enum Field {
     Signature,
     Offset,
     Data,
+    Ssid,
+    Port,
+    Cert,
+    Key,
 }
 
 impl Field {
@@ -67,6 +71,10 @@ impl Field {
             Field::Signature => "signature",
             Field::Offset => "offset",
             Field::Data => "data",
+            Field::Ssid => "ssid",
+            Field::Port => "port",
+            Field::Cert => "cert",
+            Field::Key => "key",
         }
     }
 }

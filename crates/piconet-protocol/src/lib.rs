@@ -21,6 +21,7 @@ pub mod command;
 pub mod error;
 pub mod framing;
 pub mod json;
+pub mod provision;
 pub mod response;
 pub mod sink;
 pub mod update;

@@ -7,7 +7,7 @@ use crate::sink::{Full, Sink};
 /// Keys the server itself writes into a response. An echoed member with
 /// one of these keys is left out so the response never has the key twice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct KeySet(u8);
+pub struct KeySet(u16);
 
 impl KeySet {
     /// No keys.
@@ -26,6 +26,11 @@ impl KeySet {
     pub const ERROR: KeySet = KeySet(32);
     /// `update`, added by `update_status`.
     pub const UPDATE: KeySet = KeySet(64);
+    /// `config`, added by the provisioning actions.
+    pub const CONFIG: KeySet = KeySet(128);
+    /// `password` and `key`: never echoed, always written as
+    /// [`crate::provision::REDACTED`], whatever the action.
+    pub const SECRET: KeySet = KeySet(256);
 
     /// The key's bit, if it is one of the server's keys.
     pub fn of_key(key: &[u8]) -> KeySet {
@@ -37,6 +42,8 @@ impl KeySet {
             b"actions" => Self::ACTIONS,
             b"error" | b"exception" => Self::ERROR,
             b"update" => Self::UPDATE,
+            b"config" => Self::CONFIG,
+            b"password" | b"key" => Self::SECRET,
             _ => Self::EMPTY,
         }
     }
@@ -219,9 +226,9 @@ impl<'a> ObjectWriter<'a> {
     }
 
     /// Copy the members of the received command, leaving out those whose
-    /// keys are in `skip`.
+    /// keys are in `skip` and redacting secrets (`password`, `key`).
     pub fn echo(&mut self, echo: &Echo<'_>, skip: KeySet) -> Result<(), Full> {
-        if !echo.present.intersects(skip) {
+        if !echo.present.intersects(skip.union(KeySet::SECRET)) {
             // The common case: one copy of the member list as received.
             if !echo.object.inner.is_empty() {
                 if !self.first {
@@ -233,13 +240,23 @@ impl<'a> ObjectWriter<'a> {
             return Ok(());
         }
         for m in echo.object.members() {
-            if KeySet::of_key(m.key).intersects(skip) {
+            let key = KeySet::of_key(m.key);
+            if key.intersects(skip) {
                 continue;
             }
             if !self.first {
                 self.sink.extend(b", ")?;
             }
-            self.sink.extend(m.whole)?;
+            if key.intersects(KeySet::SECRET) {
+                // The key is one of two plain names: no escapes to keep.
+                self.sink.extend(b"\"")?;
+                self.sink.extend(m.key)?;
+                self.sink.extend(b"\": \"")?;
+                self.sink.extend(crate::provision::REDACTED.as_bytes())?;
+                self.sink.extend(b"\"")?;
+            } else {
+                self.sink.extend(m.whole)?;
+            }
             self.first = false;
         }
         Ok(())
@@ -347,6 +364,41 @@ pub fn write_error_line(sink: &mut dyn Sink, e: &dyn Message) -> Result<(), Full
 mod tests {
     use super::*;
     use crate::json::parse_object;
+
+    fn echoed(line: &str, skip: KeySet) -> std::string::String {
+        let mut out: heapless::Vec<u8, 256> = heapless::Vec::new();
+        let (echo, _) = match crate::parse(line.as_bytes()) {
+            Ok(r) => (r.echo, ()),
+            Err(e) => (e.echo.unwrap(), ()),
+        };
+        let mut w = ObjectWriter::open(&mut out).unwrap();
+        w.echo(&echo, skip).unwrap();
+        w.close().unwrap();
+        std::string::String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn secrets_are_never_echoed() {
+        for (line, want) in [
+            (
+                r#"{"action": "set_wifi", "ssid": "n", "password": "hunter22", "id": 1}"#,
+                r#"{"action": "set_wifi", "ssid": "n", "password": "<redacted>", "id": 1}"#,
+            ),
+            // A command that fails to parse is echoed with the error.
+            (
+                r#"{"action": "set_tls", "key": "c2VjcmV0", "cert": 5}"#,
+                r#"{"action": "set_tls", "key": "<redacted>", "cert": 5}"#,
+            ),
+            // Whatever the action, and a nested value too.
+            (
+                r#"{"action": "ping", "password": {"a": [1]}}"#,
+                r#"{"action": "ping", "password": "<redacted>"}"#,
+            ),
+        ] {
+            assert_eq!(echoed(line, KeySet::EMPTY), want);
+            assert_eq!(echoed(line, KeySet::TIME_RECEIVED), want);
+        }
+    }
 
     #[test]
     fn escapes_control_characters() {

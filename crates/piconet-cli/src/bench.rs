@@ -236,7 +236,7 @@ pub async fn run(
     }
     let elapsed = Instant::now().saturating_duration_since(measure_from);
     Ok(BenchReport {
-        addr: client.addr().to_string(),
+        addr: client.endpoint().to_string(),
         tls,
         config,
         ok: totals.ok,

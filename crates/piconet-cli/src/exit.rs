@@ -40,7 +40,9 @@ pub fn code(error: &Error) -> u8 {
         | Error::ConnectionRefused { .. }
         | Error::Connect { .. }
         | Error::Io { .. }
-        | Error::Closed { .. } => CONNECTION,
+        | Error::Closed { .. }
+        | Error::SerialOpen { .. }
+        | Error::SerialList { .. } => CONNECTION,
         Error::Tls { .. } | Error::CertificateRejected { .. } | Error::HostKeyChanged { .. } => TLS,
         Error::Timeout { .. } => TIMEOUT,
         Error::ResponseTooLarge { .. }

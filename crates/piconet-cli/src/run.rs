@@ -192,7 +192,7 @@ fn print_ping(
 ) -> Result<(), Failure> {
     if json {
         let mut value = serde_json::to_value(stats).expect("stats serialize");
-        value["addr"] = json!(client.addr().to_string());
+        value["addr"] = json!(client.endpoint().to_string());
         writeln!(out, "{value}")?;
         return Ok(());
     }
@@ -209,7 +209,7 @@ fn print_ping(
         out,
         "{} pings to {}: round trip min/avg/max {}",
         stats.count,
-        client.addr(),
+        client.endpoint(),
         ms(&stats.round_trip)
     )?;
     writeln!(

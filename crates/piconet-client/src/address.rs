@@ -108,6 +108,40 @@ impl FromStr for ServerAddr {
     }
 }
 
+/// Where a [`crate::Client`] reaches its server: the network, or a board's
+/// USB serial port.
+///
+/// ```
+/// use piconet_client::Endpoint;
+/// let net = Endpoint::Tcp("pico.lan".parse().unwrap());
+/// assert_eq!(net.to_string(), "pico.lan:12345");
+/// let usb = Endpoint::Serial("/dev/ttyACM0".into());
+/// assert_eq!(usb.to_string(), "/dev/ttyACM0");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// TCP, or TLS over TCP, to a host and port.
+    Tcp(ServerAddr),
+    /// A serial device such as `/dev/ttyACM0`: plaintext, one client at a time.
+    Serial(std::path::PathBuf),
+}
+
+/// `host:port`, or the device path.
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::Tcp(addr) => addr.fmt(f),
+            Endpoint::Serial(path) => path.display().fmt(f),
+        }
+    }
+}
+
+impl From<ServerAddr> for Endpoint {
+    fn from(addr: ServerAddr) -> Self {
+        Endpoint::Tcp(addr)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use crate::address::ServerAddr;
+use crate::address::{Endpoint, ServerAddr};
 use crate::error::Error;
 use crate::framing::{self, LineEnd, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::known_hosts::KnownHosts;
@@ -23,12 +23,13 @@ use crate::tls::{self, CaVerifier, InsecureVerifier, Seen, TlsVerify, TofuVerifi
 /// How long one command (or connecting) may take, as the original's default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// A connected byte stream: TCP, or TLS over TCP. See [`Client::connect_stream`].
+/// A connected byte stream: TCP, TLS over TCP, or a serial port. See [`Client::connect_stream`].
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 /// Where and how to reach a server. Cheap to clone; each call opens its own
-/// connection, as the original client does.
+/// connection, as the original client does (over a serial port: opens the
+/// port, and closes it after the answers).
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -45,7 +46,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 /// ```
 #[derive(Clone, Debug)]
 pub struct Client {
-    addr: ServerAddr,
+    endpoint: Endpoint,
     tls: Option<TlsVerify>,
     timeout: Duration,
     max_response_bytes: usize,
@@ -54,15 +55,36 @@ pub struct Client {
 impl Client {
     /// A plaintext client for `addr`, 3 s per command, answers up to 1 MiB.
     pub fn new(addr: ServerAddr) -> Self {
+        Self::to(Endpoint::Tcp(addr))
+    }
+
+    /// A client for a board on a serial port such as `/dev/ttyACM0` (its USB
+    /// CDC-ACM port), 3 s per command. There is no TLS on the cable; a board
+    /// accepts the provisioning commands (`set_wifi`, ...) only this way.
+    /// Find a board's port with [`crate::usb_serial_ports`].
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), piconet_client::Error> {
+    /// let board = piconet_client::Client::serial("/dev/ttyACM0");
+    /// println!("firmware {}", board.version().await?);
+    /// # Ok(()) }
+    /// ```
+    pub fn serial(path: impl Into<std::path::PathBuf>) -> Self {
+        Self::to(Endpoint::Serial(path.into()))
+    }
+
+    /// A plaintext client for `endpoint`.
+    pub fn to(endpoint: Endpoint) -> Self {
         Self {
-            addr,
+            endpoint,
             tls: None,
             timeout: DEFAULT_TIMEOUT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
-    /// Speaks TLS, trusting the server as `verify` says.
+    /// Speaks TLS, trusting the server as `verify` says. Over a serial port,
+    /// connecting then fails with [`Error::InvalidArgument`].
     pub fn with_tls(mut self, verify: TlsVerify) -> Self {
         self.tls = Some(verify);
         self
@@ -81,9 +103,9 @@ impl Client {
         self
     }
 
-    /// The server's address.
-    pub fn addr(&self) -> &ServerAddr {
-        &self.addr
+    /// Where the server is reached.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 
     /// Opens a connection for [`Connection::request`]s.
@@ -94,7 +116,8 @@ impl Client {
         let io = self.connect_stream().await?;
         Ok(Connection {
             io: BufReader::new(io),
-            addr: self.addr.to_string(),
+            addr: self.endpoint.to_string(),
+            resync: matches!(self.endpoint, Endpoint::Serial(_)),
             timeout: self.timeout,
             limit: self.max_response_bytes,
             answered: 0,
@@ -107,17 +130,29 @@ impl Client {
     /// generator that writes many commands at once. Nothing is stamped or
     /// checked on what is sent or received then.
     pub async fn connect_stream(&self) -> Result<Box<dyn Stream>, Error> {
-        let addr = self.addr.to_string();
+        let server = match &self.endpoint {
+            Endpoint::Tcp(addr) => addr,
+            Endpoint::Serial(path) => {
+                if self.tls.is_some() {
+                    return Err(Error::InvalidArgument(format!(
+                        "no TLS over the serial port {}: the cable is plaintext",
+                        path.display()
+                    )));
+                }
+                return Ok(Box::new(crate::serial::open(path)?));
+            }
+        };
+        let addr = server.to_string();
         let verifier = match &self.tls {
             None => None,
             Some(verify) => Some(Verifier::prepare(verify, &addr)?),
         };
         let server_name = match verifier {
-            Some(_) => Some(tls::server_name(self.addr.host())?),
+            Some(_) => Some(tls::server_name(server.host())?),
             None => None,
         };
         let open = async {
-            let tcp = tcp_connect(&self.addr, &addr).await?;
+            let tcp = tcp_connect(server, &addr).await?;
             // Commands are small and latency is what ping measures.
             let _ = tcp.set_nodelay(true);
             let io: Box<dyn Stream> = match (verifier, server_name) {
@@ -293,6 +328,9 @@ fn command_map(action: &str) -> Map<String, Value> {
 pub struct Connection {
     io: BufReader<Box<dyn Stream>>,
     addr: String,
+    /// Skip answers to someone else's commands (a serial port outlives
+    /// sessions: an answer that came too late for an earlier one may wait there).
+    resync: bool,
     timeout: Duration,
     limit: usize,
     answered: usize,
@@ -319,15 +357,25 @@ impl Connection {
         mut command: Map<String, Value>,
         last: bool,
     ) -> Result<Response, Error> {
-        command.insert("time_sent".into(), Value::from(now_ns()));
+        let sent = now_ns();
+        command.insert("time_sent".into(), Value::from(sent));
         let bytes = framing::encode(&command, last);
         let Self {
-            io, line, limit, ..
+            io,
+            line,
+            limit,
+            resync,
+            ..
         } = self;
         let exchange = async {
             io.write_all(&bytes).await?;
             io.flush().await?;
-            framing::read_line(io, line, *limit).await
+            loop {
+                let end = framing::read_line(io, line, *limit).await?;
+                if !(*resync && end == LineEnd::Line && answers_another(line, sent)) {
+                    return Ok::<_, io::Error>(end);
+                }
+            }
         };
         let end = tokio::time::timeout(self.timeout, exchange)
             .await
@@ -384,6 +432,21 @@ impl Connection {
             addr: self.addr.clone(),
             reason,
         }
+    }
+}
+
+/// Whether `line` is an answer to another command than the one sent at
+/// `sent`: it echoes a different `time_sent`.
+fn answers_another(line: &[u8], sent: i64) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Echo {
+        time_sent: Option<Value>,
+    }
+    match serde_json::from_slice::<Echo>(line) {
+        Ok(Echo {
+            time_sent: Some(Value::Number(n)),
+        }) => n.as_i64() != Some(sent),
+        _ => false,
     }
 }
 

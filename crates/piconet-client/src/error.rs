@@ -136,6 +136,22 @@ pub enum Error {
     #[error("no configuration directory to keep known TLS certificates in: set PICONET_KNOWN_HOSTS to a file path")]
     NoConfigDir,
 
+    /// The serial port could not be opened (missing, not allowed, in use).
+    #[error("cannot open the serial port {}: {reason}", path.display())]
+    SerialOpen {
+        /// The device file.
+        path: PathBuf,
+        /// What failed, and what to check.
+        reason: String,
+    },
+
+    /// The system's serial ports could not be listed.
+    #[error("cannot list the serial ports: {reason}")]
+    SerialList {
+        /// What failed.
+        reason: String,
+    },
+
     /// Reading or writing the connection failed after it was made.
     #[error("connection to {addr} failed: {source}")]
     Io {

@@ -1,6 +1,7 @@
 //! Client for piconet servers: `piconetd` on a Linux host, the Pico W
 //! firmware, and the original piconetcontrol server, which all speak the same
-//! JSON lines over TCP or TLS.
+//! JSON lines over TCP or TLS, or over the board's USB serial port
+//! ([`Client::serial`]).
 //!
 //! Each command is a JSON object on its own line; after the last one of a
 //! connection comes a blank line; each gets one answer line, in order. The
@@ -34,12 +35,13 @@ mod known_hosts;
 mod pin;
 mod ping;
 mod response;
+mod serial;
 mod tls;
 
 #[cfg(test)]
 mod test_server;
 
-pub use address::{ServerAddr, DEFAULT_PORT};
+pub use address::{Endpoint, ServerAddr, DEFAULT_PORT};
 pub use client::{Client, Connection, Stream, DEFAULT_TIMEOUT};
 pub use error::Error;
 pub use framing::DEFAULT_MAX_RESPONSE_BYTES;
@@ -48,4 +50,5 @@ pub use pin::{Level, Mode, Pull};
 pub use ping::{PingStats, Spread};
 pub use response::{Response, ServerError};
 pub use serde_json::{Map, Value};
+pub use serial::{usb_serial_ports, UsbSerialPort, PICONET_USB_PID, PICONET_USB_VID};
 pub use tls::TlsVerify;

@@ -142,3 +142,81 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         }
     }
 }
+
+/// A board on the far end of a serial port: a pseudo-terminal whose master
+/// side a thread serves line by line as [`FakeServer`] does (a blank line
+/// ends a session but not the port, as on the firmware; `Close` is `Silent`).
+pub(crate) struct FakeSerialBoard {
+    /// The slave side's device file, what a client opens.
+    pub(crate) path: std::path::PathBuf,
+    received: Arc<Mutex<Vec<u8>>>,
+    /// Held open so the master never reads EIO between two clients.
+    _slave: std::os::fd::OwnedFd,
+}
+
+impl FakeSerialBoard {
+    pub(crate) fn start(reply: ReplyFn) -> Self {
+        use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+        use std::io::{BufRead, Write};
+
+        let pty = nix::pty::openpty(None, None).unwrap();
+        // No echo, no line editing: bytes pass as they are, as over USB.
+        let mut termios = tcgetattr(&pty.slave).unwrap();
+        cfmakeraw(&mut termios);
+        tcsetattr(&pty.slave, SetArg::TCSANOW, &termios).unwrap();
+        let path = nix::unistd::ttyname(&pty.slave).unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = received.clone();
+        let master = std::fs::File::from(pty.master);
+        let mut writer = master.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut reader = std::io::BufReader::new(master);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                log.lock().unwrap().extend_from_slice(&line);
+                if line == b"\n" {
+                    continue;
+                }
+                let echo = |command: &Map<String, Value>, extra: Map<String, Value>| {
+                    let mut answer = command.clone();
+                    answer.insert("time_received".into(), json!(crate::client::now_ns()));
+                    answer.extend(extra);
+                    format!("{}\n", Value::Object(answer)).into_bytes()
+                };
+                let out = match serde_json::from_slice::<Map<String, Value>>(&line) {
+                    Err(e) => format!(
+                        "{}\n",
+                        json!({"error": e.to_string(), "exception": "ValueError"})
+                    )
+                    .into_bytes(),
+                    Ok(command) => match reply(&command) {
+                        Reply::Echo(extra) => echo(&command, extra),
+                        Reply::Raw(bytes) => bytes,
+                        Reply::Later(pause) => {
+                            std::thread::sleep(pause);
+                            echo(&command, Map::new())
+                        }
+                        Reply::Silent | Reply::Close => continue,
+                    },
+                };
+                if writer.write_all(&out).is_err() {
+                    return;
+                }
+            }
+        });
+        Self {
+            path,
+            received,
+            _slave: pty.slave,
+        }
+    }
+
+    pub(crate) fn received(&self) -> Vec<u8> {
+        self.received.lock().unwrap().clone()
+    }
+}

@@ -478,3 +478,93 @@ mod tls {
         );
     }
 }
+
+mod serial {
+    use super::*;
+    use crate::test_server::FakeSerialBoard;
+    use crate::Endpoint;
+
+    #[tokio::test]
+    async fn commands_go_over_the_serial_port_as_over_tcp() {
+        let board = FakeSerialBoard::start(|cmd| match cmd["action"].as_str() {
+            Some("get_version") => Reply::Echo(cmd_map(json!({"version": "0.3.0"}))),
+            _ => Reply::Echo(Map::new()),
+        });
+        let client = Client::serial(&board.path);
+        assert_eq!(client.endpoint(), &Endpoint::Serial(board.path.clone()));
+        assert_eq!(client.version().await.unwrap(), "0.3.0");
+        // The port is closed after each call and opened again for the next.
+        let answers = client
+            .send([
+                cmd(json!({"action": "setup_pin", "pin": 2, "mode": "output"})),
+                cmd(json!({"action": "ping"})),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(answers.len(), 2);
+        assert_eq!(answers[1].action(), "ping");
+        let wire = String::from_utf8(board.received()).unwrap();
+        assert!(wire.ends_with("}\n\n"), "{wire:?}");
+        assert_eq!(wire.matches("\n\n").count(), 2, "{wire:?}");
+    }
+
+    fn cmd_map(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[tokio::test]
+    async fn an_answer_left_over_from_an_earlier_session_is_skipped() {
+        // The board answers an older command (another time_sent) first.
+        let board = FakeSerialBoard::start(|cmd| {
+            let mut real = cmd.clone();
+            real.insert("time_received".into(), json!(1));
+            Reply::Raw(
+                format!(
+                    "{}\n{}\n",
+                    json!({"action": "read_pin", "pin": 3, "time_sent": 17, "value": 1}),
+                    Value::Object(real)
+                )
+                .into_bytes(),
+            )
+        });
+        let answer = Client::serial(&board.path)
+            .command(cmd(json!({"action": "ping"})))
+            .await
+            .unwrap();
+        assert_eq!(answer.action(), "ping");
+    }
+
+    #[tokio::test]
+    async fn a_silent_board_times_out_naming_the_port() {
+        let board = FakeSerialBoard::start(|_| Reply::Silent);
+        let err = Client::serial(&board.path)
+            .with_timeout(Duration::from_millis(200))
+            .command(cmd(json!({"action": "ping"})))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains(board.path.to_str().unwrap()),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn tls_over_the_serial_port_is_refused_before_opening_it() {
+        let err = Client::serial("/dev/piconet-none")
+            .with_tls(TlsVerify::Insecure)
+            .command(cmd(json!({"action": "ping"})))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_missing_port_is_a_serial_open_error() {
+        let err = Client::serial("/dev/piconet-none")
+            .command(cmd(json!({"action": "ping"})))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::SerialOpen { .. }), "{err:?}");
+    }
+}

@@ -1,18 +1,21 @@
 //! Any lines, including valid commands mutated by the fuzzer, through the
 //! parser and the engine on a simulated Pico W: never a panic, exactly one
 //! response line per command, and the response is valid UTF-8 JSON-looking
-//! text ending in one newline. The WiFi pins are never touched.
+//! text ending in one newline. The WiFi pins are never touched. Lines
+//! alternate between the network and the USB origin, so the provisioning
+//! actions reach the (simulated) settings flash too.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use piconet_engine::{Config, Engine, Instant, SimBoard};
+use piconet_engine::{Config, Engine, Instant, Origin, SimBoard};
 
 fuzz_target!(|data: &[u8]| {
-    let mut engine = Engine::new(SimBoard::new(), Config::default());
+    let mut engine = Engine::new(SimBoard::new().with_settings(), Config::default());
     let mut now = Instant::ZERO;
-    for line in data.split(|&b| b == b'\n') {
+    for (i, line) in data.split(|&b| b == b'\n').enumerate() {
         let mut out = Vec::new();
-        engine.handle(now, line, &mut out);
+        let origin = if i % 2 == 0 { Origin::Network } else { Origin::Local };
+        engine.handle_from(now, line, origin, &mut out);
         assert!(out.ends_with(b"\n"));
         assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
         assert!(out.starts_with(b"{"));

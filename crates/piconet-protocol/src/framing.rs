@@ -55,6 +55,19 @@ pub struct LineDecoder<S> {
     stale: bool,
 }
 
+#[cfg(feature = "alloc")]
+impl LineDecoder<alloc::vec::Vec<u8>> {
+    /// Give back memory a long line made the storage grow, keeping at
+    /// least `min` bytes (and what an unfinished line holds).
+    pub fn shrink_to(&mut self, min: usize) {
+        if self.stale {
+            self.buf.clear();
+            self.stale = false;
+        }
+        self.buf.shrink_to(min);
+    }
+}
+
 impl<S: LineStorage> LineDecoder<S> {
     /// A decoder refusing lines longer than `max_len` bytes (not counting
     /// the line ending). The storage should hold `max_len + 1` bytes; if it
@@ -154,6 +167,22 @@ fn classify(line: &[u8], max_len: usize) -> Frame<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn shrinking_keeps_the_unfinished_line() {
+        let mut d = LineDecoder::new(std::vec::Vec::new(), 100_000);
+        let long = std::vec![b'x'; 50_000];
+        let mut input = &long[..];
+        assert!(d.decode(&mut input).is_none());
+        let mut input = &b"\n{\"a\""[..];
+        assert!(matches!(d.decode(&mut input), Some(Frame::Line(l)) if l.len() == 50_000));
+        assert!(d.decode(&mut input).is_none());
+        d.shrink_to(64);
+        assert!(d.buf.capacity() < 1_000);
+        let mut input = &b":1}\n"[..];
+        assert!(matches!(d.decode(&mut input), Some(Frame::Line(b"{\"a\":1}"))));
+    }
     use proptest::prelude::*;
     use std::vec::Vec;
 

@@ -8,9 +8,14 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::server::Shared;
 
-/// Bytes read from the socket at a time. Everything a read brings is
+/// Most bytes read from the socket at a time. Everything a read brings is
 /// answered with one write, so pipelined commands leave together.
 const READ_CHUNK: usize = 8 * 1024;
+
+/// The read buffer of a connection that sends little at a time (one
+/// command, then waits): an idle connection keeps only this much. A read
+/// that fills it grows it to [`READ_CHUNK`] for the next one.
+const READ_SMALL: usize = 512;
 
 /// Why a connection ended, for the log.
 #[derive(Debug)]
@@ -33,7 +38,7 @@ where
 {
     let limits = shared.limits;
     let mut decoder = LineDecoder::new(Vec::new(), limits.max_line);
-    let mut buf = vec![0u8; READ_CHUNK];
+    let mut buf = vec![0u8; READ_SMALL];
     let mut out = Vec::new();
     // When the unfinished line in the decoder started arriving.
     let mut line_started: Option<tokio::time::Instant> = None;
@@ -92,9 +97,16 @@ where
             // A new unfinished line began in this read.
             _ => Some(read_at),
         };
-        // A long line may have grown the buffers; don't keep that per
-        // idle connection.
+        // A burst may have grown the buffers; a connection that is back
+        // to small reads does not keep that while it idles.
+        if n == buf.len() && buf.len() < READ_CHUNK {
+            buf.resize(READ_CHUNK, 0);
+        } else if n < READ_SMALL && buf.len() > READ_SMALL {
+            buf.truncate(READ_SMALL);
+            buf.shrink_to_fit();
+        }
         out.shrink_to(READ_CHUNK);
+        decoder.shrink_to(READ_CHUNK);
     }
 }
 

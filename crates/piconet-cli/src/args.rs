@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use piconet_client::{KnownHosts, ServerAddr, TlsVerify, Value};
+use clap::{ArgAction, ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use piconet_client::{Endpoint, KnownHosts, ServerAddr, TlsVerify, Value};
 
 use crate::bench::BenchAction;
 use crate::exit;
@@ -16,7 +16,10 @@ const LONG_ABOUT: &str = "\
 Control GPIO pins of a piconet server (piconetd, a Pico W, or the original piconetcontrol \
 server) over its JSON-lines protocol, plaintext or TLS.
 
-ADDR is HOST, HOST:PORT, [IPv6] or [IPv6]:PORT; the port defaults to 12345.
+ADDR is HOST, HOST:PORT, [IPv6] or [IPv6]:PORT; the port defaults to 12345. send, ping, \
+info, version and actions take --serial DEVICE instead to reach a board over its USB cable \
+(e.g. /dev/ttyACM0; plaintext), and provision sets up a board's WiFi, port and TLS identity \
+that way.
 
 TLS (--tls) verifies the server: with --ca FILE against that CA or the server's own \
 certificate (PEM or DER), otherwise by pinning its certificate's SHA-256 on first use in a \
@@ -60,6 +63,27 @@ pub struct ConnectionArgs {
     pub timeout: Duration,
 }
 
+/// The server of a command that also works over a board's USB cable.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// The server: HOST[:PORT] or [IPv6]:PORT.
+    #[arg(required_unless_present = "serial", conflicts_with = "serial")]
+    pub addr: Option<ServerAddr>,
+    /// Reach the board over its USB serial port instead (e.g. /dev/ttyACM0); plaintext.
+    #[arg(long, value_name = "DEVICE")]
+    pub serial: Option<PathBuf>,
+}
+
+impl Target {
+    pub fn endpoint(&self) -> Endpoint {
+        match (&self.addr, &self.serial) {
+            (_, Some(path)) => Endpoint::Serial(path.clone()),
+            (Some(addr), None) => Endpoint::Tcp(addr.clone()),
+            (None, None) => unreachable!("clap requires ADDR or --serial"),
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Send commands over one connection and print each JSON answer on its own line.
@@ -70,8 +94,8 @@ pub enum Command {
     /// Values: integers and decimals become JSON numbers, true/false booleans, anything
     /// else a string. Exits 1 if any answer carries an error.
     Send {
-        /// The server: HOST[:PORT] or [IPv6]:PORT.
-        addr: ServerAddr,
+        #[command(flatten)]
+        target: Target,
         /// One command as KEY=VALUE words; repeat -c for more commands.
         #[arg(
             id = WORDS,
@@ -91,26 +115,26 @@ pub enum Command {
     },
     /// Ping the server N times over one connection and show round-trip times.
     Ping {
-        /// The server: HOST[:PORT] or [IPv6]:PORT.
-        addr: ServerAddr,
+        #[command(flatten)]
+        target: Target,
         /// How many pings.
         #[arg(short = 'n', long = "count", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10_000))]
         count: u32,
     },
     /// Show the board's information (memory, versions, board name).
     Info {
-        /// The server: HOST[:PORT] or [IPv6]:PORT.
-        addr: ServerAddr,
+        #[command(flatten)]
+        target: Target,
     },
     /// Show the server software's version.
     Version {
-        /// The server: HOST[:PORT] or [IPv6]:PORT.
-        addr: ServerAddr,
+        #[command(flatten)]
+        target: Target,
     },
     /// List the actions the server knows.
     Actions {
-        /// The server: HOST[:PORT] or [IPv6]:PORT.
-        addr: ServerAddr,
+        #[command(flatten)]
+        target: Target,
     },
     /// Load a server and measure it: commands per second and latency percentiles.
     ///
@@ -159,6 +183,18 @@ pub enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Set up a board over its USB cable: WiFi, port, TLS identity.
+    ///
+    /// Finds the board (USB 1209:0001, "piconet Pico W") unless --port names its serial
+    /// port, stores the settings given, reads the configuration back and prints it with
+    /// the TLS certificate's SHA-256 fingerprint, the one clients pin. The password is
+    /// read from a file, never from the command line, and never printed. Settings apply
+    /// at the board's next reset (--reset does it). Without settings: shows the
+    /// board's configuration.
+    ///
+    /// Example: piconet provision --ssid garden --password-file wifi.txt --generate-cert
+    /// --san 192.168.1.50 --reset
+    Provision(ProvisionArgs),
     /// Make update signing keys and sign firmware images.
     Firmware {
         #[command(subcommand)]
@@ -193,6 +229,59 @@ pub enum FirmwareAction {
     },
 }
 
+/// `piconet provision ...`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("wifi_secret").args(["password_file", "open"])))]
+#[command(group(ArgGroup::new("identity").args(["generate_cert", "cert"])))]
+pub struct ProvisionArgs {
+    /// The board's serial port [default: the one USB board running piconet].
+    #[arg(long, value_name = "DEVICE")]
+    pub port: Option<PathBuf>,
+    /// The WiFi network to join (1-32 bytes); needs --password-file or --open.
+    #[arg(long, value_name = "NAME", requires = "wifi_secret")]
+    pub ssid: Option<String>,
+    /// A file whose content is the WiFi password (8-64 bytes; one trailing newline is dropped).
+    #[arg(long, value_name = "FILE", requires = "ssid", conflicts_with = "open")]
+    pub password_file: Option<PathBuf>,
+    /// The WiFi network has no password.
+    #[arg(long, requires = "ssid")]
+    pub open: bool,
+    /// The TCP port the board listens on.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port_number: Option<u16>,
+    /// Make a new EC P-256 TLS identity here and store it on the board (the key leaves
+    /// this computer only for the board); the certificate is written for --ca.
+    #[arg(long, conflicts_with = "clear_tls")]
+    pub generate_cert: bool,
+    /// A name (DNS or IP address) for the generated certificate, besides piconet.local; repeat for more.
+    #[arg(long, value_name = "NAME", requires = "generate_cert")]
+    pub san: Vec<String>,
+    /// The directory the generated certificate goes to, as NAME.pem (NAME: the first --san, else piconet.local) [default: .].
+    #[arg(long, value_name = "DIR", requires = "generate_cert")]
+    pub cert_out: Option<PathBuf>,
+    /// Store this certificate (PEM or DER) as the board's TLS identity, with --key.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "key",
+        conflicts_with = "clear_tls"
+    )]
+    pub cert: Option<PathBuf>,
+    /// The certificate's private key (PEM or DER; PKCS#8 or SEC1, EC).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Forget the board's TLS identity: plaintext from its next boot.
+    #[arg(long)]
+    pub clear_tls: bool,
+    /// Pin the new certificate for the board's network address in the known-hosts file
+    /// (HOST or HOST:PORT; the port defaults to the board's).
+    #[arg(long, value_name = "HOST[:PORT]", requires = "identity")]
+    pub pin: Option<String>,
+    /// Reset the board at the end, so the settings apply now.
+    #[arg(long)]
+    pub reset: bool,
+}
+
 const WORDS: &str = "words";
 
 impl Cli {
@@ -217,18 +306,32 @@ impl Cli {
 }
 
 impl Command {
-    pub fn addr(&self) -> &ServerAddr {
+    /// Where the command goes.
+    pub fn endpoint(&self) -> Endpoint {
         match self {
-            Command::Send { addr, .. }
-            | Command::Ping { addr, .. }
-            | Command::Info { addr }
-            | Command::Version { addr }
-            | Command::Actions { addr }
-            | Command::Bench { addr, .. }
-            | Command::Update { addr, .. } => addr,
-            Command::Firmware { .. } => {
-                unreachable!("run() answers firmware commands before connecting")
+            Command::Send { target, .. }
+            | Command::Ping { target, .. }
+            | Command::Info { target }
+            | Command::Version { target }
+            | Command::Actions { target } => target.endpoint(),
+            Command::Bench { addr, .. } | Command::Update { addr, .. } => {
+                Endpoint::Tcp(addr.clone())
             }
+            Command::Firmware { .. } | Command::Provision(_) => {
+                unreachable!("run() answers firmware and provision before building a client")
+            }
+        }
+    }
+
+    /// The serial port given with --serial, if any.
+    pub fn serial(&self) -> Option<&PathBuf> {
+        match self {
+            Command::Send { target, .. }
+            | Command::Ping { target, .. }
+            | Command::Info { target }
+            | Command::Version { target }
+            | Command::Actions { target } => target.serial.as_ref(),
+            _ => None,
         }
     }
 }
@@ -306,10 +409,10 @@ mod tests {
             "pin=2",
         ])
         .unwrap();
-        let Command::Send { addr, commands, .. } = cli.command else {
+        assert_eq!(cli.command.endpoint().to_string(), "127.0.0.1:12345");
+        let Command::Send { commands, .. } = cli.command else {
             panic!("not send");
         };
-        assert_eq!(addr.to_string(), "127.0.0.1:12345");
         assert_eq!(commands.len(), 2);
         assert_eq!(commands[0][1], ("pin".into(), json!(2)));
         assert_eq!(commands[0][2], ("mode".into(), json!("output")));
@@ -324,7 +427,7 @@ mod tests {
 
     #[test]
     fn addresses_take_ports_and_ipv6_brackets() {
-        let addr = |a: &str| parse(&["version", a]).map(|c| c.command.addr().to_string());
+        let addr = |a: &str| parse(&["version", a]).map(|c| c.command.endpoint().to_string());
         assert_eq!(addr("pico:4000").unwrap(), "pico:4000");
         assert_eq!(addr("[::1]:4000").unwrap(), "[::1]:4000");
         assert_eq!(addr("::1").unwrap(), "[::1]:12345");
@@ -429,6 +532,93 @@ mod tests {
             &["bench", "h", "--duration", "7200"],
             &["bench", "h", "--pipeline", "0"],
             &["bench", "h", "--action", "reset"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn serial_replaces_the_address_where_it_makes_sense() {
+        let endpoint = |args: &[&str]| parse(args).map(|c| c.command.endpoint());
+        assert_eq!(
+            endpoint(&["send", "--serial", "/dev/ttyACM0", "-c", "action=ping"]).unwrap(),
+            Endpoint::Serial("/dev/ttyACM0".into())
+        );
+        for cmd in ["ping", "info", "version", "actions"] {
+            assert_eq!(
+                endpoint(&[cmd, "--serial", "/dev/ttyACM1"]).unwrap(),
+                Endpoint::Serial("/dev/ttyACM1".into()),
+                "{cmd}"
+            );
+            // One or the other, not both, not neither.
+            assert!(
+                parse(&[cmd, "h", "--serial", "/dev/ttyACM1"]).is_err(),
+                "{cmd}"
+            );
+            assert!(parse(&[cmd]).is_err(), "{cmd}");
+        }
+        assert!(parse(&["bench", "--serial", "/dev/ttyACM0"]).is_err());
+    }
+
+    #[test]
+    fn provision_options_go_together_as_documented() {
+        let cli = parse(&[
+            "provision",
+            "--port",
+            "/dev/ttyACM0",
+            "--ssid",
+            "garden",
+            "--password-file",
+            "pw.txt",
+            "--port-number",
+            "4242",
+            "--generate-cert",
+            "--san",
+            "pico.lan",
+            "--san",
+            "192.168.1.50",
+            "--cert-out",
+            "certs",
+            "--pin",
+            "pico.lan",
+            "--reset",
+        ])
+        .unwrap();
+        let Command::Provision(p) = cli.command else {
+            panic!("not provision");
+        };
+        assert_eq!(
+            p.port.as_deref(),
+            Some(std::path::Path::new("/dev/ttyACM0"))
+        );
+        assert_eq!(p.ssid.as_deref(), Some("garden"));
+        assert_eq!(p.port_number, Some(4242));
+        assert_eq!(p.san, ["pico.lan", "192.168.1.50"]);
+        assert!(p.generate_cert && p.reset && !p.open);
+        assert!(
+            parse(&["provision"]).is_ok(),
+            "no setting: shows the config"
+        );
+        assert!(parse(&["provision", "--ssid", "cafe", "--open"]).is_ok());
+        for bad in [
+            // A network needs its password file, or --open to say it has none.
+            &["provision", "--ssid", "garden"][..],
+            &["provision", "--password-file", "pw.txt"],
+            &[
+                "provision",
+                "--ssid",
+                "g",
+                "--open",
+                "--password-file",
+                "pw",
+            ],
+            &["provision", "--generate-cert", "--cert", "c", "--key", "k"],
+            &["provision", "--cert", "c"],
+            &["provision", "--generate-cert", "--clear-tls"],
+            &["provision", "--san", "pico.lan"],
+            &["provision", "--pin", "pico.lan"],
+            &["provision", "--port-number", "0"],
+            &["provision", "--password", "hunter22"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }

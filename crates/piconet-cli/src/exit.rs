@@ -8,7 +8,8 @@ pub const OK: u8 = 0;
 pub const SERVER_ERROR: u8 = 1;
 /// The command line is wrong (clap exits with it too).
 pub const USAGE: u8 = 2;
-/// No connection: refused, unreachable, unknown host, closed early, reset.
+/// No connection: refused, unreachable, unknown host, closed early, reset;
+/// or the serial port cannot be opened.
 pub const CONNECTION: u8 = 3;
 /// TLS failed: the certificate is not trusted or changed, or the handshake broke.
 pub const TLS: u8 = 4;
@@ -16,8 +17,10 @@ pub const TLS: u8 = 4;
 pub const TIMEOUT: u8 = 5;
 /// The server answered something that is not a valid answer (or too long).
 pub const BAD_ANSWER: u8 = 6;
-/// A local file (CA certificate, known-hosts) is missing or unusable.
+/// A local file (CA certificate, known-hosts, password, certificate or key) is missing or unusable.
 pub const LOCAL_FILE: u8 = 7;
+/// `provision` found no piconet board on USB, or several, and no --port says which.
+pub const NO_BOARD: u8 = 8;
 
 /// The table for `--help` and the README.
 pub const TABLE: &str = "\
@@ -25,11 +28,14 @@ Exit codes:
   0  success
   1  the server answered at least one command with an error (`error`/`exception` fields)
   2  usage: bad arguments, address or KEY=VALUE
-  3  connection failed: refused, unreachable, unknown host, or closed by the server
+  3  connection failed: refused, unreachable, unknown host, closed by the server, or the
+     serial port cannot be opened
   4  TLS failed: certificate not trusted by --ca, changed since pinned, or handshake error
   5  timeout: no connection or no answer within --timeout seconds
   6  the server's answer is not valid (not JSON, missing fields, over 1 MiB)
-  7  a local file is unusable: --ca FILE, or the known-hosts file";
+  7  a local file is unusable: --ca FILE, the known-hosts file, or provision's password,
+     certificate or key file (or the certificate to write exists already)
+  8  provision: no piconet board found on USB, or several (choose one with --port)";
 
 /// The code for an error.
 pub fn code(error: &Error) -> u8 {
@@ -98,7 +104,13 @@ mod tests {
         for (error, expected) in cases {
             assert_eq!(code(&error), expected, "{error}");
         }
-        for (n, line) in TABLE.lines().skip(1).enumerate() {
+        let codes: Vec<&str> = TABLE
+            .lines()
+            .skip(1)
+            .filter(|line| !line.starts_with("     "))
+            .collect();
+        assert_eq!(codes.len(), 9);
+        for (n, line) in codes.iter().enumerate() {
             assert!(line.trim_start().starts_with(&n.to_string()), "{line}");
         }
     }

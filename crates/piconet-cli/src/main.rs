@@ -5,6 +5,7 @@ mod bench;
 mod exit;
 mod fields;
 mod firmware;
+mod provision;
 mod run;
 mod update;
 
@@ -46,7 +47,10 @@ fn report(failure: &Failure, json: bool, stdout: &mut dyn std::io::Write) {
             }
             eprintln!("piconet: {error}");
         }
-        Failure::Usage(message) | Failure::Bench(message) | Failure::Update(message) => {
+        Failure::Usage(message)
+        | Failure::Bench(message)
+        | Failure::Update(message)
+        | Failure::Provision(_, message) => {
             eprintln!("piconet: {message}")
         }
         Failure::Output(error) => eprintln!("piconet: cannot write the output: {error}"),

@@ -25,6 +25,8 @@ pub enum Failure {
     Bench(String),
     /// A firmware key, signature or update failed.
     Update(String),
+    /// Provisioning failed; the code says how (see `exit`).
+    Provision(u8, String),
 }
 
 impl Failure {
@@ -36,6 +38,7 @@ impl Failure {
             Failure::Output(_) => exit::CONNECTION,
             Failure::Bench(_) => exit::SERVER_ERROR,
             Failure::Update(_) => exit::SERVER_ERROR,
+            Failure::Provision(code, _) => *code,
         }
     }
 }
@@ -56,7 +59,18 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
     if let Command::Firmware { action } = &cli.command {
         return crate::firmware::run(action, out);
     }
-    let mut client = Client::new(cli.command.addr().clone()).with_timeout(cli.connection.timeout);
+    if let Command::Provision(args) = &cli.command {
+        return crate::provision::run(args, &cli.connection, cli.json, out).await;
+    }
+    if let Some(path) = cli.command.serial() {
+        if cli.connection.tls()?.is_some() {
+            return Err(Failure::Usage(format!(
+                "--serial {} is plaintext (the cable is the security): drop --tls, --ca and --insecure",
+                path.display()
+            )));
+        }
+    }
+    let mut client = Client::to(cli.command.endpoint()).with_timeout(cli.connection.timeout);
     if let Some(verify) = cli.connection.tls()? {
         client = client.with_tls(verify);
     }
@@ -83,7 +97,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
             }
         }
         // Answered at the top, before any connection.
-        Command::Firmware { .. } => Ok(()),
+        Command::Firmware { .. } | Command::Provision(_) => Ok(()),
         Command::Send { commands, .. } => {
             let commands = commands
                 .iter()

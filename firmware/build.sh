@@ -10,8 +10,16 @@
 #
 # Installs what it needs, idempotently: the rustup target, Debian packages
 # (clang, cmake, ninja-build, libnewlib-dev, llvm) and elf2uf2-rs 2.2.0.
+#
+# Outputs go to firmware/target/, or to $CARGO_TARGET_DIR when it is set
+# (both builds and the images, e.g. CARGO_TARGET_DIR=/tmp/fw firmware/build.sh).
 set -euo pipefail
+if [ -n "${CARGO_TARGET_DIR:-}" ]; then
+    CARGO_TARGET_DIR="$(realpath -m "$CARGO_TARGET_DIR")"
+fi
 cd "$(dirname "$0")"
+T="${CARGO_TARGET_DIR:-target}"
+export CARGO_TARGET_DIR="$T"
 
 FLASH_BUDGET=$((1008 * 1024))   # the ACTIVE app slot of the flash map
 BOOT_BUDGET=$((16 * 1024))      # the bootloader area (boot2 included)
@@ -42,17 +50,17 @@ fi
 start=$(date +%s)
 # The bootloader is its own Cargo workspace (its embassy-rp keeps boot2, the
 # app's has boot2-none); same target directory.
-cargo build --release --manifest-path bootloader/Cargo.toml --target-dir target
+cargo build --release --manifest-path bootloader/Cargo.toml --target-dir "$T"
 cargo build --release -p piconet-firmware
 end=$(date +%s)
 
-R=target/thumbv6m-none-eabi/release
+R=$T/thumbv6m-none-eabi/release
 BOOT_ELF=$R/piconet-bootloader
 ELF=$R/piconet-firmware
-BIN=target/piconet-firmware.bin            # OTA payload: the app, from 0x10005000
-FULL_BIN=target/piconet-firmware-full.bin  # new board: flat image from 0x10000000
-FULL_UF2=target/piconet-firmware-full.uf2  # new board: the same, for BOOTSEL
-rm -f target/piconet-firmware.uf2          # an app-only UF2 would not boot alone
+BIN=$T/piconet-firmware.bin            # OTA payload: the app, from 0x10005000
+FULL_BIN=$T/piconet-firmware-full.bin  # new board: flat image from 0x10000000
+FULL_UF2=$T/piconet-firmware-full.uf2  # new board: the same, for BOOTSEL
+rm -f "$T/piconet-firmware.uf2"         # an app-only UF2 would not boot alone
 
 llvm-objcopy -O binary "$ELF" "$BIN"
 # The new board's image, assembled flat: the bootloader (boot2 first) padded
@@ -60,7 +68,7 @@ llvm-objcopy -O binary "$ELF" "$BIN"
 # (0x4000-0x5000) is written erased and a re-flashed board has no stale swap
 # mark, then the app. Converted once to UF2: wrapped in an ELF at
 # 0x10000000 (full-image.ld, the toolchain's rust-lld) for elf2uf2-rs.
-W=target/full-image
+W=$T/full-image
 mkdir -p "$W"
 llvm-objcopy -O binary "$BOOT_ELF" "$W/bootloader.bin"
 boot_size=$(stat -c %s "$W/bootloader.bin")

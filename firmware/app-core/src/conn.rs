@@ -3,7 +3,7 @@
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_time::{with_timeout, Duration};
 use embedded_io_async::{Read, Write};
-use piconet_engine::{After, Board};
+use piconet_engine::{After, Board, Origin};
 use piconet_protocol::framing::{Frame, LineDecoder};
 
 use crate::clock::now;
@@ -38,6 +38,10 @@ impl Default for Limits {
 
 /// Serve one connection until the peer ends it.
 ///
+/// `origin` is where its lines come from: [`Origin::Network`] for TCP and
+/// TLS, [`Origin::Local`] only for the USB cable (the engine accepts the
+/// settings-changing actions from a local origin alone).
+///
 /// `LINE` is the longest accepted command line (the decoder's storage is
 /// `LINE + 1` so a trailing `\r` fits); `OUT` is the reply buffer and
 /// should be `LINE + piconet_engine::RESPONSE_OVERHEAD`; `CHUNK` is the
@@ -52,6 +56,7 @@ impl Default for Limits {
 pub async fn serve<M, B, S, const LINE: usize, const OUT: usize, const CHUNK: usize>(
     shared: &Shared<M, B>,
     io: &mut S,
+    origin: Origin,
     limits: Limits,
 ) -> Result<Closed, S::Error>
 where
@@ -77,7 +82,7 @@ where
             let after = {
                 let mut engine = shared.engine.lock().await;
                 match frame {
-                    Frame::Line(line) => engine.handle(now(), line, &mut out),
+                    Frame::Line(line) => engine.handle_from(now(), line, origin, &mut out),
                     Frame::TooLong => {
                         engine.handle_too_long(LINE.saturating_sub(1), &mut out);
                         After::Nothing

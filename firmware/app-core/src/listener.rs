@@ -9,7 +9,7 @@ use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_sync::semaphore::{GreedySemaphore, Semaphore};
 use embassy_time::{with_timeout, Duration};
 use mbedtls_rs::{SessionConfig, TlsReference};
-use piconet_engine::Board;
+use piconet_engine::{Board, Origin};
 
 use crate::conn::{serve, Closed, Limits};
 use crate::tls::{serve_tls, TlsFailure};
@@ -141,7 +141,13 @@ where
     let client = shared.client();
     let outcome = match tls {
         None => {
-            match serve::<M, B, _, LINE, OUT, CHUNK>(shared, &mut socket, listen.limits).await {
+            let served = serve::<M, B, _, LINE, OUT, CHUNK>(
+                shared,
+                &mut socket,
+                Origin::Network,
+                listen.limits,
+            );
+            match served.await {
                 Ok(c) => Outcome::Closed(c),
                 Err(e) => Outcome::Tcp(e),
             }

@@ -58,6 +58,14 @@ pub async fn read<F: MultiwriteNorFlash>(
         Ok(mut store) => store.load(buf).await,
         Err(e) => Err(e),
     };
+    choose(loaded)
+}
+
+/// Decide from what reading the CONFIG region gave (the module doc's
+/// precedence): any stored setting makes it [`Source::Flash`] with those
+/// settings, an empty region [`Source::Build`], an error
+/// [`Source::FlashUnreadable`].
+pub fn choose<E>(loaded: Result<Settings, E>) -> (Source, Option<Settings>) {
     match loaded {
         Ok(s) if s != Settings::default() => (Source::Flash, Some(s)),
         Ok(_) => (Source::Build, None),

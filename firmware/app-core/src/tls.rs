@@ -4,7 +4,7 @@ use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_time::{with_timeout, Duration};
 use embedded_io_async::{Read, Write};
 use mbedtls_rs::{Session, SessionConfig, SessionError, TlsReference};
-use piconet_engine::Board;
+use piconet_engine::{Board, Origin};
 
 use crate::conn::{serve, Closed, Limits};
 use crate::Shared;
@@ -26,7 +26,7 @@ impl From<SessionError> for TlsFailure {
 }
 
 /// Run the TLS handshake on `stream` as a server with `config`, serve the
-/// protocol over the session, then send close_notify.
+/// protocol over the session (network origin), then send close_notify.
 pub async fn serve_tls<'t, M, B, T, const LINE: usize, const OUT: usize, const CHUNK: usize>(
     shared: &Shared<M, B>,
     tls: TlsReference<'t>,
@@ -45,7 +45,8 @@ where
         Err(_) => return Err(TlsFailure::HandshakeTimeout),
         Ok(r) => r?,
     }
-    let closed = serve::<M, B, _, LINE, OUT, CHUNK>(shared, &mut session, limits).await?;
+    let closed =
+        serve::<M, B, _, LINE, OUT, CHUNK>(shared, &mut session, Origin::Network, limits).await?;
     // Best effort: the peer may already be gone.
     let _ = with_timeout(Duration::from_secs(2), session.close()).await;
     Ok(closed)

@@ -12,7 +12,7 @@ use futures_executor::block_on;
 use piconet_app_core::conn::{serve, Closed, Limits};
 use piconet_app_core::{lease, Shared};
 use piconet_engine::led::Status;
-use piconet_engine::{Config, Level, SimBoard};
+use piconet_engine::{Board, Config, Level, Origin, SimBoard};
 
 type Sh = Shared<CriticalSectionRawMutex, SimBoard>;
 
@@ -84,6 +84,7 @@ fn lines_split_across_reads_and_shared_reads_get_one_reply_each() {
     let closed = block_on(serve::<_, _, _, 256, 1280, 64>(
         &sh,
         &mut peer,
+        Origin::Network,
         Limits::default(),
     ));
     assert_eq!(closed, Ok(Closed::End));
@@ -103,6 +104,7 @@ fn over_long_line_is_answered_and_the_connection_goes_on() {
     let closed = block_on(serve::<_, _, _, 256, 1280, 64>(
         &sh,
         &mut peer,
+        Origin::Network,
         Limits::default(),
     ));
     assert_eq!(closed, Ok(Closed::Eof));
@@ -124,6 +126,7 @@ fn reserved_pin_is_refused() {
     block_on(serve::<_, _, _, 256, 1280, 64>(
         &sh,
         &mut peer,
+        Origin::Network,
         Limits::default(),
     ))
     .unwrap();
@@ -158,7 +161,12 @@ fn idle_connection_times_out() {
     let limits = Limits {
         idle_timeout: Duration::from_millis(50),
     };
-    let r = block_on(serve::<_, _, _, 256, 1280, 64>(&sh, &mut Silent, limits));
+    let r = block_on(serve::<_, _, _, 256, 1280, 64>(
+        &sh,
+        &mut Silent,
+        Origin::Network,
+        limits,
+    ));
     assert_eq!(r, Ok(Closed::Idle));
 }
 
@@ -172,6 +180,7 @@ fn lease_timer_reverts_at_the_deadline() {
     block_on(serve::<_, _, _, 256, 1280, 64>(
         &sh,
         &mut peer,
+        Origin::Network,
         Limits::default(),
     ))
     .unwrap();
@@ -193,6 +202,7 @@ fn lease_timer_reverts_at_the_deadline() {
     block_on(serve::<_, _, _, 256, 1280, 64>(
         &sh,
         &mut peer,
+        Origin::Network,
         Limits::default(),
     ))
     .unwrap();
@@ -207,6 +217,72 @@ fn lease_timer_reverts_at_the_deadline() {
     assert!(took >= StdDuration::from_millis(90), "{took:?}");
     assert!(took < StdDuration::from_millis(600), "{took:?}");
     assert_eq!(level(), Some(Level::Low));
+}
+
+/// Serve `lines` (one read each) from `origin`; the raw reply text.
+fn serve_from(sh: &Sh, origin: Origin, lines: &[&str]) -> String {
+    let chunks: Vec<String> = lines.iter().map(|l| format!("{l}\n")).collect();
+    let chunks: Vec<&[u8]> = chunks.iter().map(|c| c.as_bytes()).collect();
+    let mut peer = Script::new(&chunks);
+    block_on(serve::<_, _, _, 256, 1280, 64>(
+        sh,
+        &mut peer,
+        origin,
+        Limits::default(),
+    ))
+    .unwrap();
+    String::from_utf8(peer.written).unwrap()
+}
+
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn settings_change_only_from_the_local_origin() {
+    let sh = Shared::new(SimBoard::new().with_settings(), Config::default());
+    let set_wifi = r#"{"action": "set_wifi", "ssid": "garden", "password": "hunter22"}"#;
+    let set_port = r#"{"action": "set_port", "port": 4242}"#;
+    let get_config = r#"{"action": "get_config"}"#;
+
+    // A TCP/TLS connection (what the listener passes): writes refused,
+    // the password still redacted in the error's echo; reads allowed.
+    let text = serve_from(&sh, Origin::Network, &[set_wifi, set_port, get_config]);
+    assert!(!text.contains("hunter22"), "{text}");
+    let r = json_lines(&text);
+    assert_eq!(r[0]["exception"], "OSError", "{}", r[0]);
+    assert_eq!(r[0]["password"], "<redacted>");
+    assert_eq!(r[1]["exception"], "OSError", "{}", r[1]);
+    assert!(r[2].get("error").is_none(), "{}", r[2]);
+    assert_eq!(r[2]["config"]["port"], 12345);
+    assert_eq!(r[2]["config"]["ssid"], serde_json::Value::Null);
+    let stored = || {
+        block_on(sh.engine.lock())
+            .board_mut()
+            .settings()
+            .unwrap()
+            .load()
+            .unwrap()
+    };
+    assert_eq!(stored(), Default::default(), "nothing written");
+
+    // The USB cable: written, and the password never comes back.
+    let text = serve_from(&sh, Origin::Local, &[set_wifi, set_port, get_config]);
+    assert!(!text.contains("hunter22"), "{text}");
+    let r = json_lines(&text);
+    for reply in &r {
+        assert!(reply.get("error").is_none(), "{reply}");
+    }
+    assert_eq!(r[0]["password"], "<redacted>");
+    assert_eq!(r[2]["config"]["ssid"], "garden");
+    assert_eq!(r[2]["config"]["password_set"], true);
+    assert_eq!(r[2]["config"]["port"], 4242);
+    assert_eq!(r[2]["config"]["restart_needed"], true);
+    let s = stored();
+    assert_eq!(s.port, 4242);
+    assert_eq!(s.wifi.unwrap().ssid.as_str(), "garden");
 }
 
 #[test]

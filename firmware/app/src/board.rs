@@ -5,11 +5,14 @@ use core::sync::atomic::Ordering;
 
 use embassy_rp::gpio::{AnyPin, Flex, Pull as RpPull};
 use embassy_rp::Peri;
-use piconet_engine::{pico, Board, BoardError, Instant, Level, Mode, PinKind, Pull, UpdateSlot};
+use piconet_engine::{
+    pico, Board, BoardError, Instant, Level, Mode, PinKind, Pull, SettingsStore, UpdateSlot,
+};
 use piconet_protocol::response::ObjectWriter;
 use piconet_protocol::Full;
 
 use crate::radio::{self, LED};
+use crate::settings::PicoSettings;
 use crate::update::{PicoSlot, NO_KEY};
 use crate::{power, HEAP, HEAP_SIZE};
 
@@ -24,6 +27,18 @@ pub struct PicoBoard {
     outputs: u32,
     unique_id: [u8; 8],
     update: PicoSlot,
+    settings: Option<PicoSettings>,
+    running: Running,
+}
+
+/// The settings the board booted with (`get_info` reports them; what is
+/// stored, possibly changed since, is `get_config`'s).
+#[derive(Clone, Copy)]
+pub struct Running {
+    /// The WiFi network joined; `None`: none configured.
+    pub ssid: Option<&'static str>,
+    /// The TCP port served.
+    pub port: u16,
 }
 
 impl PicoBoard {
@@ -32,6 +47,8 @@ impl PicoBoard {
         unused: [Option<Peri<'static, AnyPin>>; 30],
         unique_id: [u8; 8],
         update: PicoSlot,
+        settings: Option<PicoSettings>,
+        running: Running,
     ) -> Self {
         PicoBoard {
             unused,
@@ -39,6 +56,8 @@ impl PicoBoard {
             outputs: 0,
             unique_id,
             update,
+            settings,
+            running,
         }
     }
 
@@ -181,6 +200,11 @@ impl Board for PicoBoard {
         info.str("wifi", crate::wifi::status())?;
         info.bool("tls", crate::tls_configured())?;
         info.str("config", crate::config_source().as_str())?;
+        match self.running.ssid {
+            Some(ssid) => info.str("ssid", ssid)?,
+            None => info.null("ssid")?,
+        }
+        info.uint("port", self.running.port.into())?;
         if self.update.has_key() {
             info.str("update_key", "built in")?;
         } else {
@@ -191,5 +215,9 @@ impl Board for PicoBoard {
 
     fn update_slot(&mut self) -> Option<&mut dyn UpdateSlot> {
         Some(&mut self.update)
+    }
+
+    fn settings(&mut self) -> Option<&mut dyn SettingsStore> {
+        self.settings.as_mut().map(|s| s as &mut dyn SettingsStore)
     }
 }

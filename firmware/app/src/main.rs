@@ -14,6 +14,7 @@ extern crate alloc;
 use tinyrlibc as _;
 
 mod board;
+mod flash;
 mod power;
 mod radio;
 mod server;
@@ -165,10 +166,14 @@ async fn main(spawner: Spawner) {
     spawner.spawn(power::watchdog_task().unwrap());
 
     // Board identity, entropy and configuration, before the radio starts.
-    let mut flash: update::PicoFlash = Flash::new_blocking(p.FLASH);
+    let mut flash: flash::PicoFlash = Flash::new_blocking(p.FLASH);
     let mut unique_id = [0u8; 8];
     let _ = flash.blocking_unique_id(&mut unique_id);
-    let boot = settings::load(&mut flash).await;
+    // From here on the flash is shared: the settings store (CONFIG) and the
+    // update slot (DFU, BOOTLOADER_STATE) each get their partition.
+    let flash = flash::share(flash);
+    let mut store = settings::store(flash);
+    let boot = settings::load(store.as_mut());
     CONFIG_SOURCE.store(boot.source as u8, core::sync::atomic::Ordering::Relaxed);
     static RNG: StaticCell<Csprng> = StaticCell::new();
     let rng = RNG.init(Csprng::from_noise(rosc_noise, &unique_id));
@@ -210,9 +215,15 @@ async fn main(spawner: Spawner) {
         version: env!("CARGO_PKG_VERSION"),
         ..Config::default()
     };
-    // The update slot takes the flash over (blocking API; see update.rs).
     let slot = update::PicoSlot::new(flash, build_config::UPDATE_PUBLIC_KEY, config.version);
-    SHARED.init(Shared::new(PicoBoard::new(pins, unique_id, slot), config));
+    let running = board::Running {
+        ssid: boot.wifi.map(|(ssid, _)| ssid),
+        port: boot.port,
+    };
+    SHARED.init(Shared::new(
+        PicoBoard::new(pins, unique_id, slot, store, running),
+        config,
+    ));
     let shared = SHARED.get();
     spawner.spawn(led_task().unwrap());
     spawner.spawn(lease_task().unwrap());

@@ -1,28 +1,35 @@
-//! The configuration the firmware runs with.
+//! The configuration the firmware runs with, and the store the
+//! provisioning actions write.
 //!
-//! Precedence, decided once at boot (app-core's `settings::read`):
+//! Precedence, decided once at boot (app-core's `settings::choose`):
 //! 1. The CONFIG flash region (`__piconet_config_start..end` in memory.x,
-//!    8 KiB), read with `piconet-config` through embassy-rp's flash driver
-//!    (blocking mode, reads are XIP copies; `BlockingAsync` gives
-//!    sequential-storage its async traits). If it holds any setting, the board is provisioned and those
-//!    settings are the whole configuration (a setting not stored takes its
-//!    default: no WiFi, port 12345, plaintext); build-time values are
-//!    ignored.
+//!    8 KiB), read with `piconet-config` through the shared blocking flash
+//!    driver (`flash.rs`; a CONFIG partition, reads are XIP copies,
+//!    `BlockingAsync` gives sequential-storage its async traits). If it
+//!    holds any setting, the board is provisioned and those settings are
+//!    the whole configuration (a setting not stored takes its default: no
+//!    WiFi, port 12345, plaintext); build-time values are ignored.
 //! 2. Otherwise (region empty, i.e. erased; or unreadable) the build-time
 //!    environment (`PICONET_WIFI_SSID`, …; see build.rs).
 //! 3. Otherwise the defaults.
+//!
+//! The same store (the engine's `FlashSettings` over that partition) is
+//! the board's `SettingsStore`: `set_wifi`, `set_port`, `set_tls`,
+//! `clear_tls`, `clear_config` from the USB cable write it; they apply at
+//! the next boot.
 
 use embassy_embedded_hal::adapter::BlockingAsync;
 use mbedtls_rs::X509;
-use piconet_app_core::settings::{read, Source};
-use piconet_config::{Settings, BUFFER_SIZE};
+use piconet_app_core::settings::{choose, Source};
+use piconet_config::{ConfigError, Settings};
+use piconet_engine::settings::{FlashSettings, SettingsStore};
 use static_cell::StaticCell;
 
 use crate::build_config;
-use crate::update::PicoFlash;
+use crate::flash::{partition, Part, SharedFlash};
 
-/// The Pico W's flash (W25Q16JV).
-pub const FLASH_SIZE: usize = 2 * 1024 * 1024;
+/// The settings store of the board: the CONFIG partition of the flash.
+pub type PicoSettings = FlashSettings<BlockingAsync<Part>>;
 
 /// The settings in effect.
 pub struct BootConfig {
@@ -41,19 +48,29 @@ extern "C" {
     static __piconet_config_end: u32;
 }
 
-/// The CONFIG region as offsets from the start of flash (from memory.x).
-fn region() -> core::ops::Range<u32> {
-    // Only the symbols' addresses (linker-defined offsets) are taken,
-    // never their contents.
-    core::ptr::addr_of!(__piconet_config_start) as u32
-        ..core::ptr::addr_of!(__piconet_config_end) as u32
+/// The settings store over the CONFIG region (memory.x) of the shared
+/// flash; `None` if the region cannot hold the store (bounds not on erase
+/// pages, or under two pages: memory.x asserts the size).
+pub fn store(flash: &'static SharedFlash) -> Option<PicoSettings> {
+    let part = partition(
+        flash,
+        core::ptr::addr_of!(__piconet_config_start),
+        core::ptr::addr_of!(__piconet_config_end),
+    );
+    let size = part.size();
+    FlashSettings::new(BlockingAsync::new(part), 0..size).ok()
 }
 
 /// Read the CONFIG region and decide what to run with (see the module doc).
-pub async fn load(flash: &mut PicoFlash) -> BootConfig {
+/// The settings are kept for the run (the WiFi task uses the SSID and
+/// passphrase, MbedTLS the certificate and key).
+pub fn load(store: Option<&mut PicoSettings>) -> BootConfig {
     static SETTINGS: StaticCell<Settings> = StaticCell::new();
-    let mut buf = [0u8; BUFFER_SIZE];
-    match read(BlockingAsync::new(flash), region(), &mut buf).await {
+    let loaded = match store {
+        Some(store) => store.load(),
+        None => Err(ConfigError::Region("unusable CONFIG bounds")),
+    };
+    match choose(loaded) {
         (source, Some(s)) => {
             let s: &'static Settings = SETTINGS.init(s);
             BootConfig {

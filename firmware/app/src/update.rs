@@ -11,23 +11,10 @@
 //! at `update_begin`, but still confirms a swapped-in image (an image
 //! without a key that came by an update must not be rolled back for it).
 
-use core::cell::RefCell;
-
-use embassy_embedded_hal::flash::partition::BlockingPartition;
-use embassy_rp::flash::{Blocking, Flash};
-use embassy_rp::peripherals::FLASH;
-use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-use embassy_sync::blocking_mutex::Mutex;
 use piconet_engine::boot_slot::BootSlot;
 use piconet_engine::{LastUpdate, UpdateError, UpdateSlot};
-use static_cell::StaticCell;
 
-use crate::settings::FLASH_SIZE;
-
-/// The RP2040's flash driver, blocking mode (shared with the CONFIG reader
-/// at boot, which reads it through XIP: no DMA stream, nothing to wait for).
-pub type PicoFlash = Flash<'static, FLASH, Blocking, FLASH_SIZE>;
-type Part = BlockingPartition<'static, CriticalSectionRawMutex, PicoFlash>;
+use crate::flash::{partition, Part, SharedFlash};
 
 /// Why `get_info` and `update_begin` say no.
 pub const NO_KEY: &str = "this board was built without an update key";
@@ -39,12 +26,6 @@ extern "C" {
     static __bootloader_dfu_end: u32;
 }
 
-/// A memory.x region as (offset, size); only the symbols' addresses are
-/// taken, never their contents.
-fn region(start: *const u32, end: *const u32) -> (u32, u32) {
-    (start as u32, end as u32 - start as u32)
-}
-
 /// The update slot of this board.
 pub struct PicoSlot {
     slot: BootSlot<Part, Part, &'static str>,
@@ -52,26 +33,21 @@ pub struct PicoSlot {
 }
 
 impl PicoSlot {
-    /// The slot over the DFU and STATE partitions (memory.x), trusting
-    /// `key`; reads the bootloader state.
-    pub fn new(flash: PicoFlash, key: Option<[u8; 32]>, version: &'static str) -> Self {
-        static FLASH_MUTEX: StaticCell<Mutex<CriticalSectionRawMutex, RefCell<PicoFlash>>> =
-            StaticCell::new();
-        let flash = FLASH_MUTEX.init(Mutex::new(RefCell::new(flash)));
-        let (dfu, state) = (
-            region(
-                core::ptr::addr_of!(__bootloader_dfu_start),
-                core::ptr::addr_of!(__bootloader_dfu_end),
-            ),
-            region(
-                core::ptr::addr_of!(__bootloader_state_start),
-                core::ptr::addr_of!(__bootloader_state_end),
-            ),
-        );
+    /// The slot over the DFU and STATE partitions (memory.x) of the shared
+    /// flash, trusting `key`; reads the bootloader state.
+    pub fn new(flash: &'static SharedFlash, key: Option<[u8; 32]>, version: &'static str) -> Self {
         PicoSlot {
             slot: BootSlot::new(
-                Part::new(flash, dfu.0, dfu.1),
-                Part::new(flash, state.0, state.1),
+                partition(
+                    flash,
+                    core::ptr::addr_of!(__bootloader_dfu_start),
+                    core::ptr::addr_of!(__bootloader_dfu_end),
+                ),
+                partition(
+                    flash,
+                    core::ptr::addr_of!(__bootloader_state_start),
+                    core::ptr::addr_of!(__bootloader_state_end),
+                ),
                 key.unwrap_or([0; 32]),
                 version,
             ),

@@ -3,6 +3,10 @@
 //! app-core's connection loop against the one shared engine, so a pin set
 //! up over USB is the same pin over WiFi.
 //!
+//! Its lines have the engine's local origin: the provisioning actions
+//! (`set_wifi`, `set_port`, `set_tls`, `clear_tls`, `clear_config`) are
+//! accepted here and refused over the network.
+//!
 //! It serves as soon as the host has configured the device: it does not
 //! wait for DTR (a terminal program may never set it, nor does the
 //! rp2040js host model). It depends on nothing of the radio, so it keeps
@@ -25,6 +29,7 @@ use embassy_usb::{Builder, Config, UsbDevice};
 use embedded_io_async::{ErrorType, Read, Write};
 use piconet_app_core::conn::{serve, Limits};
 use piconet_app_core::listener::sizes::{CHUNK, LINE_BUF, OUT_BUF};
+use piconet_engine::Origin;
 use static_cell::StaticCell;
 
 use crate::SHARED;
@@ -104,8 +109,14 @@ async fn serial_task(mut port: Port) -> ! {
         // Ok: the peer ended a session (blank line, idle, zero-length
         // packet); serve the next one. Err: unplugged or reset by the
         // host; wait for it to configure the device again.
-        let _ =
-            serve::<_, _, _, LINE_BUF, OUT_BUF, CHUNK>(shared, &mut port, Limits::default()).await;
+        // A local origin: whoever holds the cable may change the settings.
+        let _ = serve::<_, _, _, LINE_BUF, OUT_BUF, CHUNK>(
+            shared,
+            &mut port,
+            Origin::Local,
+            Limits::default(),
+        )
+        .await;
     }
 }
 

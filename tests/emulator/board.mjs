@@ -57,8 +57,13 @@ const ROM_DATA_TABLE = 0x480;
 const code = (s) => s.charCodeAt(0) | (s.charCodeAt(1) << 8);
 
 export class Board {
-  /** @param {string} binPath flat image (llvm-objcopy -O binary) */
-  constructor(binPath) {
+  /**
+   * @param {string | null} binPath flat image (llvm-objcopy -O binary),
+   *   written from flash offset 0 over erased flash
+   * @param {{ flash?: Uint8Array }} [options] `flash`: the whole flash
+   *   contents instead (see reboot)
+   */
+  constructor(binPath, { flash } = {}) {
     const mcu = new RP2040();
     this.mcu = mcu;
     mcu.logger = new ConsoleLogger(LogLevel.Error);
@@ -66,7 +71,8 @@ export class Board {
     this.#installRom();
     this.#patchXipCtrl();
     mcu.flash.fill(0xff); // erased NOR
-    mcu.flash.set(readFileSync(binPath), 0);
+    if (flash) mcu.flash.set(flash);
+    else mcu.flash.set(readFileSync(binPath), 0);
     mcu.core.SP = 0x20041f00;
     mcu.core.PC = 0x10000000;
 
@@ -81,6 +87,22 @@ export class Board {
       this.rx = Buffer.concat([this.rx, Buffer.from(data)]);
     };
     this.#patchUsbOut();
+  }
+
+  /**
+   * Power-cycle the board: a new chip (core, RAM, peripherals, timer and
+   * USB host all at their reset state) over a copy of this one's flash,
+   * started at boot2 again. Whatever the firmware wrote to flash (the
+   * CONFIG region, the update slots) is still there; nothing else is.
+   * This board must not be used afterwards.
+   */
+  reboot() {
+    return new Board(null, { flash: this.mcu.flash });
+  }
+
+  /** `length` bytes of flash from `offset` (a copy). */
+  flashBytes(offset, length) {
+    return Buffer.from(this.mcu.flash.subarray(offset, offset + length));
   }
 
   get nanos() {

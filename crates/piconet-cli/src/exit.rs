@@ -26,13 +26,15 @@ pub const NO_BOARD: u8 = 8;
 pub const TABLE: &str = "\
 Exit codes:
   0  success
-  1  the server answered at least one command with an error (`error`/`exception` fields)
+  1  the server answered at least one command with an error (`error`/`exception` fields);
+     provision: the board refused a setting, or its firmware cannot be provisioned
   2  usage: bad arguments, address or KEY=VALUE
   3  connection failed: refused, unreachable, unknown host, closed by the server, or the
      serial port cannot be opened
   4  TLS failed: certificate not trusted by --ca, changed since pinned, or handshake error
   5  timeout: no connection or no answer within --timeout seconds
-  6  the server's answer is not valid (not JSON, missing fields, over 1 MiB)
+  6  the server's answer is not valid (not JSON, missing fields, over 1 MiB); provision:
+     the configuration read back differs from what was stored
   7  a local file is unusable: --ca FILE, the known-hosts file, or provision's password,
      certificate or key file (or the certificate to write exists already)
   8  provision: no piconet board found on USB, or several (choose one with --port)";

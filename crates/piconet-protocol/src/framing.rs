@@ -181,7 +181,10 @@ mod tests {
         d.shrink_to(64);
         assert!(d.buf.capacity() < 1_000);
         let mut input = &b":1}\n"[..];
-        assert!(matches!(d.decode(&mut input), Some(Frame::Line(b"{\"a\":1}"))));
+        assert!(matches!(
+            d.decode(&mut input),
+            Some(Frame::Line(b"{\"a\":1}"))
+        ));
     }
     use proptest::prelude::*;
     use std::vec::Vec;

@@ -16,10 +16,12 @@
 //! The same store (the engine's `FlashSettings` over that partition) is
 //! the board's `SettingsStore`: `set_wifi`, `set_port`, `set_tls`,
 //! `clear_tls`, `clear_config` from the USB cable write it; they apply at
-//! the next boot.
+//! the next boot. `set_tls` first has MbedTLS parse the certificate and
+//! key: an identity it cannot use would otherwise only show at the next
+//! boot, as a board that serves nothing over the network.
 
 use embassy_embedded_hal::adapter::BlockingAsync;
-use mbedtls_rs::X509;
+use mbedtls_rs::{Certificate, PrivateKey, X509};
 use piconet_app_core::settings::{choose, Source};
 use piconet_config::{ConfigError, Settings};
 use piconet_engine::settings::{FlashSettings, SettingsStore};
@@ -29,7 +31,45 @@ use crate::build_config;
 use crate::flash::{partition, Part, SharedFlash};
 
 /// The settings store of the board: the CONFIG partition of the flash.
-pub type PicoSettings = FlashSettings<BlockingAsync<Part>>;
+pub struct PicoSettings(FlashSettings<BlockingAsync<Part>>);
+
+impl SettingsStore for PicoSettings {
+    fn set_wifi(&mut self, ssid: &str, password: &str) -> Result<(), ConfigError> {
+        self.0.set_wifi(ssid, password)
+    }
+    fn set_port(&mut self, port: u16) -> Result<(), ConfigError> {
+        self.0.set_port(port)
+    }
+    fn set_tls(&mut self, cert: &[u8], key: &[u8]) -> Result<(), ConfigError> {
+        check_identity(cert, key)?;
+        self.0.set_tls(cert, key)
+    }
+    fn clear_tls(&mut self) -> Result<(), ConfigError> {
+        self.0.clear_tls()
+    }
+    fn clear_all(&mut self) -> Result<(), ConfigError> {
+        self.0.clear_all()
+    }
+    fn load(&mut self) -> Result<Settings, ConfigError> {
+        self.0.load()
+    }
+}
+
+/// Whether MbedTLS (this firmware's profile: EC keys) parses the
+/// certificate and the key, as `tls_setup` will at boot. The parsed copies
+/// (≈ 2.6 KB of heap) are freed at once. The pair is not matched against
+/// each other here (that check needs the RNG); a mismatch fails handshakes.
+fn check_identity(cert: &[u8], key: &[u8]) -> Result<(), ConfigError> {
+    Certificate::new(X509::DER(cert)).map_err(|_| {
+        ConfigError::Invalid("cert is not a DER X.509 certificate this board can parse")
+    })?;
+    PrivateKey::new(X509::DER(key), None).map_err(|_| {
+        ConfigError::Invalid(
+            "key is not a DER EC private key (SEC1 or PKCS#8) this board can parse",
+        )
+    })?;
+    Ok(())
+}
 
 /// The settings in effect.
 pub struct BootConfig {
@@ -58,7 +98,9 @@ pub fn store(flash: &'static SharedFlash) -> Option<PicoSettings> {
         core::ptr::addr_of!(__piconet_config_end),
     );
     let size = part.size();
-    FlashSettings::new(BlockingAsync::new(part), 0..size).ok()
+    FlashSettings::new(BlockingAsync::new(part), 0..size)
+        .ok()
+        .map(PicoSettings)
 }
 
 /// Read the CONFIG region and decide what to run with (see the module doc).

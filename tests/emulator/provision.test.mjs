@@ -128,7 +128,7 @@ test('set_wifi, set_port and set_tls over USB store the settings; password and k
   console.log(`# CONFIG region: ${region.filter((b) => b !== 0xff).length} of ${CONFIG_SIZE} bytes written`);
 });
 
-test('errors redact the secrets too, and bad values change nothing', () => {
+test('errors redact the secrets too, and bad values (also an identity MbedTLS cannot parse) change nothing', () => {
   for (const cmd of [
     { action: 'set_wifi', ssid: 'x'.repeat(33), password: PASSWORD },
     { action: 'set_wifi', password: PASSWORD },
@@ -142,9 +142,24 @@ test('errors redact the secrets too, and bad values change nothing', () => {
     if ('password' in cmd) assert.equal(reply.password, '<redacted>', raw);
     if ('key' in cmd) assert.equal(reply.key, '<redacted>', raw);
   }
+  // Well-formed base64 but nothing MbedTLS can parse: refused before
+  // anything is written (stored, it would only fail at the next boot).
+  const junk = Buffer.alloc(200, 0x30).toString('base64');
+  for (const [cmd, field] of [
+    [{ action: 'set_tls', cert: junk, key: identity.key.toString('base64') }, 'cert'],
+    [{ action: 'set_tls', cert: identity.cert.toString('base64'), key: junk }, 'key'],
+  ]) {
+    const { raw, reply } = exchange(cmd);
+    assert.equal(reply.exception, 'ValueError', raw);
+    assert.ok(reply.error.includes(field), raw);
+    assert.equal(reply.key, '<redacted>', raw);
+    assertNoSecrets(raw);
+    console.log(`# set_tls with an unparsable ${field}: ${reply.error}`);
+  }
   const { reply } = exchange({ action: 'get_config' });
   assert.equal(reply.config.port, 4242);
   assert.equal(reply.config.ssid, SSID);
+  assert.equal(reply.config.tls_fingerprint, identity.fingerprint);
 });
 
 test('after reset and a power cycle that keeps the flash, the stored settings are in effect', () => {

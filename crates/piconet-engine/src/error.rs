@@ -117,7 +117,7 @@ impl Message for EngineError {
                 m.text(expected)
             }
             EngineError::Settings(e) => {
-                m.text("settings not stored: ")?;
+                m.text("settings flash: ")?;
                 let mut text: heapless::String<96> = heapless::String::new();
                 let _ = core::fmt::write(&mut text, format_args!("{e}"));
                 m.text(&text)

@@ -1,6 +1,6 @@
 //! Commands: what a request line asks for, typed and checked.
 
-use crate::error::{Field, MissingFields, ProtocolError};
+use crate::error::{require, Field, ProtocolError};
 use crate::json::{parse_object, scalar, Member};
 use crate::provision::{Tls, Wifi};
 use crate::response::{Echo, KeySet};
@@ -373,20 +373,6 @@ fn unknown(action: &[u8]) -> ProtocolError<'_> {
         .or(Some(action))
         .filter(|s| s.len() <= MAX_QUOTED_ACTION && !s.contains(&b'"'));
     ProtocolError::UnknownAction(quoted)
-}
-
-fn require<'a>(fields: &[(Field, Option<&[u8]>)]) -> Result<(), ProtocolError<'a>> {
-    let mut missing = MissingFields::default();
-    for (field, raw) in fields {
-        if raw.is_none() {
-            missing.push(*field);
-        }
-    }
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(ProtocolError::MissingFields(missing))
-    }
 }
 
 fn pin<'a>(raw: Option<&[u8]>) -> Result<u32, ProtocolError<'a>> {

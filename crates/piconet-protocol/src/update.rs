@@ -6,7 +6,7 @@
 //! `update_finish`; `update_status` tells where an interrupted upload
 //! resumes. See the README's protocol section for the whole exchange.
 
-use crate::error::{Field, MissingFields, ProtocolError};
+use crate::error::{require, Field, ProtocolError};
 use crate::json::{scalar, Member};
 use crate::response::Echo;
 
@@ -187,20 +187,6 @@ impl<'a> Fields<'a> {
             *slot = Some(m.value);
         }
         f
-    }
-}
-
-fn require<'a>(fields: &[(Field, Option<&[u8]>)]) -> Result<(), ProtocolError<'a>> {
-    let mut missing = MissingFields::default();
-    for (field, raw) in fields {
-        if raw.is_none() {
-            missing.push(*field);
-        }
-    }
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(ProtocolError::MissingFields(missing))
     }
 }
 

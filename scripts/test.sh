@@ -25,8 +25,12 @@ if [ -x firmware/build.sh ]; then
   step "firmware: release build (bootloader + app), OTA payload, new-board UF2 and size report"
   firmware/build.sh
 
-  step "firmware in rp2040js 1.4.1: the new-board image (firmware/target/piconet-firmware-full.bin: bootloader, then the app) over USB CDC"
+  step "firmware in rp2040js 1.4.1: the new-board image (firmware/target/piconet-firmware-full.bin: bootloader, then the app) over USB CDC, also driven by the piconet CLI"
   # Needs node >= 18; rp2040js is pinned by tests/emulator/package-lock.json.
+  # cli.test.mjs runs target/debug/piconet (or $CARGO_TARGET_DIR's) on a
+  # pseudo-terminal that socat puts in front of tests/emulator/bridge.mjs.
+  command -v socat >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq socat >/dev/null; }
+  cargo build -p piconet-cli
   npm ci --prefix tests/emulator --no-audit --no-fund
   node --test tests/emulator/
 fi

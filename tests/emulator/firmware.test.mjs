@@ -140,6 +140,14 @@ test('get_info answers, reports the absent radio as not responding and the updat
   // boot. The build has no PICONET_UPDATE_PUBLIC_KEY unless one was set.
   assert.equal(info.last_update, 'none');
   assert.ok(['built in', 'this board was built without an update key'].includes(info.update_key));
+  if (info.update_key !== 'built in') {
+    // Without a key every image is refused up front, and the error says how to fix it.
+    const begin = board.request({
+      action: 'update_begin', size: 4096, sha256: 'ab'.repeat(32), signature: '00'.repeat(64),
+    });
+    assert.equal(begin.exception, 'ValueError', JSON.stringify(begin));
+    assert.match(begin.error, /built without an update key.*PICONET_UPDATE_PUBLIC_KEY/);
+  }
   // And USB still serves pins after the radio gave up.
   board.request({ action: 'write_pin', pin: 15, value: 1, timeout: 60 });
   board.runFor(1 * MS);

@@ -92,6 +92,9 @@ pub trait UpdateSlot {
 pub enum UpdateError {
     /// The board has no [`UpdateSlot`].
     NoSlot,
+    /// The board has a slot but no public key to check images with (a
+    /// firmware built without one): it refuses every image.
+    NoKey,
     /// `update_begin`'s size is over the slot's capacity.
     TooLarge {
         /// Declared image size.
@@ -179,6 +182,9 @@ impl Message for UpdateError {
         match *self {
             UpdateError::NoSlot => m.text(
                 "this board cannot update itself: it has no update slot (flash it over USB instead)",
+            ),
+            UpdateError::NoKey => m.text(
+                "this board was built without an update key, so it accepts no image: build the firmware with PICONET_UPDATE_PUBLIC_KEY set to the key `piconet firmware keygen` printed, and flash that build over USB once",
             ),
             UpdateError::TooLarge { size, capacity } => {
                 m.text("the image is ")?;

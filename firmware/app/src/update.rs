@@ -68,9 +68,8 @@ impl UpdateSlot for PicoSlot {
 
     fn prepare(&mut self, size: u32) -> Result<(), UpdateError> {
         if !self.has_key {
-            // The engine's "cannot update itself ... flash it over USB";
-            // get_info's `update_key` names the reason (NO_KEY).
-            return Err(UpdateError::NoSlot);
+            // get_info's `update_key` says so too (NO_KEY).
+            return Err(UpdateError::NoKey);
         }
         self.slot.prepare(size)
     }
@@ -81,7 +80,7 @@ impl UpdateSlot for PicoSlot {
 
     fn verify_and_mark(&mut self, signature: &[u8; 64], size: u32) -> Result<(), UpdateError> {
         if !self.has_key {
-            return Err(UpdateError::NoSlot);
+            return Err(UpdateError::NoKey);
         }
         self.slot.verify_and_mark(signature, size)
     }

@@ -167,11 +167,20 @@ pub enum Command {
     ///
     /// Resumes an interrupted upload, waits for the board to restart through its
     /// bootloader and checks that the new version runs; exits 1 if the board rolled
-    /// back to its previous image.
+    /// back to its previous image. Over the USB cable: piconet update --serial DEVICE IMAGE.
     Update {
-        /// The server: HOST[:PORT] or [IPv6]:PORT.
-        addr: ServerAddr,
-        /// The firmware image (a raw .bin for the board's update slot).
+        /// The server (HOST[:PORT] or [IPv6]:PORT), then the firmware image (a raw .bin
+        /// for the board's update slot); with --serial, only the image.
+        #[arg(value_name = "ADDR IMAGE", num_args = 1..=2, required = true)]
+        operands: Vec<String>,
+        /// Reach the board over its USB serial port instead (e.g. /dev/ttyACM0); plaintext.
+        #[arg(long, value_name = "DEVICE")]
+        serial: Option<PathBuf>,
+        /// Where the update goes, from the operands and --serial.
+        #[arg(skip)]
+        target: Option<Endpoint>,
+        /// The image, from the operands.
+        #[arg(skip)]
         image: PathBuf,
         /// The signature file; default IMAGE.sig.
         #[arg(long)]
@@ -293,6 +302,43 @@ impl Cli {
     {
         let matches = Self::command().try_get_matches_from(args)?;
         let mut cli = Self::from_arg_matches(&matches)?;
+        if let Command::Update {
+            operands,
+            serial,
+            target,
+            image,
+            ..
+        } = &mut cli.command
+        {
+            // An optional ADDR before the required IMAGE is beyond clap's
+            // positionals: the operands are sorted out here.
+            let usage =
+                |m: &str| Self::command().error(clap::error::ErrorKind::ArgumentConflict, m);
+            let file = match (operands.as_slice(), serial) {
+                ([addr, file], None) => {
+                    let addr: ServerAddr = addr.parse().map_err(|e| {
+                        Self::command().error(clap::error::ErrorKind::ValueValidation, e)
+                    })?;
+                    *target = Some(Endpoint::Tcp(addr));
+                    file
+                }
+                ([file], Some(dev)) => {
+                    *target = Some(Endpoint::Serial(dev.clone()));
+                    file
+                }
+                ([_], None) => {
+                    return Err(usage(
+                        "give the board's address before the image, or --serial DEVICE",
+                    ))
+                }
+                _ => {
+                    return Err(usage(
+                        "give the board's address or --serial DEVICE, not both",
+                    ))
+                }
+            };
+            *image = PathBuf::from(file);
+        }
         if let (Command::Send { commands, .. }, Some(("send", sub))) =
             (&mut cli.command, matches.subcommand())
         {
@@ -314,9 +360,10 @@ impl Command {
             | Command::Info { target }
             | Command::Version { target }
             | Command::Actions { target } => target.endpoint(),
-            Command::Bench { addr, .. } | Command::Update { addr, .. } => {
-                Endpoint::Tcp(addr.clone())
-            }
+            Command::Bench { addr, .. } => Endpoint::Tcp(addr.clone()),
+            Command::Update { target, .. } => target
+                .clone()
+                .unwrap_or_else(|| unreachable!("try_parse_args sets the update's target")),
             Command::Firmware { .. } | Command::Provision(_) => {
                 unreachable!("run() answers firmware and provision before building a client")
             }
@@ -331,6 +378,7 @@ impl Command {
             | Command::Info { target }
             | Command::Version { target }
             | Command::Actions { target } => target.serial.as_ref(),
+            Command::Update { serial, .. } => serial.as_ref(),
             _ => None,
         }
     }
@@ -558,6 +606,31 @@ mod tests {
             assert!(parse(&[cmd]).is_err(), "{cmd}");
         }
         assert!(parse(&["bench", "--serial", "/dev/ttyACM0"]).is_err());
+        assert_eq!(
+            endpoint(&["update", "--serial", "/dev/ttyACM0", "fw.bin"]).unwrap(),
+            Endpoint::Serial("/dev/ttyACM0".into())
+        );
+        assert!(matches!(
+            endpoint(&["update", "10.0.0.2", "fw.bin"]).unwrap(),
+            Endpoint::Tcp(_)
+        ));
+        let image = |args: &[&str]| match parse(args).unwrap().command {
+            Command::Update { image, .. } => image,
+            _ => unreachable!(),
+        };
+        assert_eq!(
+            image(&["update", "--serial", "/dev/x", "a.bin"]),
+            PathBuf::from("a.bin")
+        );
+        assert_eq!(image(&["update", "h:1", "b.bin"]), PathBuf::from("b.bin"));
+        for bad in [
+            &["update", "fw.bin"][..],
+            &["update", "h", "fw.bin", "--serial", "/dev/x"],
+            &["update", "--serial", "/dev/x"],
+            &["update", "not an address", "fw.bin"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

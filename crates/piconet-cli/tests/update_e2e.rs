@@ -194,3 +194,67 @@ fn upload_restart_new_version_resume_and_rollback_of_a_broken_image() {
     assert_eq!(text(&piconet(&["version", &addr]).stdout).trim(), "2.1.0");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+mod common;
+
+/// Over the USB cable: the same signed-image flow through `--serial`, on a
+/// simulated Pico W behind a pseudo-terminal (its lines of local origin).
+#[test]
+fn an_update_over_the_serial_port_swaps_in_the_new_image() {
+    use piconet_engine::sim_flash::SimFlash;
+    // Not under tempdir(): the other test empties that one.
+    let dir = std::env::temp_dir().join(format!("piconet-update-serial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("update.key");
+    let out = piconet(&["firmware", "keygen", "--out", key.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let public = text(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("public key: ").map(str::to_owned))
+        .unwrap();
+    let public: [u8; 32] = (0..32)
+        .map(|i| u8::from_str_radix(&public[2 * i..2 * i + 2], 16).unwrap())
+        .collect::<Vec<_>>()
+        .try_into()
+        .unwrap();
+    let factory = sim_image("1.0.0", false, 0);
+    let board = common::PtyBoard::with_board(
+        piconet_engine::SimBoard::new().with_flash(SimFlash::new(16, &factory, public)),
+    );
+    let image = sign(
+        &dir,
+        &key,
+        "new.bin",
+        &sim_image("1.1.0", false, 20_000),
+        "1.1.0",
+    );
+    let out = piconet(&[
+        "update",
+        "--serial",
+        board.port(),
+        image.to_str().unwrap(),
+        "--quiet",
+        "--wait",
+        "20",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("1.0.0 -> 1.1.0 (confirmed)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let version = piconet(&["version", "--serial", board.port()]);
+    assert_eq!(text(&version.stdout).trim(), "1.1.0");
+    assert_eq!(board.resets(), 1);
+    // TLS makes no sense over the cable: a usage error, nothing sent.
+    let out = piconet(&[
+        "update",
+        "--serial",
+        board.port(),
+        image.to_str().unwrap(),
+        "--tls",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -258,3 +258,107 @@ fn an_update_over_the_serial_port_swaps_in_the_new_image() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Forwards connections to `upstream` and cuts the connection that carries
+/// the `cut_at`-th `update_chunk` (once), as a WiFi drop would. Returns
+/// the proxy's address and what it saw of the client's lines.
+fn dropping_proxy(upstream: String, cut_at: usize) -> (String, std::sync::Arc<ProxyLog>) {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let log = std::sync::Arc::new(ProxyLog::default());
+    let shared = log.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            let mut server = TcpStream::connect(&upstream).unwrap();
+            let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut s2, &mut c2);
+                let _ = c2.shutdown(Shutdown::Both);
+            });
+            let log = shared.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = match client.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let text = String::from_utf8_lossy(&buf[..n]);
+                    let chunks = text.matches("\"update_chunk\"").count();
+                    let begins = text.matches("\"update_begin\"").count();
+                    let mut seen = log.0.lock().unwrap();
+                    seen.chunks += chunks;
+                    seen.begins += begins;
+                    if seen.drops == 0 && seen.chunks >= cut_at {
+                        seen.drops += 1;
+                        drop(seen);
+                        let _ = client.shutdown(Shutdown::Both);
+                        let _ = server.shutdown(Shutdown::Both);
+                        break;
+                    }
+                    drop(seen);
+                    if server.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = server.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    (addr, log)
+}
+
+#[derive(Default)]
+struct ProxyLog(std::sync::Mutex<ProxySeen>);
+
+#[derive(Default, Debug)]
+struct ProxySeen {
+    chunks: usize,
+    begins: usize,
+    drops: usize,
+}
+
+/// The connection drops in the middle of the upload (after the 5th chunk
+/// was sent, before its answer): `piconet update` reconnects, asks where
+/// the board stopped, resumes there without starting over, and finishes.
+#[test]
+fn a_connection_dropped_mid_upload_is_resumed() {
+    let dir = std::env::temp_dir().join(format!("piconet-update-drop-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("update.key");
+    let out = piconet(&["firmware", "keygen", "--out", key.to_str().unwrap()]);
+    let public = text(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("public key: ").map(str::to_owned))
+        .unwrap();
+    let public: [u8; 32] = (0..32)
+        .map(|i| u8::from_str_radix(&public[2 * i..2 * i + 2], 16).unwrap())
+        .collect::<Vec<_>>()
+        .try_into()
+        .unwrap();
+    let (proxy, log) = dropping_proxy(piconetd(public), 5);
+    let image = sign(
+        &dir,
+        &key,
+        "drop.bin",
+        &sim_image("4.0.0", false, 30_000),
+        "4.0.0",
+    );
+    let out = update(&proxy, &image);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("-> 4.0.0 (confirmed)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let seen = log.0.lock().unwrap();
+    assert_eq!((seen.drops, seen.begins), (1, 1), "{seen:?}");
+    // 30,000 bytes are 30 chunks of 1 KiB; at most the cut one is sent twice.
+    assert!(seen.chunks <= 31 + 1, "{seen:?}");
+    drop(seen);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -274,7 +274,27 @@ fn plan(args: &ProvisionArgs) -> Result<Plan, Failure> {
 
 /// The password file's content less one trailing newline; never quoted
 /// in a message.
+/// The file's permission bits when users other than its owner may read it.
+#[cfg(unix)]
+fn loose_mode(file: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(file).ok()?.permissions().mode() & 0o777;
+    (mode & 0o044 != 0).then_some(mode)
+}
+
+#[cfg(not(unix))]
+fn loose_mode(_: &Path) -> Option<u32> {
+    None
+}
+
 fn read_password(file: &Path) -> Result<String, Failure> {
+    if let Some(mode) = loose_mode(file) {
+        // Not an error: the user may have reasons; but say it once, here.
+        eprintln!(
+            "warning: the password file {} can be read by other users (mode {mode:03o}): chmod 600 it",
+            file.display()
+        );
+    }
     let bytes = std::fs::read(file).map_err(|e| {
         local(format!(
             "cannot read the password file {}: {e}",

@@ -56,6 +56,11 @@ fn provision_stores_wifi_port_and_a_generated_identity_and_never_shows_the_passw
     let known_hosts = dir.join("known_hosts");
     let password_file = dir.join("wifi.txt");
     std::fs::write(&password_file, format!("{PASSWORD}\n")).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let private = std::fs::Permissions::from_mode(0o600);
+        std::fs::set_permissions(&password_file, private).unwrap();
+    }
     let certs = dir.join("certs");
 
     let out = piconet(
@@ -82,6 +87,7 @@ fn provision_stores_wifi_port_and_a_generated_identity_and_never_shows_the_passw
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
+    assert!(!stderr.contains("can be read by other users"), "{stderr}");
     // The board got it (and only as the set_wifi password).
     assert_eq!(board.received().matches(PASSWORD).count(), 1);
 

@@ -264,3 +264,21 @@ fn an_open_network_sends_no_password_and_the_order_is_wifi_port_tls() {
     assert_eq!(actions, ["set_wifi", "set_port", "clear_tls"]);
     assert_eq!(sent[0].1, json!({"action": "set_wifi", "ssid": "cafe"}));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_password_file_others_can_read_is_noticed() {
+    use std::os::unix::fs::PermissionsExt;
+    let file = std::env::temp_dir().join(format!("piconet-mode-{}", std::process::id()));
+    std::fs::write(&file, "password1").unwrap();
+    let set =
+        |mode| std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+    set(0o644);
+    assert_eq!(loose_mode(&file), Some(0o644));
+    set(0o640);
+    assert_eq!(loose_mode(&file), Some(0o640));
+    set(0o600);
+    assert_eq!(loose_mode(&file), None);
+    assert_eq!(loose_mode(&file.with_extension("absent")), None);
+    let _ = std::fs::remove_file(&file);
+}

@@ -24,11 +24,31 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn tempdir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("piconet-update-e2e-{}", std::process::id()));
+/// An empty directory of this test's own (tests run in parallel).
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("piconet-update-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// `piconet firmware keygen` into `dir`: the key file and the public key
+/// it printed.
+fn keygen(dir: &Path) -> (PathBuf, [u8; 32]) {
+    let key = dir.join("update.key");
+    let out = piconet(&["firmware", "keygen", "--out", key.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    let public = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("public key: "))
+        .unwrap();
+    let public: [u8; 32] = (0..32)
+        .map(|i| u8::from_str_radix(&public[2 * i..2 * i + 2], 16).unwrap())
+        .collect::<Vec<_>>()
+        .try_into()
+        .unwrap();
+    (key, public)
 }
 
 /// piconetd with a simulated board trusting `key`, on its own runtime.
@@ -84,20 +104,8 @@ fn cmd(v: Value) -> Map<String, Value> {
 
 #[test]
 fn upload_restart_new_version_resume_and_rollback_of_a_broken_image() {
-    let dir = tempdir();
-    let key = dir.join("update.key");
-    let out = piconet(&["firmware", "keygen", "--out", key.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let printed = text(&out.stdout);
-    let public = printed
-        .lines()
-        .find_map(|l| l.strip_prefix("public key: "))
-        .unwrap();
-    let public: [u8; 32] = (0..32)
-        .map(|i| u8::from_str_radix(&public[2 * i..2 * i + 2], 16).unwrap())
-        .collect::<Vec<_>>()
-        .try_into()
-        .unwrap();
+    let dir = tempdir("e2e");
+    let (key, public) = keygen(&dir);
     let addr = piconetd(public);
     let factory = text(&piconet(&["version", &addr]).stdout);
     assert_eq!(factory.trim(), env!("CARGO_PKG_VERSION"));
@@ -202,22 +210,8 @@ mod common;
 #[test]
 fn an_update_over_the_serial_port_swaps_in_the_new_image() {
     use piconet_engine::sim_flash::SimFlash;
-    // Not under tempdir(): the other test empties that one.
-    let dir = std::env::temp_dir().join(format!("piconet-update-serial-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let key = dir.join("update.key");
-    let out = piconet(&["firmware", "keygen", "--out", key.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let public = text(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("public key: ").map(str::to_owned))
-        .unwrap();
-    let public: [u8; 32] = (0..32)
-        .map(|i| u8::from_str_radix(&public[2 * i..2 * i + 2], 16).unwrap())
-        .collect::<Vec<_>>()
-        .try_into()
-        .unwrap();
+    let dir = tempdir("serial");
+    let (key, public) = keygen(&dir);
     let factory = sim_image("1.0.0", false, 0);
     let board = common::PtyBoard::with_board(
         piconet_engine::SimBoard::new().with_flash(SimFlash::new(16, &factory, public)),
@@ -326,20 +320,8 @@ struct ProxySeen {
 /// the board stopped, resumes there without starting over, and finishes.
 #[test]
 fn a_connection_dropped_mid_upload_is_resumed() {
-    let dir = std::env::temp_dir().join(format!("piconet-update-drop-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let key = dir.join("update.key");
-    let out = piconet(&["firmware", "keygen", "--out", key.to_str().unwrap()]);
-    let public = text(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("public key: ").map(str::to_owned))
-        .unwrap();
-    let public: [u8; 32] = (0..32)
-        .map(|i| u8::from_str_radix(&public[2 * i..2 * i + 2], 16).unwrap())
-        .collect::<Vec<_>>()
-        .try_into()
-        .unwrap();
+    let dir = tempdir("drop");
+    let (key, public) = keygen(&dir);
     let (proxy, log) = dropping_proxy(piconetd(public), 5);
     let image = sign(
         &dir,

@@ -5,7 +5,7 @@ use crate::settings::ConfigError;
 use crate::update::UpdateError;
 use piconet_protocol::response::{Message, MessageWriter};
 use piconet_protocol::sink::Full;
-use piconet_protocol::ErrorClass;
+use piconet_protocol::{ErrorClass, ProtocolError};
 
 /// Why a well-formed command could not be carried out. Nothing changed on
 /// the board when a command fails.
@@ -111,10 +111,9 @@ impl Message for EngineError {
             EngineError::NoSettings => m.text(
                 "this board keeps no settings: a host server (piconetd) is configured with its command-line flags",
             ),
+            // Worded as the parser words a bad field.
             EngineError::SettingsValue { field, expected } => {
-                m.text(field)?;
-                m.text(" must be ")?;
-                m.text(expected)
+                ProtocolError::BadValue { field, expected }.write(m)
             }
             EngineError::Settings(e) => {
                 m.text("settings flash: ")?;

@@ -12,6 +12,8 @@ step "python: the original piconetcontrol 0.2.4 client and pytest (compatibility
 python3 -m pip install -q --disable-pip-version-check -r tests/compat/requirements.txt
 
 step "unit, property and end-to-end tests (cargo test)"
+# The seed-certificate tests make their certificates with the openssl command.
+command -v openssl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null; }
 cargo test --workspace --all-features
 
 step "no_std, no alloc: protocol and engine build for the RP2040"

@@ -543,18 +543,14 @@ impl Verifier {
             source,
         };
         match self {
-            Self::Ca(_, ca_file) => match result {
-                Ok(stream) => Ok(Box::new(stream)),
-                Err(e) => match rustls_error(&e) {
-                    Some(rustls::Error::InvalidCertificate(reason)) => {
-                        Err(Error::CertificateRejected {
-                            addr: addr.to_owned(),
-                            ca_file,
-                            reason: format!("{reason:?}"),
-                        })
-                    }
-                    _ => Err(tls_error(e)),
-                },
+            Self::Ca(verifier, ca_file) => match (verifier.refusal(), result) {
+                (Some(reason), _) => Err(Error::CertificateRejected {
+                    addr: addr.to_owned(),
+                    ca_file,
+                    reason,
+                }),
+                (None, Ok(stream)) => Ok(Box::new(stream)),
+                (None, Err(e)) => Err(tls_error(e)),
             },
             Self::Tofu(verifier, store) => match (verifier.seen(), result) {
                 (Seen::Changed { pinned, found }, _) => Err(Error::HostKeyChanged {
@@ -583,10 +579,6 @@ impl Verifier {
                 .map_err(tls_error),
         }
     }
-}
-
-fn rustls_error(e: &io::Error) -> Option<&rustls::Error> {
-    e.get_ref()?.downcast_ref::<rustls::Error>()
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::response::Response;
+use crate::tls::CaRefusal;
 
 /// What went wrong, phrased so the person reading it knows what to try next.
 #[derive(Debug, thiserror::Error)]
@@ -78,8 +79,8 @@ pub enum Error {
         addr: String,
         /// The CA or certificate file it was checked against.
         ca_file: PathBuf,
-        /// The verifier's reason.
-        reason: String,
+        /// Why, in plain words.
+        reason: CaRefusal,
     },
 
     /// The server presents another certificate than the one pinned for it.

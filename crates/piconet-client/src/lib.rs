@@ -51,4 +51,4 @@ pub use ping::{PingStats, Spread};
 pub use response::{Response, ServerError};
 pub use serde_json::{Map, Value};
 pub use serial::{usb_serial_ports, UsbSerialPort, PICONET_USB_PID, PICONET_USB_VID};
-pub use tls::TlsVerify;
+pub use tls::{CaRefusal, TlsVerify};

@@ -7,11 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::crypto::{verify_tls13_signature_with_raw_key, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName, SubjectPublicKeyInfoDer, UnixTime};
 use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+    CertificateError, ClientConfig, DigitallySignedStruct, PeerMisbehaved, RootCertStore,
+    SignatureScheme,
 };
 
 use crate::error::Error;
@@ -92,18 +93,55 @@ pub(crate) fn load_certificates(path: &Path) -> Result<Vec<CertificateDer<'stati
     }
 }
 
+/// The certificate's SubjectPublicKeyInfo, read with x509-parser.
+///
+/// Not with webpki: webpki parses only X.509 v3 certificates, and the seed's
+/// openssl steps (`openssl x509 -req -signkey`) make v1 ones. Pinning,
+/// `--insecure` and an exact `--ca` match need nothing from the certificate
+/// but its public key, to check the handshake signature with.
+pub(crate) fn public_key_of(
+    cert: &CertificateDer<'_>,
+) -> Result<SubjectPublicKeyInfoDer<'static>, rustls::Error> {
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref())
+        .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+    Ok(SubjectPublicKeyInfoDer::from(
+        parsed.tbs_certificate.subject_pki.raw.to_vec(),
+    ))
+}
+
+fn bad_signature() -> rustls::Error {
+    rustls::Error::InvalidCertificate(CertificateError::BadSignature)
+}
+
+/// TLS 1.2: every algorithm the provider maps the scheme to is tried, as
+/// rustls' own `verify_tls12_signature` does, but on the bare public key.
 fn verify12(
     provider: &CryptoProvider,
     message: &[u8],
     cert: &CertificateDer<'_>,
     dss: &DigitallySignedStruct,
 ) -> Result<HandshakeSignatureValid, rustls::Error> {
-    verify_tls12_signature(
-        message,
-        cert,
-        dss,
-        &provider.signature_verification_algorithms,
-    )
+    let spki = public_key_of(cert)?;
+    let key = webpki::RawPublicKeyEntity::try_from(&spki)
+        .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+    let algorithms = provider
+        .signature_verification_algorithms
+        .mapping
+        .iter()
+        .find(|(scheme, _)| *scheme == dss.scheme)
+        .map(|(_, algorithms)| *algorithms)
+        .ok_or(rustls::Error::PeerMisbehaved(
+            PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme,
+        ))?;
+    for algorithm in algorithms {
+        match key.verify_signature(*algorithm, message, dss.signature()) {
+            Ok(()) => return Ok(HandshakeSignatureValid::assertion()),
+            // This algorithm is for another kind of key: try the next one.
+            Err(webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_)) => continue,
+            Err(_) => return Err(bad_signature()),
+        }
+    }
+    Err(bad_signature())
 }
 
 fn verify13(
@@ -112,16 +150,19 @@ fn verify13(
     cert: &CertificateDer<'_>,
     dss: &DigitallySignedStruct,
 ) -> Result<HandshakeSignatureValid, rustls::Error> {
-    verify_tls13_signature(
+    let spki = public_key_of(cert)?;
+    verify_tls13_signature_with_raw_key(
         message,
-        cert,
+        &spki,
         dss,
         &provider.signature_verification_algorithms,
     )
 }
 
 /// Every verifier here still checks the handshake signatures: accepting a
-/// certificate means nothing unless the peer proves it holds its key.
+/// certificate means nothing unless the peer proves it holds its key. The
+/// check uses the certificate's public key alone (see [`public_key_of`]), so
+/// a v1 certificate works in every mode that accepts it.
 macro_rules! signatures_by_provider {
     () => {
         fn verify_tls12_signature(
@@ -150,11 +191,78 @@ macro_rules! signatures_by_provider {
     };
 }
 
+/// Why a CA file does not vouch for a server's certificate, in plain words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CaRefusal {
+    /// Neither one of the file's certificates nor signed by one of them.
+    NotTrusted,
+    /// Signed by a certificate of the file, but made out for other names.
+    WrongName {
+        /// The name the client connected to.
+        host: String,
+    },
+    /// Signed by a certificate of the file, but expired.
+    Expired,
+    /// Signed by a certificate of the file, but not valid yet.
+    NotYetValid,
+    /// Another reason the chain check gave.
+    Other(String),
+}
+
+impl fmt::Display for CaRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotTrusted => f.write_str(
+                "the server's certificate is not that one and not signed by it (nor by any \
+                 other certificate in the file)",
+            ),
+            Self::WrongName { host } => write!(
+                f,
+                "the server's certificate is signed by that file but made out for other names \
+                 than {host}; pass the server's own certificate as --ca to trust it whatever \
+                 names it holds"
+            ),
+            Self::Expired => {
+                f.write_str("the server's certificate is signed by that file but has expired")
+            }
+            Self::NotYetValid => f.write_str(
+                "the server's certificate is signed by that file but is not valid yet (is this \
+                 machine's clock right?)",
+            ),
+            Self::Other(reason) => write!(f, "checking the chain to that file failed: {reason}"),
+        }
+    }
+}
+
+impl CaRefusal {
+    fn from_rustls(error: &rustls::Error, server_name: &ServerName<'_>) -> Self {
+        let rustls::Error::InvalidCertificate(reason) = error else {
+            return Self::Other(error.to_string());
+        };
+        match reason {
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                Self::WrongName {
+                    host: server_name.to_str().into_owned(),
+                }
+            }
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => Self::Expired,
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                Self::NotYetValid
+            }
+            // UnknownIssuer, a bad chain signature, a CA presented as the
+            // server's certificate (CaUsedAsEndEntity), a certificate webpki
+            // cannot parse (a v1 one that is not the file's): no path to it.
+            _ => Self::NotTrusted,
+        }
+    }
+}
+
 /// Exact certificates from the file, else a WebPKI chain to them.
 pub(crate) struct CaVerifier {
     exact: Vec<CertificateDer<'static>>,
     chain: Option<Arc<WebPkiServerVerifier>>,
     provider: Arc<CryptoProvider>,
+    refusal: Mutex<Option<CaRefusal>>,
 }
 
 impl CaVerifier {
@@ -175,7 +283,16 @@ impl CaVerifier {
             exact,
             chain,
             provider,
+            refusal: Mutex::new(None),
         })
+    }
+
+    /// Why the last handshake's certificate was refused, if it was.
+    pub(crate) fn refusal(&self) -> Option<CaRefusal> {
+        self.refusal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -199,14 +316,19 @@ impl ServerCertVerifier for CaVerifier {
         if self.exact.iter().any(|c| c.as_ref() == end_entity.as_ref()) {
             return Ok(ServerCertVerified::assertion());
         }
-        match &self.chain {
+        let verdict = match &self.chain {
             Some(chain) => {
                 chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
             }
             None => Err(rustls::Error::InvalidCertificate(
                 CertificateError::UnknownIssuer,
             )),
+        };
+        if let Err(e) = &verdict {
+            *self.refusal.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(CaRefusal::from_rustls(e, server_name));
         }
+        verdict
     }
 
     signatures_by_provider!();

@@ -8,6 +8,7 @@ use piconet_engine::{Board, SimBoard};
 
 use crate::clock::Clock;
 use crate::gpiochip::{GpioChipBoard, GpioChipError};
+use crate::host_board::HostBoard;
 
 /// ACTIVE partition of the simulated flash: 256 KiB, 4 KiB pages.
 const SIM_FLASH_PAGES: usize = 64;
@@ -51,7 +52,7 @@ impl BoardSpec {
         led: Option<u32>,
         update: Option<([u8; 32], &str)>,
     ) -> Result<Box<dyn Board + Send>, GpioChipError> {
-        Ok(match self {
+        let board: Box<dyn Board + Send> = match self {
             BoardSpec::Sim => {
                 let epoch = clock.epoch_ns();
                 let board = SimBoard::with_clock(move || clock.now()).with_epoch_ns(epoch);
@@ -66,7 +67,8 @@ impl BoardSpec {
             BoardSpec::GpioChip(path) => {
                 Box::new(GpioChipBoard::open(path, led, clock.epoch_ns())?)
             }
-        })
+        };
+        Ok(Box::new(HostBoard::new(board)))
     }
 }
 

@@ -1,11 +1,21 @@
 //! The lease timer: reverts pins at their deadlines.
 //!
-//! It is an OS thread waiting on a condition variable tied to the engine's
-//! mutex rather than a tokio task: tokio's timer wheel has millisecond
-//! granularity, while a futex wait wakes within tens of microseconds of the
-//! deadline, and a fail-safe should not be late by a scheduler tick.
-
-use std::sync::atomic::Ordering;
+//! It is an OS thread rather than a tokio task: tokio's timer wheel has
+//! millisecond granularity, while a futex wait (`park_timeout`) wakes
+//! within tens of microseconds of the deadline, and a fail-safe should not
+//! be late by a scheduler tick. Workers wake it with `unpark` (no lock)
+//! when the earliest deadline may have changed.
+//!
+//! It takes the engine lock only to poll, and that lock inherits priority
+//! (see `Shared`): a normal-priority worker holding it while this
+//! real-time thread waits runs at this thread's priority until it lets go,
+//! so a busy machine cannot park the revert behind a preempted worker.
+//!
+//! Nothing on this path logs synchronously: reverts go through a bounded
+//! queue to the `piconetd-lease-log` thread (dropped and counted if full),
+//! so a slow or broken log sink cannot delay the next revert.
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -17,13 +27,22 @@ use crate::server::Shared;
 /// Start the lease thread; it runs until `shared.stopping` is set and the
 /// condition variable notified.
 pub(crate) fn spawn(shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
+    let (tx, rx) = sync_channel(LOG_QUEUE);
+    let unlogged = Arc::new(AtomicU64::new(0));
+    let u = unlogged.clone();
+    std::thread::Builder::new()
+        .name("piconetd-lease-log".into())
+        .spawn(move || log_reverts(rx, &u))?;
     std::thread::Builder::new()
         .name("piconetd-leases".into())
         .spawn(move || {
             realtime();
-            run(&shared)
+            run(&shared, &tx, &unlogged)
         })
 }
+
+/// Reverts queued for the log thread; more are counted, not logged.
+const LOG_QUEUE: usize = 256;
 
 /// Ask for a real-time (SCHED_FIFO) priority: under load a normal thread
 /// waits milliseconds for a CPU, a real-time one tens of microseconds
@@ -52,28 +71,43 @@ fn realtime() {
     }
 }
 
-fn run(shared: &Shared) {
-    let mut reverted: Vec<Revert> = Vec::new();
-    let mut engine = shared.engine();
+fn run(shared: &Shared, log: &SyncSender<Revert>, unlogged: &AtomicU64) {
+    let mut reverted: Vec<Revert> = Vec::with_capacity(piconet_engine::MAX_PINS);
     while !shared.stopping.load(Ordering::Acquire) {
-        let now = shared.clock.now();
-        engine.poll_with(now, |r| reverted.push(r));
-        if !reverted.is_empty() {
-            // Log without holding the engine: clients wait on it.
-            drop(engine);
-            for r in reverted.drain(..) {
-                log(&r);
-            }
-            engine = shared.engine();
-            continue;
-        }
-        engine = match engine.next_deadline() {
-            None => shared.wait_for_leases(engine, None),
-            Some(deadline) => {
-                let wait = deadline.saturating_since(now);
-                shared.wait_for_leases(engine, Some(wait))
-            }
+        let next = {
+            let mut engine = shared.engine();
+            engine.poll_with(shared.clock.now(), |r| reverted.push(r));
+            engine.next_deadline()
         };
+        for r in reverted.drain(..) {
+            if log.try_send(r).is_err() {
+                unlogged.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        match next {
+            None => std::thread::park(),
+            Some(deadline) => {
+                let wait = deadline.saturating_since(shared.clock.now());
+                if !wait.is_zero() {
+                    std::thread::park_timeout(wait);
+                }
+            }
+        }
+    }
+}
+
+fn log_reverts(rx: Receiver<Revert>, unlogged: &AtomicU64) {
+    let mut reported = 0;
+    for r in rx {
+        log(&r);
+        let lost = unlogged.load(Ordering::Relaxed);
+        if lost > reported {
+            warn!(
+                reverts = lost - reported,
+                "lease reverts not logged: they came faster than the log could take them"
+            );
+            reported = lost;
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use piconet_server::{BoardSpec, Limits, Server, ServerConfig, TlsFiles};
+use piconet_server::{logging, BoardSpec, Limits, Server, ServerConfig, TlsFiles};
 
 /// Serve the piconet GPIO protocol (wire-compatible with piconetcontrol
 /// 0.2.4) on this machine, on a simulated Pico W or on real GPIO lines.
@@ -64,14 +64,27 @@ fn parse_key(s: &str) -> Result<[u8; 32], String> {
     Ok(key)
 }
 
+/// Print a start-up error. Not `eprintln!`: it panics when stderr is a
+/// broken pipe, and an error message is not worth a panic.
+fn fail(message: std::fmt::Arguments<'_>) -> ExitCode {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "piconetd: {message}");
+    ExitCode::FAILURE
+}
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let args = Args::parse();
+    let log = match logging::init() {
+        Ok(log) => log,
+        Err(e) => return fail(format_args!("cannot start the log thread: {e}")),
+    };
+    let code = run(args);
+    // Bounded: a stalled stderr must not keep the daemon from exiting.
+    log.flush(logging::FLUSH_WAIT);
+    code
+}
+
+fn run(args: Args) -> ExitCode {
     let defaults = ServerConfig::default();
     let config = ServerConfig {
         listen: args.listen,
@@ -99,25 +112,16 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("piconetd: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fail(format_args!("cannot start the runtime: {e}")),
     };
     runtime.block_on(async {
         let server = match Server::bind(config).await {
             Ok(s) => s,
-            Err(e) => {
-                eprintln!("piconetd: {e}");
-                return ExitCode::FAILURE;
-            }
+            Err(e) => return fail(format_args!("{e}")),
         };
         match server.run(shutdown_signal()).await {
             Ok(_) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("piconetd: {e}");
-                ExitCode::FAILURE
-            }
+            Err(e) => fail(format_args!("{e}")),
         }
     })
 }

@@ -3,8 +3,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
 
 use piconet_engine::{After, Board, Config, Engine};
 use piconet_protocol::framing::LineDecoder;
@@ -23,6 +22,17 @@ use crate::limits::Limits;
 use crate::tls::{self, TlsError, TlsFiles};
 
 pub(crate) type SharedEngine = Engine<Box<dyn Board + Send>>;
+
+/// The engine lock. It inherits priority (a Linux PI futex): when the
+/// real-time lease thread waits for it, the normal-priority worker holding
+/// it runs at real-time priority until it lets go. With a plain mutex a
+/// holder preempted by ordinary processes made the revert wait a
+/// scheduler tick or more (issue 12.4, BENCHMARKS.md).
+pub(crate) type EngineLock = priority_inheriting_lock::PriorityInheritingLock<SharedEngine>;
+
+/// A held engine lock; not `Send`, so it cannot be held across an `.await`.
+pub(crate) type EngineGuard<'a> =
+    priority_inheriting_lock::PriorityInheritingLockGuard<'a, SharedEngine>;
 
 /// Everything `piconetd` needs to start.
 #[derive(Clone, Debug)]
@@ -94,12 +104,12 @@ pub struct ShutdownReport {
 
 /// State shared by the connection, lease and LED tasks.
 pub(crate) struct Shared {
-    engine: Mutex<SharedEngine>,
+    engine: EngineLock,
     pub(crate) clock: Clock,
     pub(crate) limits: Limits,
-    /// Signalled when the earliest lease deadline may have changed, or
-    /// when stopping.
-    lease_changed: Condvar,
+    /// The lease thread, unparked when the earliest lease deadline may
+    /// have changed, or when stopping.
+    lease_thread: OnceLock<std::thread::Thread>,
     /// Set once at shutdown, for the lease thread.
     pub(crate) stopping: AtomicBool,
     /// Signalled when the number of clients changes.
@@ -108,11 +118,33 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn engine(&self) -> MutexGuard<'_, SharedEngine> {
-        // A panic while holding the lock cannot leave the engine half-way
-        // through a command in a way that matters more than stopping every
-        // client (and every lease) would.
-        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    pub(crate) fn engine(&self) -> EngineGuard<'_> {
+        // No poisoning: a panic while holding the lock cannot leave the
+        // engine half-way through a command in a way that matters more
+        // than stopping every client (and every lease) would.
+        self.engine.lock()
+    }
+
+    /// Run `f` on the engine, then wake the lease thread if the earliest
+    /// deadline changed.
+    pub(crate) fn with_engine<R>(&self, f: impl FnOnce(&mut SharedEngine) -> R) -> R {
+        let (r, changed) = {
+            let mut engine = self.engine();
+            let before = engine.next_deadline();
+            let r = f(&mut engine);
+            (r, engine.next_deadline() != before)
+        };
+        if changed {
+            self.wake_leases();
+        }
+        r
+    }
+
+    /// Tell the lease thread to look at the deadlines again.
+    pub(crate) fn wake_leases(&self) {
+        if let Some(t) = self.lease_thread.get() {
+            t.unpark();
+        }
     }
 
     pub(crate) fn answer(
@@ -121,39 +153,18 @@ impl Shared {
         input: &mut &[u8],
         out: &mut Vec<u8>,
     ) -> Step {
-        let mut engine = self.engine();
-        let before = engine.next_deadline();
-        let step = answer_frames(&mut engine, self.clock.now(), decoder, input, out);
-        if engine.next_deadline() != before {
-            self.lease_changed.notify_one();
-        }
-        step
-    }
-
-    /// Wait, releasing the engine, until leases change or `timeout` passes.
-    pub(crate) fn wait_for_leases<'a>(
-        &self,
-        engine: MutexGuard<'a, SharedEngine>,
-        timeout: Option<Duration>,
-    ) -> MutexGuard<'a, SharedEngine> {
-        match timeout {
-            None => self
-                .lease_changed
-                .wait(engine)
-                .unwrap_or_else(|p| p.into_inner()),
-            Some(t) => {
-                self.lease_changed
-                    .wait_timeout(engine, t)
-                    .unwrap_or_else(|p| p.into_inner())
-                    .0
-            }
-        }
+        let now = self.clock.now();
+        self.with_engine(|engine| answer_frames(engine, now, decoder, input, out))
     }
 
     pub(crate) fn after_reply(&self, after: After) {
-        info!(?after, "carrying out after the reply");
+        match after {
+            After::Nothing => {}
+            After::Reset => info!("reset requested: the board resets"),
+            After::Sleep { ms, deep } => info!(ms, deep, "sleep requested"),
+        }
         self.engine().after_reply(after);
-        self.lease_changed.notify_one();
+        self.wake_leases();
     }
 }
 
@@ -194,10 +205,10 @@ impl Server {
             listener,
             tls,
             shared: Arc::new(Shared {
-                engine: Mutex::new(Engine::new(board, config.engine)),
+                engine: EngineLock::new(Engine::new(board, config.engine)),
                 clock,
                 limits: config.limits,
-                lease_changed: Condvar::new(),
+                lease_thread: OnceLock::new(),
                 stopping: AtomicBool::new(false),
                 clients_changed: Notify::new(),
                 clients: AtomicUsize::new(0),
@@ -225,6 +236,7 @@ impl Server {
         } = self;
         let mut background = JoinSet::new();
         let leases = crate::leases::spawn(shared.clone()).map_err(ServerError::Thread)?;
+        let _ = shared.lease_thread.set(leases.thread().clone());
         background.spawn(crate::status_led::status_led(shared.clone()));
         let slots = Arc::new(Semaphore::new(shared.limits.max_connections));
         let mut connections = JoinSet::new();
@@ -253,12 +265,8 @@ impl Server {
         connections.abort_all();
         background.abort_all();
         shared.stopping.store(true, Ordering::Release);
-        {
-            // Notify under the lock so the thread cannot miss it between
-            // its check of `stopping` and its wait.
-            let _engine = shared.engine();
-            shared.lease_changed.notify_one();
-        }
+        // An unpark before the thread parks is kept, so it cannot be missed.
+        shared.wake_leases();
         let _ = leases.join();
         let now = shared.clock.now();
         let reverted = shared.engine().release_all(now, |r| match r.error {
@@ -273,7 +281,11 @@ impl Server {
                 "shutdown: could not revert pin"
             ),
         });
-        info!(reverted, "piconetd stopped");
+        info!(
+            reverted,
+            log_lines_dropped = crate::logging::dropped_lines(),
+            "piconetd stopped"
+        );
         Ok(ShutdownReport { reverted })
     }
 }
@@ -324,6 +336,17 @@ async fn with_stream<S: AsyncRead + AsyncWrite + Unpin>(
     shared.clients_changed.notify_one();
     match ended {
         Ended::Io(e) => info!(%peer, error = %e, "client connection failed"),
-        other => debug!(%peer, ended = ?other, "client disconnected"),
+        other => debug!(%peer, ended = ended_reason(&other), "client disconnected"),
+    }
+}
+
+/// Why a connection ended, as a word for the log (not Debug text).
+fn ended_reason(ended: &Ended) -> &'static str {
+    match ended {
+        Ended::Done => "client sent the blank line",
+        Ended::Closed => "client closed",
+        Ended::Idle => "idle timeout",
+        Ended::SlowLine => "line timeout",
+        Ended::Io(_) => "socket error",
     }
 }

@@ -1,0 +1,219 @@
+//! The real piconetd binary as a process, for faults only a process has:
+//! a closed stderr, a stderr nobody reads, a reader that goes away, and
+//! SIGTERM (issue 12.1).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const PICONETD: &str = env!("CARGO_BIN_EXE_piconetd");
+
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Proc {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Proc {
+    /// Start piconetd with `stderr` and extra `args`; `shell_stderr` is a
+    /// redirection for `sh` (e.g. `2>&-`) when std cannot express it.
+    fn start(stderr: Stdio, shell_stderr: Option<&str>, log: &str, args: &[&str]) -> Proc {
+        Self::start_with(stderr, shell_stderr, log, args, |_| {})
+    }
+
+    /// [`Proc::start`], calling `spawned` on the child before waiting for
+    /// its port.
+    fn start_with(
+        stderr: Stdio,
+        shell_stderr: Option<&str>,
+        log: &str,
+        args: &[&str],
+        spawned: impl FnOnce(&mut Child),
+    ) -> Proc {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut all = vec!["--listen", &listen];
+        all.extend_from_slice(args);
+        let mut cmd = match shell_stderr {
+            Some(redirect) => {
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!("exec \"$0\" \"$@\" {redirect}"))
+                    .arg(PICONETD)
+                    .args(&all);
+                c
+            }
+            None => {
+                let mut c = Command::new(PICONETD);
+                c.args(&all);
+                c
+            }
+        };
+        let child = cmd
+            .env("RUST_LOG", log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let mut child = child;
+        spawned(&mut child);
+        let mut p = Proc {
+            child,
+            addr: listen.parse().unwrap(),
+        };
+        let until = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(p.addr).is_err() {
+            if let Some(status) = p.child.try_wait().unwrap() {
+                panic!("piconetd exited at start-up: {status}");
+            }
+            assert!(Instant::now() < until, "piconetd does not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        p
+    }
+
+    fn conn(&self) -> Conn {
+        let s = TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        Conn {
+            reader: BufReader::new(s.try_clone().unwrap()),
+            writer: s,
+        }
+    }
+
+    /// SIGTERM, then the exit status (within 10 s).
+    fn terminate(&mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < until, "piconetd did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Conn {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Conn {
+    fn cmd(&mut self, v: Value) -> Value {
+        self.writer.write_all(format!("{v}\n").as_bytes()).unwrap();
+        let mut line = String::new();
+        self.reader
+            .read_line(&mut line)
+            .expect("no answer within 5 s");
+        let r: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        assert!(r.get("error").is_none(), "{r}");
+        r
+    }
+}
+
+/// A 0.3 s lease on pin 2 reverts with no client traffic at all, then a
+/// 60 s lease on pin 3 is left for shutdown.
+fn lease_reverts_by_itself(p: &Proc) {
+    let mut c = p.conn();
+    for pin in [2, 3] {
+        c.cmd(json!({"action": "setup_pin", "pin": pin, "mode": "output", "value": 0}));
+    }
+    c.cmd(json!({"action": "write_pin", "pin": 2, "value": 1, "timeout": 0.3}));
+    c.cmd(json!({"action": "write_pin", "pin": 3, "value": 1, "timeout": 60}));
+    std::thread::sleep(Duration::from_millis(800));
+    let mut other = p.conn();
+    let r = other.cmd(json!({"action": "read_pin", "pin": 2}));
+    assert_eq!(r["value"], 0, "the lease thread reverted pin 2");
+}
+
+#[test]
+fn serves_and_reverts_with_stderr_closed() {
+    let mut p = Proc::start(Stdio::inherit(), Some("2>&-"), "debug", &[]);
+    lease_reverts_by_itself(&p);
+    let status = p.terminate();
+    assert!(status.success(), "SIGTERM: {status}");
+}
+
+#[test]
+fn serves_and_reverts_when_stderr_is_a_pipe_nobody_reads_from() {
+    // As `piconetd 2>&1 | true`: the reader is gone before the first line.
+    let mut p = Proc::start_with(Stdio::piped(), None, "debug", &[], |child| {
+        drop(child.stderr.take());
+    });
+    lease_reverts_by_itself(&p);
+    let status = p.terminate();
+    assert!(status.success(), "SIGTERM: {status}");
+}
+
+#[test]
+fn serves_and_reverts_when_the_log_reader_goes_away() {
+    // As `piconetd 2>&1 | head -c 10`.
+    let mut p = Proc::start(Stdio::piped(), None, "debug", &[]);
+    let mut stderr = p.child.stderr.take().unwrap();
+    let mut first = [0u8; 10];
+    stderr.read_exact(&mut first).unwrap();
+    drop(stderr);
+    lease_reverts_by_itself(&p);
+    let status = p.terminate();
+    assert!(status.success(), "SIGTERM: {status}");
+}
+
+#[test]
+fn a_stalled_log_reader_delays_nothing_and_the_loss_is_counted() {
+    let mut p = Proc::start(Stdio::piped(), None, "debug", &[]);
+    // Nobody reads stderr: fill the pipe (64 KiB) and the log queue with
+    // debug lines about connections.
+    for _ in 0..3000 {
+        drop(TcpStream::connect(p.addr).unwrap());
+    }
+    lease_reverts_by_itself(&p);
+    let info = p.conn().cmd(json!({"action": "get_info"}))["info"].clone();
+    let dropped = info["log_lines_dropped"].as_u64().unwrap();
+    assert!(dropped > 0, "{info}");
+
+    // Now read it, then stop: the loss is reported in the log itself and
+    // the shutdown still reverts the 60 s lease.
+    let mut stderr = p.child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let status = p.terminate();
+    assert!(status.success(), "SIGTERM: {status}");
+    let text = reader.join().unwrap();
+    assert!(text.contains("log lines dropped"), "{text}");
+    let last = text.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("piconetd stopped") && last.contains("reverted=1"),
+        "{last}"
+    );
+    assert!(!text.contains('\u{1b}'), "no ANSI colours into a pipe");
+}

@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use piconet_engine::{Config, Engine, Instant, Origin, SimBoard};
+use piconet_engine::{Config, ConnId, Engine, Instant, Origin, Peer, SimBoard};
 
 fuzz_target!(|data: &[u8]| {
     let mut engine = Engine::new(SimBoard::new().with_settings(), Config::default());
@@ -15,13 +15,19 @@ fuzz_target!(|data: &[u8]| {
     for (i, line) in data.split(|&b| b == b'\n').enumerate() {
         let mut out = Vec::new();
         let origin = if i % 2 == 0 { Origin::Network } else { Origin::Local };
-        engine.handle_from(now, line, origin, &mut out);
+        // Three connections take turns; every seventh line one of them
+        // ends, releasing what it bound to itself.
+        let conn = ConnId(i as u32 % 3);
+        engine.handle_from(now, line, Peer { origin, conn }, &mut out);
         assert!(out.ends_with(b"\n"));
         assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
         assert!(out.starts_with(b"{"));
         assert!(core::str::from_utf8(&out).is_ok());
         now = Instant::from_nanos(now.as_nanos() + 250_000_000);
         engine.poll(now);
+        if i % 7 == 6 {
+            engine.disconnected(now, conn, |_| {});
+        }
         if let Some(d) = engine.next_deadline() {
             assert!(d > now);
         }

@@ -5,7 +5,8 @@ use core::time::Duration;
 use crate::board::{Board, Level, Mode, PinKind};
 use crate::error::EngineError;
 use crate::lateness::Lateness;
-use crate::pins::{Pins, Slot, MAX_PINS};
+use crate::peer::{ConnId, Peer};
+use crate::pins::{Lease, Pins, Slot, MAX_PINS};
 use crate::settings::{Origin, SettingsStore};
 use crate::time::Instant;
 use crate::update::{UpdateError, Upload};
@@ -83,8 +84,8 @@ pub struct Engine<B> {
     upload: Upload,
     /// Whether the running image was confirmed since the last boot.
     boot_confirmed: bool,
-    /// Where the line being handled came from.
-    origin: Origin,
+    /// Who sent the line being handled.
+    peer: Peer,
     /// A setting was stored since the last boot (it applies at the next).
     settings_changed: bool,
 }
@@ -111,7 +112,7 @@ impl<B: Board> Engine<B> {
             lateness: Lateness::default(),
             upload: Upload::default(),
             boot_confirmed: false,
-            origin: Origin::Network,
+            peer: Peer::network(ConnId(0)),
             settings_changed: false,
         }
     }
@@ -143,20 +144,22 @@ impl<B: Board> Engine<B> {
     /// bootloader ([`crate::UpdateSlot::confirm_boot`]): an image that
     /// serves a command works, so it must not be rolled back.
     pub fn handle<S: Sink>(&mut self, now: Instant, line: &[u8], out: &mut S) -> After {
-        self.handle_from(now, line, Origin::Network, out)
+        self.handle_from(now, line, Peer::network(ConnId(0)), out)
     }
 
-    /// [`Engine::handle`] for a line from `origin`: only a
-    /// [`Origin::Local`] line may change the stored settings.
+    /// [`Engine::handle`] for a line from `peer`: only an
+    /// [`Origin::Local`] line may change the stored settings, and a lease
+    /// written with `"release_on_disconnect": true` belongs to
+    /// `peer.conn` (see [`Engine::disconnected`]).
     #[inline(always)]
     pub fn handle_from<S: Sink>(
         &mut self,
         now: Instant,
         line: &[u8],
-        origin: Origin,
+        peer: Peer,
         out: &mut S,
     ) -> After {
-        self.origin = origin;
+        self.peer = peer;
         if !self.boot_confirmed {
             self.confirm_boot();
         }
@@ -215,6 +218,36 @@ impl<B: Board> Engine<B> {
             if error.is_none() {
                 reverted += 1;
                 self.lateness.record(now.saturating_since(deadline));
+            }
+            report(Revert {
+                pin,
+                level: safe,
+                deadline,
+                at: now,
+                error,
+            });
+        }
+        reverted
+    }
+
+    /// The connection `conn` ended: drive every pin whose running lease it
+    /// wrote with `"release_on_disconnect": true` back to its safe level
+    /// now, whatever the deadline. Returns how many pins were reverted. A
+    /// failed write is reported and retried shortly by [`Engine::poll`],
+    /// as a failed revert at a deadline is.
+    pub fn disconnected(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        mut report: impl FnMut(Revert),
+    ) -> usize {
+        let mut reverted = 0;
+        // Each revert ends the bound lease (a failed one leaves a retry
+        // lease that is not bound), so this visits every pin once.
+        while let Some((pin, safe, deadline)) = self.pins.first_bound_to(conn) {
+            let error = self.revert(pin, safe, now).err();
+            if error.is_none() {
+                reverted += 1;
             }
             report(Revert {
                 pin,
@@ -295,11 +328,17 @@ impl<B: Board> Engine<B> {
                 Ok(())
             }
             Err(e) => {
+                // The retry keeps the lease's owner but is bound to its
+                // deadline only: the fail-safe is retried by `poll`.
+                let conn = match self.pins.get(pin) {
+                    Slot::Output { lease: Some(l), .. } => l.conn,
+                    _ => self.peer.conn,
+                };
                 self.pins.set(
                     pin,
                     Slot::Output {
                         safe,
-                        lease: Some(now + REVERT_RETRY),
+                        lease: Some(Lease::until(now + REVERT_RETRY, conn)),
                     },
                 );
                 Err(e)
@@ -440,7 +479,7 @@ impl<B: Board> Engine<B> {
         echo: &Echo<'_>,
     ) -> Result<piconet_config::Settings, EngineError> {
         let writes = !matches!(command, Command::GetConfig);
-        if writes && self.origin != Origin::Local {
+        if writes && self.peer.origin != Origin::Local {
             return Err(EngineError::SettingsLocalOnly);
         }
         let store: &mut dyn SettingsStore = self.board.settings().ok_or(EngineError::NoSettings)?;
@@ -533,6 +572,7 @@ impl<B: Board> Engine<B> {
                 pin,
                 value,
                 timeout,
+                release_on_disconnect,
             } => {
                 self.check_pin(pin)?;
                 let Slot::Output { safe, .. } = self.setup_slot(pin)? else {
@@ -540,7 +580,14 @@ impl<B: Board> Engine<B> {
                 };
                 let lease = self.lease_duration(timeout)?;
                 self.board.write(pin, value)?;
-                let lease = (value != safe).then(|| now + lease);
+                // A write at the safe level ends any lease; any other
+                // starts a new one, owned by this connection, that decides
+                // release on disconnect anew.
+                let lease = (value != safe).then(|| Lease {
+                    deadline: now + lease,
+                    conn: self.peer.conn,
+                    release_on_disconnect,
+                });
                 self.pins.set(pin, Slot::Output { safe, lease });
                 plain
             }
@@ -655,6 +702,8 @@ fn write_failure(
     out.extend(b"\n")
 }
 
+#[cfg(test)]
+mod disconnect_tests;
 #[cfg(test)]
 mod settings_tests;
 #[cfg(test)]

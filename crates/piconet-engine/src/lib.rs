@@ -36,6 +36,7 @@ mod error;
 pub mod lateness;
 pub mod led;
 pub mod levels;
+mod peer;
 pub mod pico;
 mod pins;
 pub mod settings;
@@ -49,6 +50,7 @@ pub mod update;
 pub use board::{Board, BoardError, Level, Mode, PinKind, Pull};
 pub use engine::{After, Config, Engine, Revert, RESPONSE_OVERHEAD};
 pub use error::EngineError;
+pub use peer::{ConnId, Peer};
 pub use pins::MAX_PINS;
 pub use settings::{Origin, SettingsStore};
 #[cfg(feature = "sim")]

@@ -1,6 +1,7 @@
 //! The pin registry: what each pin was set up as, and its lease.
 
 use crate::board::Level;
+use crate::peer::ConnId;
 use crate::time::Instant;
 
 /// Pins numbered at or above this do not exist for the engine. Covers the
@@ -15,9 +16,32 @@ pub(crate) enum Slot {
     Output {
         /// The level the pin returns to when a lease ends.
         safe: Level,
-        /// When the pin must be back at `safe`.
-        lease: Option<Instant>,
+        /// The running lease, if any.
+        lease: Option<Lease>,
     },
+}
+
+/// A running lease: until when, and who wrote it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Lease {
+    /// When the pin must be back at its safe level.
+    pub(crate) deadline: Instant,
+    /// The connection whose `write_pin` started it.
+    pub(crate) conn: ConnId,
+    /// The pin also reverts when `conn` ends.
+    pub(crate) release_on_disconnect: bool,
+}
+
+impl Lease {
+    /// A lease bound to its deadline alone (a revert's retry, or a write
+    /// that did not ask to be released on disconnect).
+    pub(crate) const fn until(deadline: Instant, conn: ConnId) -> Self {
+        Lease {
+            deadline,
+            conn,
+            release_on_disconnect: false,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -34,7 +58,7 @@ const _: () = assert!(MAX_PINS <= u64::BITS as usize);
 
 fn lease_of(slot: Slot) -> Option<Instant> {
     match slot {
-        Slot::Output { lease, .. } => lease,
+        Slot::Output { lease, .. } => lease.map(|l| l.deadline),
         _ => None,
     }
 }
@@ -98,10 +122,10 @@ impl Pins {
                 bits &= bits - 1;
                 if let Slot::Output {
                     safe,
-                    lease: Some(d),
+                    lease: Some(l),
                 } = self.slots[pin as usize]
                 {
-                    return Some((pin, safe, d));
+                    return Some((pin, safe, l.deadline));
                 }
             }
             None
@@ -110,6 +134,26 @@ impl Pins {
 
     pub(crate) fn first_lease(&self) -> Option<(u32, Level, Instant)> {
         self.leases().next()
+    }
+
+    /// The lowest pin whose lease `conn` wrote with release on disconnect:
+    /// pin, safe level, deadline.
+    pub(crate) fn first_bound_to(&self, conn: ConnId) -> Option<(u32, Level, Instant)> {
+        let mut bits = self.leased;
+        while bits != 0 {
+            let pin = bits.trailing_zeros();
+            bits &= bits - 1;
+            if let Slot::Output {
+                safe,
+                lease: Some(l),
+            } = self.slots[pin as usize]
+            {
+                if l.release_on_disconnect && l.conn == conn {
+                    return Some((pin, safe, l.deadline));
+                }
+            }
+        }
+        None
     }
 
     pub(crate) fn configured(&self) -> usize {
@@ -131,7 +175,7 @@ mod tests {
         /// after any sequence of changes.
         #[test]
         fn kept_state_matches_a_scan(
-            ops in proptest::collection::vec((0u32..MAX_PINS as u32, 0u8..4, 0u64..8), 0..200),
+            ops in proptest::collection::vec((0u32..MAX_PINS as u32, 0u8..5, 0u64..8), 0..200),
         ) {
             let mut pins = Pins::new();
             for (pin, kind, t) in ops {
@@ -139,7 +183,18 @@ mod tests {
                     0 => Slot::Free,
                     1 => Slot::Input,
                     2 => Slot::Output { safe: Level::Low, lease: None },
-                    _ => Slot::Output { safe: Level::High, lease: Some(Instant::from_nanos(t)) },
+                    3 => Slot::Output {
+                        safe: Level::High,
+                        lease: Some(Lease::until(Instant::from_nanos(t), ConnId(0))),
+                    },
+                    _ => Slot::Output {
+                        safe: Level::Low,
+                        lease: Some(Lease {
+                            deadline: Instant::from_nanos(t),
+                            conn: ConnId(t as u32 % 2),
+                            release_on_disconnect: true,
+                        }),
+                    },
                 };
                 pins.set(pin, slot);
                 let scan: std::vec::Vec<(u32, Level, Instant)> = pins
@@ -147,12 +202,23 @@ mod tests {
                     .iter()
                     .enumerate()
                     .filter_map(|(p, s)| match *s {
-                        Slot::Output { safe, lease: Some(d) } => Some((p as u32, safe, d)),
+                        Slot::Output { safe, lease: Some(l) } => Some((p as u32, safe, l.deadline)),
                         _ => None,
                     })
                     .collect();
                 prop_assert_eq!(pins.leases().collect::<std::vec::Vec<_>>(), scan.clone());
                 prop_assert_eq!(pins.next_deadline(), scan.iter().map(|l| l.2).min());
+                for conn in [ConnId(0), ConnId(1)] {
+                    let bound = pins.slots.iter().enumerate().find_map(|(p, s)| match *s {
+                        Slot::Output { safe, lease: Some(l) }
+                            if l.release_on_disconnect && l.conn == conn =>
+                        {
+                            Some((p as u32, safe, l.deadline))
+                        }
+                        _ => None,
+                    });
+                    prop_assert_eq!(pins.first_bound_to(conn), bound);
+                }
             }
         }
     }

@@ -79,6 +79,9 @@ pub enum Command {
         /// Seconds before the pin returns to its safe state, as sent
         /// (the engine checks its range).
         timeout: f64,
+        /// The pin also returns to its safe state when the connection
+        /// that wrote it ends (`"release_on_disconnect"`, default false).
+        release_on_disconnect: bool,
     },
     /// Read a pin's level.
     ReadPin {
@@ -192,6 +195,7 @@ struct Raw<'a> {
     files: Option<&'a [u8]>,
     compress: Option<&'a [u8]>,
     port: Option<&'a [u8]>,
+    release_on_disconnect: Option<&'a [u8]>,
     present: KeySet,
 }
 
@@ -213,6 +217,7 @@ impl<'a> Raw<'a> {
             b"files" => &mut self.files,
             b"compress" => &mut self.compress,
             b"port" => &mut self.port,
+            b"release_on_disconnect" => &mut self.release_on_disconnect,
             other => {
                 self.present = self.present.union(KeySet::of_key(other));
                 return;
@@ -230,7 +235,10 @@ const MAX_QUOTED_ACTION: usize = 64;
 /// ```
 /// use piconet_protocol::command::{parse, Command, Level};
 /// let r = parse(br#"{"action": "write_pin", "pin": 2, "value": true, "timeout": 5}"#).unwrap();
-/// assert_eq!(r.command, Command::WritePin { pin: 2, value: Level::High, timeout: 5.0 });
+/// assert_eq!(
+///     r.command,
+///     Command::WritePin { pin: 2, value: Level::High, timeout: 5.0, release_on_disconnect: false }
+/// );
 /// let e = parse(br#"{"action": "read_pin"}"#).unwrap_err();
 /// assert!(e.echo.is_some());
 /// ```
@@ -282,6 +290,13 @@ fn command<'a>(raw: &Raw<'a>, echo: &Echo<'a>) -> Result<Command, ProtocolError<
                         expected: "a number of seconds",
                     },
                 )?,
+                release_on_disconnect: match raw.release_on_disconnect {
+                    None => false,
+                    Some(r) => scalar::bit(r).ok_or(ProtocolError::BadValue {
+                        field: "release_on_disconnect",
+                        expected: "0 or 1 (or false/true)",
+                    })?,
+                },
             }
         }
         b"read_pin" => {
@@ -477,6 +492,34 @@ mod tests {
                     pin: 2,
                     value: Level::High,
                     timeout: 0.5,
+                    release_on_disconnect: false,
+                },
+            ),
+            (
+                r#"{"action": "write_pin", "pin": 2, "value": 1, "timeout": 1, "release_on_disconnect": true}"#,
+                Command::WritePin {
+                    pin: 2,
+                    value: Level::High,
+                    timeout: 1.0,
+                    release_on_disconnect: true,
+                },
+            ),
+            (
+                r#"{"action": "write_pin", "pin": 2, "value": 1, "timeout": 1, "release_on_disconnect": 0}"#,
+                Command::WritePin {
+                    pin: 2,
+                    value: Level::High,
+                    timeout: 1.0,
+                    release_on_disconnect: false,
+                },
+            ),
+            (
+                r#"{"action": "write_pin", "pin": 2, "value": 1, "timeout": 1, "release_on_disconnect": 1}"#,
+                Command::WritePin {
+                    pin: 2,
+                    value: Level::High,
+                    timeout: 1.0,
+                    release_on_disconnect: true,
                 },
             ),
             (
@@ -485,6 +528,7 @@ mod tests {
                     pin: 2,
                     value: Level::Low,
                     timeout: 3.0,
+                    release_on_disconnect: false,
                 },
             ),
             (
@@ -733,6 +777,12 @@ mod tests {
                 r#"{"action": "write_pin", "pin": 1, "value": 1, "timeout": "soon"}"#,
                 ErrorClass::ValueError,
                 "timeout must be a number",
+                true,
+            ),
+            (
+                r#"{"action": "write_pin", "pin": 1, "value": 1, "timeout": 1, "release_on_disconnect": "yes"}"#,
+                ErrorClass::ValueError,
+                "release_on_disconnect must be 0 or 1",
                 true,
             ),
             (

@@ -3,7 +3,7 @@
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_time::{with_timeout, Duration};
 use embedded_io_async::{Read, Write};
-use piconet_engine::{After, Board, Origin};
+use piconet_engine::{After, Board, ConnId, Origin, Peer};
 use piconet_protocol::framing::{Frame, LineDecoder};
 
 use crate::clock::now;
@@ -67,6 +67,13 @@ where
     let mut decoder = LineDecoder::new(heapless::Vec::<u8, LINE>::new(), LINE.saturating_sub(1));
     let mut out = heapless::Vec::<u8, OUT>::new();
     let mut chunk = [0u8; CHUNK];
+    // Every connection is ConnId(0) for now: nothing here calls
+    // `Engine::disconnected` yet, so no lease is released on disconnect
+    // until the connections are numbered.
+    let peer = Peer {
+        origin,
+        conn: ConnId(0),
+    };
     loop {
         let n = match with_timeout(limits.idle_timeout, io.read(&mut chunk)).await {
             Err(_) => return Ok(Closed::Idle),
@@ -82,7 +89,7 @@ where
             let after = {
                 let mut engine = shared.engine.lock().await;
                 match frame {
-                    Frame::Line(line) => engine.handle_from(now(), line, origin, &mut out),
+                    Frame::Line(line) => engine.handle_from(now(), line, peer, &mut out),
                     Frame::TooLong => {
                         engine.handle_too_long(LINE.saturating_sub(1), &mut out);
                         After::Nothing

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant as StdInstant;
 
-use piconet_engine::{After, Board, Config, Engine, Instant, Origin, SimBoard};
+use piconet_engine::{After, Board, Config, ConnId, Engine, Instant, Peer, SimBoard};
 use serde_json::Value;
 
 pub type Shared = Arc<Mutex<Engine<SimBoard>>>;
@@ -40,7 +40,7 @@ impl PtyBoard {
             shared
                 .lock()
                 .unwrap()
-                .handle_from(now, line, Origin::Local, out)
+                .handle_from(now, line, Peer::local(ConnId(0)), out)
         })
     }
 

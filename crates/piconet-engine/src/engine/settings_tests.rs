@@ -16,7 +16,15 @@ fn engine() -> Engine<SimBoard> {
 fn send(e: &mut Engine<SimBoard>, origin: Origin, line: &str) -> (String, Value) {
     let mut out = Vec::new();
     assert_eq!(
-        e.handle_from(T, line.as_bytes(), origin, &mut out),
+        e.handle_from(
+            T,
+            line.as_bytes(),
+            Peer {
+                origin,
+                conn: ConnId(0)
+            },
+            &mut out
+        ),
         After::Nothing
     );
     let text = String::from_utf8(out).unwrap();
@@ -175,7 +183,12 @@ fn settings_survive_a_reboot_and_restart_needed_clears() {
     local(&mut e, r#"{"action": "set_port", "port": 8080}"#);
     let mut out = Vec::new();
     assert_eq!(
-        e.handle_from(T, br#"{"action": "reset"}"#, Origin::Local, &mut out),
+        e.handle_from(
+            T,
+            br#"{"action": "reset"}"#,
+            Peer::local(ConnId(0)),
+            &mut out
+        ),
         After::Reset
     );
     e.after_reply(After::Reset);

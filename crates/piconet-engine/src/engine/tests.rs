@@ -488,9 +488,9 @@ fn reset_and_deep_sleep_forget_every_pin() {
 }
 
 /// A board whose writes fail on demand, to test that reverts retry.
-struct Flaky {
-    inner: SimBoard,
-    fail_writes: bool,
+pub(super) struct Flaky {
+    pub(super) inner: SimBoard,
+    pub(super) fail_writes: bool,
 }
 
 impl Board for Flaky {

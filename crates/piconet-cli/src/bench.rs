@@ -10,15 +10,13 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use piconet_client::{Client, Error, Stream};
+use piconet_client::{now_ns, read_line, Client, Error, LineEnd, Stream};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::task::JoinSet;
 
-/// The Pico W's usable pins (23–25 drive the radio and the LED).
-pub const PINS: [u32; 26] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 26, 27, 28,
-];
+/// The Pico W's header pins, taken in turn by the connections.
+pub const PINS: [u32; 26] = piconet_client::protocol::PICO_W_HEADER_PINS;
 
 /// How long a benchmark `write_pin` holds its level: far longer than a run,
 /// so no lease expires while it is measured.
@@ -202,7 +200,7 @@ pub async fn run(
     tls: bool,
     config: BenchConfig,
 ) -> Result<BenchReport, BenchError> {
-    let time_sent = piconet_now_ns();
+    let time_sent = now_ns().max(0) as u64;
     let mut opening = JoinSet::new();
     for i in 0..config.connections {
         let client = client.clone();
@@ -287,64 +285,38 @@ impl Totals {
     }
 }
 
-/// A raw framed connection: bytes out, lines in.
+/// A raw framed connection: bytes out, lines in (the client's line reader).
 struct Conn {
-    io: Box<dyn Stream>,
-    buf: Vec<u8>,
-    /// Start of unread bytes in `buf`.
-    pos: usize,
-    /// End of read bytes in `buf`.
-    filled: usize,
+    io: BufReader<Box<dyn Stream>>,
+    line: Vec<u8>,
 }
 
 /// How a line read ended.
 enum Read {
-    Line(std::ops::Range<usize>),
+    Line,
     Closed,
 }
 
 impl Conn {
     fn new(io: Box<dyn Stream>) -> Self {
         Conn {
-            io,
-            buf: vec![0; 16 * 1024],
-            pos: 0,
-            filled: 0,
+            io: BufReader::with_capacity(16 * 1024, io),
+            line: Vec::new(),
         }
     }
 
-    /// The next line (without its `\n`), reading as needed; `at` is when
-    /// the bytes holding it arrived.
+    /// The next line (without its `\n`) into `self.line`; `at` is when it
+    /// was complete.
     async fn line(&mut self, at: &mut Instant) -> std::io::Result<Read> {
-        loop {
-            if let Some(i) = self.buf[self.pos..self.filled]
-                .iter()
-                .position(|&b| b == b'\n')
-            {
-                let line = self.pos..self.pos + i;
-                self.pos += i + 1;
-                return Ok(Read::Line(line));
-            }
-            if self.pos > 0 {
-                self.buf.copy_within(self.pos..self.filled, 0);
-                self.filled -= self.pos;
-                self.pos = 0;
-            }
-            if self.filled == self.buf.len() {
-                if self.buf.len() >= MAX_LINE {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        format!("an answer line is longer than {MAX_LINE} bytes"),
-                    ));
-                }
-                self.buf.resize(self.buf.len() * 2, 0);
-            }
-            let n = self.io.read(&mut self.buf[self.filled..]).await?;
-            *at = Instant::now();
-            if n == 0 {
-                return Ok(Read::Closed);
-            }
-            self.filled += n;
+        let end = read_line(&mut self.io, &mut self.line, MAX_LINE).await?;
+        *at = Instant::now();
+        match end {
+            LineEnd::Line => Ok(Read::Line),
+            LineEnd::Closed => Ok(Read::Closed),
+            LineEnd::TooLong => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("an answer line is longer than {MAX_LINE} bytes"),
+            )),
         }
     }
 
@@ -366,7 +338,7 @@ impl Conn {
                     "the server closed the connection at setup_pin {pin}"
                 )))
             }
-            Ok(Ok(Read::Line(range))) => &self.buf[range],
+            Ok(Ok(Read::Line)) => &self.line[..],
         };
         if !is_success(answer) {
             return Err(BenchError::Setup(format!(
@@ -415,7 +387,7 @@ impl Conn {
             }
             which ^= usize::from(config.action == BenchAction::WritePin);
         }
-        let _ = self.io.shutdown().await;
+        let _ = self.io.get_mut().shutdown().await;
         totals
     }
 
@@ -432,20 +404,20 @@ impl Conn {
         let mut at = sent_at;
         let mut answers = burst.iter().filter(|&&b| b == b'\n').count();
         while answers > 0 {
-            let range = match self.line(&mut at).await? {
-                Read::Line(range) => range,
+            match self.line(&mut at).await? {
+                Read::Line => {}
                 Read::Closed => {
                     return Err(std::io::Error::new(
                         std::io::ErrorKind::UnexpectedEof,
                         "closed by the server",
                     ))
                 }
-            };
+            }
             answers -= 1;
             if !measured {
                 continue;
             }
-            let answer = &self.buf[range];
+            let answer = &self.line[..];
             if is_success(answer) {
                 totals.ok += 1;
                 let ns = at.saturating_duration_since(sent_at).as_nanos();
@@ -481,13 +453,6 @@ fn is_success(line: &[u8]) -> bool {
     line.first() == Some(&b'{')
         && line.last() == Some(&b'}')
         && !line.windows(7).any(|w| w == b"\"error\"")
-}
-
-fn piconet_now_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

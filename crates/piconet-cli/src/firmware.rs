@@ -13,6 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::{Signer, SigningKey};
+use piconet_client::protocol::update::MAX_VERSION_LEN;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256, Sha512};
 
@@ -124,9 +125,9 @@ pub fn sign_file(
     out: Option<PathBuf>,
 ) -> Result<String, FirmwareError> {
     if let Some(v) = version {
-        if v.is_empty() || v.len() > 32 || !v.bytes().all(|b| b.is_ascii_graphic()) {
+        if v.is_empty() || v.len() > MAX_VERSION_LEN || !v.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(FirmwareError(format!(
-                "version {v:?} must be 1 to 32 printable ASCII characters without spaces"
+                "version {v:?} must be 1 to {MAX_VERSION_LEN} printable ASCII characters without spaces"
             )));
         }
     }

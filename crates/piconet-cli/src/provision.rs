@@ -17,22 +17,24 @@ use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
 use piconet_client::{
-    Client, Connection, Fingerprint, KnownHosts, Map, Response, ServerAddr, UsbSerialPort, Value,
+    Action, Client, Connection, Fingerprint, KnownHosts, Map, Response, ServerAddr, UsbSerialPort,
+    Value,
 };
 use serde_json::json;
+
+use piconet_client::protocol::provision::{MAX_PASSWORD, MAX_SSID, MIN_PASSWORD};
 
 use crate::args::{ConnectionArgs, ProvisionArgs};
 use crate::exit;
 use crate::run::Failure;
 
-/// The firmware's longest command line (`MAX_LINE` in app-core).
-pub const BOARD_MAX_LINE: usize = 2048;
+/// The firmware's longest command line.
+pub const BOARD_MAX_LINE: usize = piconet_client::protocol::PICO_W_MAX_LINE;
 /// The name every generated certificate carries.
 pub const DEFAULT_NAME: &str = "piconet.local";
 /// What a board's answers show instead of a secret.
-const REDACTED: &str = "<redacted>";
+const REDACTED: &str = piconet_client::protocol::provision::REDACTED;
 /// The actions a board needs to be provisioned.
 const NEEDED: [&str; 2] = ["set_wifi", "get_config"];
 
@@ -112,9 +114,7 @@ pub async fn run(
 
     let writes = commands(&plan);
     if !writes.is_empty() {
-        let actions = session
-            .ask(json!({"action": "list_actions"}), false)
-            .await?;
+        let actions = session.ask(Action::ListActions, false).await?;
         let known: Vec<&str> = actions
             .get("actions")
             .and_then(Value::as_array)
@@ -131,9 +131,7 @@ pub async fn run(
             ));
         }
     }
-    let before = session
-        .config(json!({"action": "get_config"}), false)
-        .await?;
+    let before = session.config(false).await?;
     let pin_port = plan
         .pin
         .as_ref()
@@ -179,12 +177,10 @@ pub async fn run(
             }
         }
     }
-    let after = session
-        .config(json!({"action": "get_config"}), !plan.reset)
-        .await?;
+    let after = session.config(!plan.reset).await?;
     check(&plan, &after)?;
     if plan.reset {
-        session.ask(json!({"action": "reset"}), true).await?;
+        session.ask(Action::Reset, true).await?;
     }
     session.conn.close().await;
 
@@ -216,9 +212,9 @@ fn plan(args: &ProvisionArgs) -> Result<Plan, Failure> {
     let wifi = match &args.ssid {
         None => None,
         Some(ssid) => {
-            if ssid.is_empty() || ssid.len() > 32 {
+            if ssid.is_empty() || ssid.len() > MAX_SSID {
                 return Err(usage(format!(
-                    "--ssid {ssid:?} is {} bytes: a WiFi network name has 1 to 32",
+                    "--ssid {ssid:?} is {} bytes: a WiFi network name has 1 to {MAX_SSID}",
                     ssid.len()
                 )));
             }
@@ -326,9 +322,9 @@ fn read_password(file: &Path) -> Result<String, Failure> {
             file.display()
         )));
     }
-    if !(8..=64).contains(&text.len()) {
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&text.len()) {
         return Err(local(format!(
-            "the password in {} is {} bytes: WPA2 takes 8 to 64",
+            "the password in {} is {} bytes: WPA2 takes {MIN_PASSWORD} to {MAX_PASSWORD}",
             file.display(),
             text.len()
         )));
@@ -450,33 +446,39 @@ fn pin_target(text: &str) -> Result<(String, Option<u16>), Failure> {
     Ok((addr.host().to_owned(), explicit.then_some(addr.port())))
 }
 
+/// `identity`'s `set_tls`.
+fn tls_action(identity: &Identity) -> Action<'_> {
+    Action::SetTls {
+        cert: &identity.cert,
+        key: &identity.key.0,
+    }
+}
+
+/// `identity`'s `set_tls` as it goes on the wire, to measure its line.
 fn set_tls(identity: &Identity) -> Value {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    json!({
-        "action": "set_tls",
-        "cert": b64.encode(&identity.cert),
-        "key": b64.encode(&identity.key.0),
-    })
+    Value::Object(tls_action(identity).to_command())
 }
 
 /// The writes, in order, each with what it stores.
-fn commands(plan: &Plan) -> Vec<(&'static str, Value)> {
+fn commands(plan: &Plan) -> Vec<(&'static str, Action<'_>)> {
     let mut commands = Vec::new();
     if let Some((ssid, password)) = &plan.wifi {
-        let mut cmd = json!({"action": "set_wifi", "ssid": ssid});
-        if !password.0.is_empty() {
-            cmd["password"] = json!(password.0);
-        }
-        commands.push(("WiFi", cmd));
+        commands.push((
+            "WiFi",
+            Action::SetWifi {
+                ssid,
+                password: &password.0,
+            },
+        ));
     }
     if let Some(port) = plan.port {
-        commands.push(("port", json!({"action": "set_port", "port": port})));
+        commands.push(("port", Action::SetPort { port }));
     }
     if let Some(identity) = &plan.tls {
-        commands.push(("TLS identity", set_tls(identity)));
+        commands.push(("TLS identity", tls_action(identity)));
     }
     if plan.clear_tls {
-        commands.push(("no TLS", json!({"action": "clear_tls"})));
+        commands.push(("no TLS", Action::ClearTls));
     }
     commands
 }
@@ -599,12 +601,13 @@ struct Session {
 
 impl Session {
     /// Sends `command`; an error answer fails, shown without secrets.
-    async fn ask(&mut self, command: Value, last: bool) -> Result<Map<String, Value>, Failure> {
-        let Value::Object(command) = command else {
-            unreachable!("commands are JSON objects")
-        };
-        let action = command["action"].as_str().unwrap_or_default().to_owned();
-        let answer: Response = self.conn.request(command, last).await?;
+    async fn ask(
+        &mut self,
+        command: Action<'_>,
+        last: bool,
+    ) -> Result<Map<String, Value>, Failure> {
+        let action = command.name();
+        let answer: Response = self.conn.perform(command, last).await?;
         let raw = answer.raw().clone();
         if let Some(error) = answer.server_error() {
             return Err(fail(
@@ -621,8 +624,8 @@ impl Session {
         Ok(raw)
     }
 
-    async fn config(&mut self, command: Value, last: bool) -> Result<Config, Failure> {
-        let answer = self.ask(command, last).await?;
+    async fn config(&mut self, last: bool) -> Result<Config, Failure> {
+        let answer = self.ask(Action::GetConfig, last).await?;
         Config::from_answer(&answer).ok_or_else(|| {
             fail(
                 exit::BAD_ANSWER,

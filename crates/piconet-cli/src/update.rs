@@ -6,15 +6,13 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use indicatif::{ProgressBar, ProgressStyle};
-use piconet_client::{Client, Connection, Error, Map, Response, Value};
-use serde_json::json;
+use piconet_client::{Action, Client, Connection, Error, UpdateStatus};
 
 use crate::firmware::{hex, read_signed, sig_path, Signed};
 
 /// Bytes per `update_chunk`: the protocol's maximum.
-const CHUNK: usize = 1024;
+const CHUNK: usize = piconet_client::protocol::update::MAX_CHUNK;
 /// Reconnections tried when the connection drops mid-upload.
 const RECONNECTS: usize = 5;
 /// Per-command timeout for `update_finish`: the board hashes the whole
@@ -49,42 +47,28 @@ impl From<Error> for UpdateFailure {
     }
 }
 
-fn cmd(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
-
 fn other(s: impl Into<String>) -> UpdateFailure {
     UpdateFailure::Other(s.into())
 }
 
-/// The `update` object of an update action's answer.
-fn status_of(r: &Response) -> Result<Map<String, Value>, UpdateFailure> {
-    match r.get("update") {
-        Some(Value::Object(m)) => Ok(m.clone()),
-        _ => Err(other(
+/// An answer without an `update` status: the server has no image updates.
+fn no_updates(e: Error) -> UpdateFailure {
+    match e {
+        Error::MissingField {
+            field: "update", ..
+        } => other(
             "the server answered without an \"update\" status: it does not support image updates",
-        )),
+        ),
+        e => UpdateFailure::Client(e),
     }
-}
-
-async fn status(client: &Client) -> Result<Map<String, Value>, UpdateFailure> {
-    let r = client
-        .command(cmd(json!({"action": "update_status"})))
-        .await?;
-    status_of(&r)
 }
 
 /// Where to (re)start sending: the board's next offset when it is
 /// receiving this very image, else `None` (begin again).
-fn resume_point(status: &Map<String, Value>, signed: &Signed) -> Option<u64> {
-    let same = status.get("state") == Some(&json!("receiving"))
-        && status.get("sha256") == Some(&json!(hex(&signed.sha256)))
-        && status.get("size") == Some(&json!(signed.size));
-    same.then(|| status.get("next_offset").and_then(Value::as_u64))
-        .flatten()
+fn resume_point(status: &UpdateStatus, signed: &Signed) -> Option<u64> {
+    status
+        .is_receiving(signed.size, &hex(&signed.sha256))
+        .then_some(status.next_offset)
 }
 
 /// Run the whole update; returns the report to print.
@@ -94,25 +78,23 @@ pub async fn update(client: &Client, args: &UpdateArgs) -> Result<String, Update
     let sig = args.sig.clone().unwrap_or_else(|| sig_path(&args.image));
     let signed = read_signed(&sig, &image).map_err(|e| other(e.0))?;
 
-    let before = status(client).await?;
+    let before = client.update_status().await.map_err(no_updates)?;
     let old_version = before
-        .get("running_version")
-        .and_then(Value::as_str)
-        .unwrap_or("?")
-        .to_owned();
+        .running_version
+        .clone()
+        .unwrap_or_else(|| "?".to_owned());
     let mut next = match resume_point(&before, &signed) {
         Some(offset) => offset,
         None => {
-            let r = client
-                .command(cmd(json!({
-                    "action": "update_begin",
-                    "size": signed.size,
-                    "sha256": hex(&signed.sha256),
-                    "signature": hex(&signed.signature),
-                    "version": signed.version,
-                })))
-                .await?;
-            status_of(&r)?;
+            client
+                .update_begin(
+                    signed.size,
+                    &signed.sha256,
+                    &signed.signature,
+                    signed.version.as_deref(),
+                )
+                .await
+                .map_err(no_updates)?;
             0
         }
     };
@@ -135,7 +117,7 @@ pub async fn update(client: &Client, args: &UpdateArgs) -> Result<String, Update
                 drops += 1;
                 bar.println(format!("connection lost ({e}), resuming"));
                 tokio::time::sleep(Duration::from_millis(500)).await;
-                let s = status(client).await?;
+                let s = client.update_status().await.map_err(no_updates)?;
                 next = resume_point(&s, &signed).ok_or_else(|| {
                     other("the board no longer holds this upload: run piconet update again")
                 })?;
@@ -147,15 +129,12 @@ pub async fn update(client: &Client, args: &UpdateArgs) -> Result<String, Update
     bar.finish_and_clear();
 
     let finisher = client.clone().with_timeout(FINISH_TIMEOUT);
-    let r = finisher
-        .command(cmd(json!({"action": "update_finish"})))
-        .await?;
-    status_of(&r)?;
+    finisher.update_finish().await.map_err(no_updates)?;
 
     wait_for_board(client, args.wait).await?;
     let version = client.version().await?;
-    let after = status(client).await?;
-    let last = after.get("last").and_then(Value::as_str).unwrap_or("none");
+    let after = client.update_status().await.map_err(no_updates)?;
+    let last = after.last.as_deref().unwrap_or("none");
     if last == "rolled_back" {
         return Err(other(format!(
             "the new image did not confirm itself and the bootloader rolled back: the board runs {version} again"
@@ -184,12 +163,11 @@ async fn send_chunks(
         let start = *next as usize;
         let end = (start + CHUNK).min(image.len());
         let r = conn
-            .request(
-                cmd(json!({
-                    "action": "update_chunk",
-                    "offset": start,
-                    "data": base64::engine::general_purpose::STANDARD.encode(&image[start..end]),
-                })),
+            .perform(
+                Action::UpdateChunk {
+                    offset: *next,
+                    data: &image[start..end],
+                },
                 false,
             )
             .await?;
@@ -216,7 +194,7 @@ async fn wait_for_board(client: &Client, wait: Duration) -> Result<(), UpdateFai
     // Give the board time to go down before the first poll.
     tokio::time::sleep(Duration::from_millis(300)).await;
     loop {
-        match client.command(cmd(json!({"action": "ping"}))).await {
+        match client.perform(Action::Ping).await {
             Ok(_) => return Ok(()),
             Err(e) if Instant::now() >= deadline => {
                 return Err(other(format!(

@@ -6,19 +6,22 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustls::client::danger::ServerCertVerifier;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+use crate::action::Action;
 use crate::address::{Endpoint, ServerAddr};
 use crate::error::Error;
 use crate::framing::{self, LineEnd, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::known_hosts::KnownHosts;
-use crate::pin::{Level, Mode, Pull};
+use crate::pin::PinState;
+use crate::pin::{level_from_json, Level, Mode, Pull};
 use crate::ping::PingStats;
 use crate::response::Response;
 use crate::tls::{self, CaVerifier, InsecureVerifier, Seen, TlsVerify, TofuVerifier};
+use crate::update::UpdateStatus;
 
 /// How long one command (or connecting) may take, as the original's default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -212,11 +215,10 @@ impl Client {
         answers.remove(0).into_result()
     }
 
-    async fn action(&self, fields: Value) -> Result<Response, Error> {
-        match fields {
-            Value::Object(map) => self.command(map).await,
-            _ => unreachable!("commands are built as JSON objects"),
-        }
+    /// Sends one typed action on its own connection; an error answer is
+    /// [`Error::Server`].
+    pub async fn perform(&self, action: Action<'_>) -> Result<Response, Error> {
+        self.command(action.to_command()).await
     }
 
     /// Configures a pin; an output's `value` is also its safe state on piconetd.
@@ -227,37 +229,44 @@ impl Client {
         value: Option<Level>,
         pull: Option<Pull>,
     ) -> Result<Response, Error> {
-        let mut cmd = json!({"action": "setup_pin", "pin": pin, "mode": mode.as_str()});
-        if let Some(value) = value {
-            cmd["value"] = json!(value.as_u8());
-        }
-        if let Some(pull) = pull {
-            cmd["pull"] = json!(pull.as_str());
-        }
-        self.action(cmd).await
+        self.perform(Action::SetupPin {
+            pin,
+            mode,
+            value,
+            pull,
+        })
+        .await
     }
 
     /// Drives an output to `value` for `hold`, after which the server puts it
-    /// back (the fail-safe the protocol requires).
+    /// back (the fail-safe the protocol requires). To also put it back when
+    /// the connection ends, send [`Action::WritePin`] with
+    /// `release_on_disconnect` over a [`Connection`] that stays open.
     pub async fn write_pin(
         &self,
         pin: u32,
         value: Level,
         hold: Duration,
     ) -> Result<Response, Error> {
-        self.action(
-            json!({"action": "write_pin", "pin": pin, "value": value.as_u8(),
-            "timeout": hold.as_secs_f64()}),
-        )
+        self.perform(Action::WritePin {
+            pin,
+            value,
+            hold,
+            release_on_disconnect: false,
+        })
         .await
     }
 
     /// A pin's level.
     pub async fn read_pin(&self, pin: u32) -> Result<Level, Error> {
-        let answer = self
-            .action(json!({"action": "read_pin", "pin": pin}))
-            .await?;
-        answer.field("value", Level::from_json)
+        let answer = self.perform(Action::ReadPin { pin }).await?;
+        answer.field("value", level_from_json)
+    }
+
+    /// Every configured pin, in pin order (`get_pins`, piconet servers only).
+    pub async fn get_pins(&self) -> Result<Vec<PinState>, Error> {
+        let answer = self.perform(Action::GetPins).await?;
+        answer.field("pins", PinState::list_from_json)
     }
 
     /// `n` pings over one connection and their round-trip statistics.
@@ -267,49 +276,80 @@ impl Client {
                 "ping needs at least one ping".into(),
             ));
         }
-        let pings = (0..n).map(|_| command_map("ping"));
+        let pings = (0..n).map(|_| Action::Ping.to_command());
         PingStats::from_responses(&self.send(pings).await?)
     }
 
-    /// The board's `info` object (memory, versions, board name).
+    /// The board's `info` object (what the server reports about itself).
     pub async fn info(&self) -> Result<Map<String, Value>, Error> {
-        let answer = self.action(json!({"action": "get_info"})).await?;
+        let answer = self.perform(Action::GetInfo).await?;
         answer.field("info", |v| v.as_object().cloned())
     }
 
     /// The server software's version.
     pub async fn version(&self) -> Result<String, Error> {
-        let answer = self.action(json!({"action": "get_version"})).await?;
+        let answer = self.perform(Action::GetVersion).await?;
         answer.field("version", |v| v.as_str().map(str::to_owned))
     }
 
     /// The actions the server knows.
     pub async fn actions(&self) -> Result<Vec<String>, Error> {
-        let answer = self.action(json!({"action": "list_actions"})).await?;
-        answer.field("actions", |v| {
-            v.as_array()?
-                .iter()
-                .map(|a| a.as_str().map(str::to_owned))
-                .collect()
-        })
+        let answer = self.perform(Action::ListActions).await?;
+        actions_of(&answer)
     }
 
     /// Resets the board; it answers first, then restarts.
     pub async fn reset(&self) -> Result<Response, Error> {
-        self.action(json!({"action": "reset"})).await
+        self.perform(Action::Reset).await
     }
 
     /// Puts the board to light (`deep == false`) or deep sleep for `time_ms`.
     pub async fn sleep(&self, time_ms: u32, deep: bool) -> Result<Response, Error> {
-        self.action(json!({"action": "sleep", "time_ms": time_ms, "deep": u8::from(deep)}))
-            .await
+        self.perform(Action::Sleep { time_ms, deep }).await
+    }
+
+    /// Where an image upload stands (`update_status`).
+    pub async fn update_status(&self) -> Result<UpdateStatus, Error> {
+        let answer = self.perform(Action::UpdateStatus).await?;
+        UpdateStatus::of(&answer)
+    }
+
+    /// Announces a signed image (`update_begin`); chunks follow from offset 0.
+    pub async fn update_begin(
+        &self,
+        size: u64,
+        sha256: &[u8; 32],
+        signature: &[u8; 64],
+        version: Option<&str>,
+    ) -> Result<UpdateStatus, Error> {
+        let answer = self
+            .perform(Action::UpdateBegin {
+                size,
+                sha256,
+                signature,
+                version,
+            })
+            .await?;
+        UpdateStatus::of(&answer)
+    }
+
+    /// Verifies the whole image and lets the board swap it in
+    /// (`update_finish`); the board hashes the image before it answers, so
+    /// give this client a long timeout.
+    pub async fn update_finish(&self) -> Result<UpdateStatus, Error> {
+        let answer = self.perform(Action::UpdateFinish).await?;
+        UpdateStatus::of(&answer)
     }
 }
 
-fn command_map(action: &str) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert("action".into(), Value::from(action));
-    map
+/// The `actions` list of a `list_actions` answer.
+pub(crate) fn actions_of(answer: &Response) -> Result<Vec<String>, Error> {
+    answer.field("actions", |v| {
+        v.as_array()?
+            .iter()
+            .map(|a| a.as_str().map(str::to_owned))
+            .collect()
+    })
 }
 
 /// One open connection: send commands one at a time and read each answer.
@@ -422,6 +462,12 @@ impl Connection {
         Ok(Response::from_raw(answer))
     }
 
+    /// Sends one typed action, as [`Connection::request`] does: an error
+    /// answer is returned as `Ok`.
+    pub async fn perform(&mut self, action: Action<'_>, last: bool) -> Result<Response, Error> {
+        self.request(action.to_command(), last).await
+    }
+
     /// Closes the connection, telling a TLS peer so; errors no longer matter then.
     pub async fn close(mut self) {
         let _ = tokio::time::timeout(self.timeout, self.io.shutdown()).await;
@@ -461,7 +507,8 @@ fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-pub(crate) fn now_ns() -> i64 {
+/// Nanoseconds since the Unix epoch, as the original stamps `time_sent`.
+pub fn now_ns() -> i64 {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();

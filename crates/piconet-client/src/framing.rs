@@ -17,7 +17,7 @@ pub(crate) fn encode(command: &Map<String, Value>, last: bool) -> Vec<u8> {
 
 /// How reading one answer line ended.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum LineEnd {
+pub enum LineEnd {
     /// `buf` holds the line without its `\n` (nor a `\r` before it).
     Line,
     /// The peer closed the connection before a `\n`.
@@ -28,7 +28,8 @@ pub(crate) enum LineEnd {
 
 /// Reads one line into `buf` (cleared first), never holding more than
 /// `limit` bytes of it, so a server that never sends `\n` cannot exhaust memory.
-pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(
+/// The one line reader of the client and the CLI.
+pub async fn read_line<R: AsyncBufRead + Unpin>(
     reader: &mut R,
     buf: &mut Vec<u8>,
     limit: usize,

@@ -20,13 +20,14 @@
 //! let client = Client::new("127.0.0.1:12345".parse()?);
 //! client.setup_pin(2, Mode::Output, Some(Level::Low), None).await?;
 //! client.write_pin(2, Level::High, Duration::from_secs(5)).await?;
-//! println!("pin 2 is {}", client.read_pin(2).await?);
+//! println!("pin 2 is {}", client.read_pin(2).await?.as_u8());
 //! let stats = client.ping(5).await?;
 //! println!("rtt avg {} µs", stats.round_trip.avg_ns / 1000);
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]
 
+mod action;
 mod address;
 mod client;
 mod error;
@@ -37,18 +38,23 @@ mod ping;
 mod response;
 mod serial;
 mod tls;
+mod update;
 
 #[cfg(test)]
 mod test_server;
 
+pub use action::{hex, Action};
 pub use address::{Endpoint, ServerAddr, DEFAULT_PORT};
-pub use client::{Client, Connection, Stream, DEFAULT_TIMEOUT};
+pub use client::{now_ns, Client, Connection, Stream, DEFAULT_TIMEOUT};
 pub use error::Error;
-pub use framing::DEFAULT_MAX_RESPONSE_BYTES;
+pub use framing::{read_line, LineEnd, DEFAULT_MAX_RESPONSE_BYTES};
 pub use known_hosts::{Fingerprint, KnownHost, KnownHosts, KNOWN_HOSTS_ENV};
-pub use pin::{Level, Mode, Pull};
+/// The wire protocol's types and limits, shared with piconetd and the firmware.
+pub use piconet_protocol as protocol;
+pub use pin::{Level, Mode, PinState, Pull};
 pub use ping::{PingStats, Spread};
 pub use response::{Response, ServerError};
 pub use serde_json::{Map, Value};
 pub use serial::{usb_serial_ports, UsbSerialPort, PICONET_USB_PID, PICONET_USB_VID};
 pub use tls::{CaRefusal, TlsVerify};
+pub use update::UpdateStatus;

@@ -38,6 +38,7 @@ mod tests {
     #[test]
     fn twenty_six_usable_pins() {
         assert_eq!(usable_pins().count(), 26);
+        assert!(usable_pins().eq(piconet_protocol::PICO_W_HEADER_PINS));
         for p in [23, 24, 25, 29] {
             assert!(matches!(pin_kind(p), PinKind::Reserved(_)), "{p}");
         }

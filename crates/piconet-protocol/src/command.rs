@@ -43,6 +43,16 @@ pub enum Mode {
     Output,
 }
 
+impl Mode {
+    /// The wire word: `"input"` or `"output"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Mode::Input => "input",
+            Mode::Output => "output",
+        }
+    }
+}
+
 /// Internal pull resistor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Pull {
@@ -53,6 +63,17 @@ pub enum Pull {
     Up,
     /// To ground.
     Down,
+}
+
+impl Pull {
+    /// The wire word: `"none"`, `"up"` or `"down"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Pull::None => "none",
+            Pull::Up => "up",
+            Pull::Down => "down",
+        }
+    }
 }
 
 /// A typed command.

@@ -33,3 +33,12 @@ pub use sink::{Full, Sink};
 
 /// The TCP port the original server listens on.
 pub const DEFAULT_PORT: u16 = 12345;
+
+/// The Pico W firmware's longest command line, in bytes.
+pub const PICO_W_MAX_LINE: usize = 2048;
+
+/// The Pico W's GPIOs on its header, ascending: 23, 24, 25 and 29 are wired
+/// to the WiFi chip (the engine's `pico::pin_kind` says why for each).
+pub const PICO_W_HEADER_PINS: [u32; 26] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 26, 27, 28,
+];

@@ -15,6 +15,8 @@ use crate::response::Echo;
 pub const MAX_SSID: usize = 32;
 /// Longest WPA2 passphrase, in bytes.
 pub const MAX_PASSWORD: usize = 64;
+/// Shortest WPA2 passphrase, in bytes (empty means an open network).
+pub const MIN_PASSWORD: usize = 8;
 /// Largest certificate `set_tls` takes (DER bytes). In practice the
 /// transport's line limit (2 KiB on the Pico W) bounds it first; an EC
 /// P-256 certificate is about 500 bytes.
@@ -58,7 +60,7 @@ impl Wifi {
         let password = match f.password {
             None | Some(b"null") => String::new(),
             Some(raw) => unescape::<MAX_PASSWORD>(raw)
-                .filter(|p| p.is_empty() || p.len() >= 8)
+                .filter(|p| p.is_empty() || p.len() >= MIN_PASSWORD)
                 .ok_or(ProtocolError::BadValue {
                     field: "password",
                     expected: "the WPA2 passphrase, a string of 8 to 64 bytes (empty or absent for an open network)",

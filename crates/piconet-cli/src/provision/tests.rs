@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 
+use base64::Engine as _;
 use piconet_client::UsbSerialPort;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -257,12 +258,12 @@ fn an_open_network_sends_no_password_and_the_order_is_wifi_port_tls() {
         reset: false,
     };
     let sent = commands(&plan);
-    let actions: Vec<&str> = sent
-        .iter()
-        .map(|(_, c)| c["action"].as_str().unwrap())
-        .collect();
+    let actions: Vec<&str> = sent.iter().map(|(_, c)| c.name()).collect();
     assert_eq!(actions, ["set_wifi", "set_port", "clear_tls"]);
-    assert_eq!(sent[0].1, json!({"action": "set_wifi", "ssid": "cafe"}));
+    assert_eq!(
+        Value::Object(sent[0].1.to_command()),
+        json!({"action": "set_wifi", "ssid": "cafe"})
+    );
 }
 
 #[cfg(unix)]

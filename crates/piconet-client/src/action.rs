@@ -1,0 +1,315 @@
+//! Every action the client sends, typed: the one place its wire JSON is
+//! written, so no caller builds a command by hand.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
+
+use crate::pin::{Level, Mode, Pull};
+
+/// One command, typed. [`Action::to_command`] writes it as the wire JSON
+/// (without `time_sent`, which [`crate::Connection::request`] stamps).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Action<'a> {
+    /// `ping`: answered at once, for round trips.
+    Ping,
+    /// `get_version`.
+    GetVersion,
+    /// `list_actions`.
+    ListActions,
+    /// `get_info`.
+    GetInfo,
+    /// `get_pins` (piconet servers): every configured pin's state.
+    GetPins,
+    /// `reset`: the board answers, then restarts.
+    Reset,
+    /// `sleep`, light or deep, for `time_ms`.
+    Sleep {
+        /// Milliseconds.
+        time_ms: u32,
+        /// Deep sleep (the board resets when it wakes).
+        deep: bool,
+    },
+    /// `setup_pin`.
+    SetupPin {
+        /// GPIO number.
+        pin: u32,
+        /// Direction.
+        mode: Mode,
+        /// Level to drive (and, on piconet servers, the safe level).
+        value: Option<Level>,
+        /// Pull resistor (piconet servers).
+        pull: Option<Pull>,
+    },
+    /// `write_pin`, held for `hold`, then the server puts the pin back.
+    WritePin {
+        /// GPIO number.
+        pin: u32,
+        /// Level to drive.
+        value: Level,
+        /// How long the level holds.
+        hold: Duration,
+        /// Also put the pin back when this connection ends (piconet servers;
+        /// sent only when true, so the original server never sees it).
+        release_on_disconnect: bool,
+    },
+    /// `read_pin`.
+    ReadPin {
+        /// GPIO number.
+        pin: u32,
+    },
+    /// `update_status`: where an image upload stands.
+    UpdateStatus,
+    /// `update_begin`: announce a signed image.
+    UpdateBegin {
+        /// Image size in bytes.
+        size: u64,
+        /// SHA-256 of the image.
+        sha256: &'a [u8; 32],
+        /// ed25519 signature of the image's SHA-512 digest.
+        signature: &'a [u8; 64],
+        /// The version the image carries, if the signer gave it.
+        version: Option<&'a str>,
+    },
+    /// `update_chunk`: image bytes at `offset` (at most
+    /// [`piconet_protocol::update::MAX_CHUNK`]).
+    UpdateChunk {
+        /// Where in the image `data` starts.
+        offset: u64,
+        /// The bytes (sent as base64).
+        data: &'a [u8],
+    },
+    /// `update_finish`: verify the whole image and swap it in.
+    UpdateFinish,
+    /// `get_config`: the board's stored settings (secrets redacted).
+    GetConfig,
+    /// `set_wifi` (over the USB cable only); an empty password is an open network.
+    SetWifi {
+        /// Network name.
+        ssid: &'a str,
+        /// WPA2 passphrase; empty: none is sent.
+        password: &'a str,
+    },
+    /// `set_port`: the TCP port the board listens on.
+    SetPort {
+        /// The port.
+        port: u16,
+    },
+    /// `set_tls`: the board's certificate and private key, DER.
+    SetTls {
+        /// Certificate, DER.
+        cert: &'a [u8],
+        /// Private key, DER (SEC1 or PKCS#8).
+        key: &'a [u8],
+    },
+    /// `clear_tls`: back to plaintext.
+    ClearTls,
+}
+
+impl Action<'_> {
+    /// The action's wire name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Ping => "ping",
+            Action::GetVersion => "get_version",
+            Action::ListActions => "list_actions",
+            Action::GetInfo => "get_info",
+            Action::GetPins => "get_pins",
+            Action::Reset => "reset",
+            Action::Sleep { .. } => "sleep",
+            Action::SetupPin { .. } => "setup_pin",
+            Action::WritePin { .. } => "write_pin",
+            Action::ReadPin { .. } => "read_pin",
+            Action::UpdateStatus => "update_status",
+            Action::UpdateBegin { .. } => "update_begin",
+            Action::UpdateChunk { .. } => "update_chunk",
+            Action::UpdateFinish => "update_finish",
+            Action::GetConfig => "get_config",
+            Action::SetWifi { .. } => "set_wifi",
+            Action::SetPort { .. } => "set_port",
+            Action::SetTls { .. } => "set_tls",
+            Action::ClearTls => "clear_tls",
+        }
+    }
+
+    /// The command as the wire carries it.
+    pub fn to_command(&self) -> Map<String, Value> {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut fields = match *self {
+            Action::Sleep { time_ms, deep } => json!({"time_ms": time_ms, "deep": u8::from(deep)}),
+            Action::SetupPin {
+                pin,
+                mode,
+                value,
+                pull,
+            } => {
+                let mut cmd = json!({"pin": pin, "mode": mode.as_str()});
+                if let Some(value) = value {
+                    cmd["value"] = json!(value.as_u8());
+                }
+                if let Some(pull) = pull {
+                    cmd["pull"] = json!(pull.as_str());
+                }
+                cmd
+            }
+            Action::WritePin {
+                pin,
+                value,
+                hold,
+                release_on_disconnect,
+            } => {
+                let mut cmd =
+                    json!({"pin": pin, "value": value.as_u8(), "timeout": hold.as_secs_f64()});
+                if release_on_disconnect {
+                    cmd["release_on_disconnect"] = json!(true);
+                }
+                cmd
+            }
+            Action::ReadPin { pin } => json!({ "pin": pin }),
+            Action::UpdateBegin {
+                size,
+                sha256,
+                signature,
+                version,
+            } => json!({
+                "size": size,
+                "sha256": hex(sha256),
+                "signature": hex(signature),
+                "version": version,
+            }),
+            Action::UpdateChunk { offset, data } => {
+                json!({"offset": offset, "data": b64.encode(data)})
+            }
+            Action::SetWifi { ssid, password } => {
+                let mut cmd = json!({ "ssid": ssid });
+                if !password.is_empty() {
+                    cmd["password"] = json!(password);
+                }
+                cmd
+            }
+            Action::SetPort { port } => json!({ "port": port }),
+            Action::SetTls { cert, key } => {
+                json!({"cert": b64.encode(cert), "key": b64.encode(key)})
+            }
+            Action::Ping
+            | Action::GetVersion
+            | Action::ListActions
+            | Action::GetInfo
+            | Action::GetPins
+            | Action::Reset
+            | Action::UpdateStatus
+            | Action::UpdateFinish
+            | Action::GetConfig
+            | Action::ClearTls => json!({}),
+        };
+        let Value::Object(fields) = &mut fields else {
+            unreachable!("every action's fields are a JSON object")
+        };
+        let mut command = Map::new();
+        command.insert("action".into(), Value::from(self.name()));
+        command.append(fields);
+        command
+    }
+}
+
+/// Lower-case hex, as the update actions carry digests and signatures.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(action: Action<'_>) -> Value {
+        Value::Object(action.to_command())
+    }
+
+    #[test]
+    fn gpio_actions_are_the_original_clients_json() {
+        assert_eq!(
+            wire(Action::SetupPin {
+                pin: 2,
+                mode: Mode::Output,
+                value: Some(Level::Low),
+                pull: None
+            }),
+            json!({"action": "setup_pin", "pin": 2, "mode": "output", "value": 0})
+        );
+        assert_eq!(
+            wire(Action::WritePin {
+                pin: 2,
+                value: Level::High,
+                hold: Duration::from_millis(1500),
+                release_on_disconnect: false
+            }),
+            json!({"action": "write_pin", "pin": 2, "value": 1, "timeout": 1.5})
+        );
+        assert_eq!(
+            wire(Action::WritePin {
+                pin: 2,
+                value: Level::High,
+                hold: Duration::from_secs(5),
+                release_on_disconnect: true
+            }),
+            json!({"action": "write_pin", "pin": 2, "value": 1, "timeout": 5.0,
+                   "release_on_disconnect": true})
+        );
+        assert_eq!(
+            wire(Action::Sleep {
+                time_ms: 10,
+                deep: true
+            }),
+            json!({"action": "sleep", "time_ms": 10, "deep": 1})
+        );
+        assert_eq!(wire(Action::GetPins), json!({"action": "get_pins"}));
+    }
+
+    #[test]
+    fn update_and_provisioning_actions() {
+        assert_eq!(
+            wire(Action::UpdateBegin {
+                size: 3,
+                sha256: &[0xab; 32],
+                signature: &[1; 64],
+                version: Some("1.2.3")
+            }),
+            json!({"action": "update_begin", "size": 3, "sha256": "ab".repeat(32),
+                   "signature": "01".repeat(64), "version": "1.2.3"})
+        );
+        assert_eq!(
+            wire(Action::UpdateChunk {
+                offset: 1024,
+                data: b"hello"
+            }),
+            json!({"action": "update_chunk", "offset": 1024, "data": "aGVsbG8="})
+        );
+        assert_eq!(
+            wire(Action::SetWifi {
+                ssid: "net",
+                password: ""
+            }),
+            json!({"action": "set_wifi", "ssid": "net"})
+        );
+        assert_eq!(
+            wire(Action::SetWifi {
+                ssid: "net",
+                password: "12345678"
+            }),
+            json!({"action": "set_wifi", "ssid": "net", "password": "12345678"})
+        );
+        assert_eq!(
+            wire(Action::SetTls {
+                cert: b"c",
+                key: b"k"
+            }),
+            json!({"action": "set_tls", "cert": "Yw==", "key": "aw=="})
+        );
+        assert_eq!(
+            wire(Action::SetPort { port: 1234 }),
+            json!({"action": "set_port", "port": 1234})
+        );
+        assert_eq!(wire(Action::ClearTls), json!({"action": "clear_tls"}));
+    }
+}

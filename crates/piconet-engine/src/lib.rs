@@ -40,6 +40,7 @@ mod peer;
 pub mod pico;
 mod pins;
 pub mod settings;
+pub mod slots;
 #[cfg(feature = "sim")]
 pub mod sim;
 #[cfg(feature = "sim")]

@@ -40,11 +40,11 @@ mod peer;
 pub mod pico;
 mod pins;
 pub mod settings;
-pub mod slots;
 #[cfg(feature = "sim")]
 pub mod sim;
 #[cfg(feature = "sim")]
 pub mod sim_flash;
+pub mod slots;
 mod time;
 pub mod update;
 

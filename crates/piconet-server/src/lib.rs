@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admission;
 mod boards;
 mod clock;
 mod connection;

@@ -11,10 +11,10 @@ use piconet_server::{logging, BoardSpec, Limits, Server, ServerConfig, TlsFiles}
 /// Serve the piconet GPIO protocol (wire-compatible with piconetcontrol
 /// 0.2.4) on this machine, on a simulated Pico W or on real GPIO lines.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(name = "piconetd", version, about)]
 struct Args {
-    /// Address and port to listen on.
-    #[arg(long, default_value = "0.0.0.0:12345")]
+    /// Address and port to listen on: IP:PORT, [IPv6]:PORT or HOST:PORT.
+    #[arg(long, default_value = "0.0.0.0:12345", value_parser = parse_listen)]
     listen: SocketAddr,
     /// `sim` (a simulated Pico W) or `gpiochip:/dev/gpiochipN` (real lines).
     #[arg(long, default_value = "sim")]
@@ -28,27 +28,103 @@ struct Args {
     /// Private key (PEM or DER, SEC1 or PKCS#8).
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// Simultaneous connections; one more is told the server is busy.
-    #[arg(long, default_value_t = Limits::default().max_connections)]
+    /// Simultaneous connections. When all are taken, the one idle longest
+    /// makes way for a newcomer; if all are in use, the newcomer is told
+    /// the server is busy.
+    #[arg(long, default_value_t = Limits::default().max_connections, value_parser = at_least::<1>)]
     max_connections: usize,
+    /// Connections one address (IPv6: one /64) may hold [default: half of
+    /// --max-connections, at least 1].
+    #[arg(long, value_parser = at_least::<1>)]
+    max_connections_per_address: Option<usize>,
+    /// TLS handshakes in progress at once; a connection takes its slot only
+    /// after its handshake.
+    #[arg(long, default_value_t = Limits::default().max_handshakes, value_parser = at_least::<1>)]
+    max_handshakes: usize,
+    /// TLS handshakes in progress from one address; more are closed before
+    /// any handshake work.
+    #[arg(long, default_value_t = Limits::default().max_handshakes_per_address, value_parser = at_least::<1>)]
+    max_handshakes_per_address: usize,
+    /// Abandon a TLS handshake not finished within this many seconds.
+    #[arg(long, default_value_t = Limits::default().handshake_timeout.as_secs(), value_parser = at_least_secs)]
+    handshake_timeout_secs: u64,
+    /// A connection idle (or a handshake pending) this many seconds may be
+    /// closed to make room for a newcomer when the slots are full.
+    #[arg(long, default_value_t = Limits::default().evictable_after.as_secs())]
+    evict_idle_after_secs: u64,
     /// Longest command line in bytes.
-    #[arg(long, default_value_t = Limits::default().max_line)]
+    #[arg(long, default_value_t = Limits::default().max_line, value_parser = at_least::<MIN_LINE>)]
     max_line_bytes: usize,
     /// Close a connection idle for this many seconds.
-    #[arg(long, default_value_t = Limits::default().idle_timeout.as_secs())]
+    #[arg(long, default_value_t = Limits::default().idle_timeout.as_secs(), value_parser = at_least_secs)]
     idle_timeout_secs: u64,
     /// Close a connection whose command line is not finished this many
     /// seconds after it began (slow or stuck senders).
-    #[arg(long, default_value_t = Limits::default().line_timeout.as_secs())]
+    #[arg(long, default_value_t = Limits::default().line_timeout.as_secs(), value_parser = at_least_secs)]
     line_timeout_secs: u64,
     /// Longest write_pin timeout accepted, in seconds.
-    #[arg(long, default_value_t = 24 * 3600)]
+    #[arg(long, default_value_t = 24 * 3600, value_parser = at_least_secs)]
     max_lease_secs: u64,
     /// Sim board: accept firmware images signed for this ed25519 public
     /// key (64 hex digits, as `piconet firmware keygen` prints it); the
     /// board then updates itself through simulated embassy-boot flash.
     #[arg(long, value_parser = parse_key)]
     update_public_key: Option<[u8; 32]>,
+}
+
+/// The shortest `--max-line-bytes` that still fits every command the
+/// original client sends (a `write_pin` with its `time_sent` is ~100
+/// bytes; a `set_tls` certificate needs far more, so 64 KiB is the default).
+const MIN_LINE: usize = 256;
+
+fn at_least<const MIN: usize>(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a whole number"))?;
+    if n < MIN {
+        return Err(format!("must be at least {MIN}"));
+    }
+    Ok(n)
+}
+
+fn at_least_secs(s: &str) -> Result<u64, String> {
+    Ok(at_least::<1>(s)? as u64)
+}
+
+/// `IP:PORT`, or `HOST:PORT` resolved now (the first address).
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    let hint = "expected IP:PORT such as 0.0.0.0:12345 (every IPv4 interface), \
+                127.0.0.1:12345, [::]:12345, or HOST:PORT";
+    if s.rsplit_once(':')
+        .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+    {
+        return Err(format!("no port in {s:?}: {hint}"));
+    }
+    match s.to_socket_addrs() {
+        Ok(mut addrs) => addrs
+            .next()
+            .ok_or_else(|| format!("{s:?} resolves to no address: {hint}")),
+        Err(e) => Err(format!("cannot resolve {s:?}: {e}; {hint}")),
+    }
+}
+
+/// Flags that parse but make no sense together.
+fn check_combinations(args: &Args) -> Result<(), String> {
+    match args.board {
+        BoardSpec::Sim if args.led_line.is_some() => Err(
+            "--led-line needs a gpiochip board: the simulated board has its own status LED".into(),
+        ),
+        BoardSpec::GpioChip(_) if args.update_public_key.is_some() => Err(
+            "--update-public-key is for the simulated board: piconetd on a GPIO chip is \
+             updated as a program (cargo install), not with firmware images"
+                .into(),
+        ),
+        _ => Ok(()),
+    }
 }
 
 fn parse_key(s: &str) -> Result<[u8; 32], String> {
@@ -74,6 +150,12 @@ fn fail(message: std::fmt::Arguments<'_>) -> ExitCode {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Err(message) = check_combinations(&args) {
+        use clap::CommandFactory;
+        Args::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, message)
+            .exit();
+    }
     let log = match logging::init() {
         Ok(log) => log,
         Err(e) => return fail(format_args!("cannot start the log thread: {e}")),
@@ -95,14 +177,20 @@ fn run(args: Args) -> ExitCode {
             .zip(args.tls_key)
             .map(|(cert, key)| TlsFiles { cert, key }),
         limits: Limits {
-            max_connections: args.max_connections.max(1),
-            max_line: args.max_line_bytes.max(1),
-            idle_timeout: Duration::from_secs(args.idle_timeout_secs.max(1)),
-            line_timeout: Duration::from_secs(args.line_timeout_secs.max(1)),
-            ..Limits::default()
+            max_connections: args.max_connections,
+            max_connections_per_address: args
+                .max_connections_per_address
+                .unwrap_or((args.max_connections / 2).max(1)),
+            max_handshakes: args.max_handshakes,
+            max_handshakes_per_address: args.max_handshakes_per_address,
+            handshake_timeout: Duration::from_secs(args.handshake_timeout_secs),
+            evictable_after: Duration::from_secs(args.evict_idle_after_secs),
+            max_line: args.max_line_bytes,
+            idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+            line_timeout: Duration::from_secs(args.line_timeout_secs),
         },
         engine: piconet_engine::Config {
-            max_lease: Duration::from_secs(args.max_lease_secs.max(1)),
+            max_lease: Duration::from_secs(args.max_lease_secs),
             ..defaults.engine
         },
         update_key: args.update_public_key,

@@ -7,13 +7,17 @@ use std::sync::{Arc, OnceLock};
 
 use piconet_engine::{After, Board, Config, Engine};
 use piconet_protocol::framing::LineDecoder;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore};
+
+use piconet_engine::slots::{Refusal, SlotLimits};
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
+use crate::admission::{AddrKey, Gate, Ticket};
 use crate::boards::BoardSpec;
 use crate::clock::Clock;
 use crate::connection::{self, answer_frames, Ended, Step};
@@ -238,7 +242,26 @@ impl Server {
         let leases = crate::leases::spawn(shared.clone()).map_err(ServerError::Thread)?;
         let _ = shared.lease_thread.set(leases.thread().clone());
         background.spawn(crate::status_led::status_led(shared.clone()));
-        let slots = Arc::new(Semaphore::new(shared.limits.max_connections));
+        let limits = shared.limits;
+        let gates = Gates {
+            connections: Gate::new(
+                limits.max_connections,
+                SlotLimits {
+                    per_address: limits.max_connections_per_address,
+                    evictable_after: limits.evictable_after,
+                },
+                shared.clock,
+            ),
+            handshakes: Gate::new(
+                limits.max_handshakes,
+                SlotLimits {
+                    per_address: limits.max_handshakes_per_address,
+                    evictable_after: limits.evictable_after,
+                },
+                shared.clock,
+            ),
+        };
+        let refusals = RateLimitedWarn::default();
         let mut connections = JoinSet::new();
         tokio::pin!(shutdown);
         loop {
@@ -256,8 +279,40 @@ impl Server {
                         }
                     };
                     let _ = tcp.set_nodelay(true);
-                    let permit = slots.clone().try_acquire_owned().ok();
-                    connections.spawn(connection_task(tcp, peer, shared.clone(), tls.clone(), permit));
+                    let key = AddrKey::from(peer.ip());
+                    match &tls {
+                        None => match gates.connections.admit(key) {
+                            Ok(ticket) => {
+                                connections.spawn(serve_plain(tcp, peer, shared.clone(), ticket));
+                            }
+                            Err(refusal) => {
+                                refusals.warn(peer, refusal, &limits);
+                                // Fits in a fresh socket's buffer: no task, no wait.
+                                let _ = tcp.try_write(&busy_message(refusal, &limits));
+                            }
+                        },
+                        Some(acceptor) => {
+                            // Refused before any handshake work: a full
+                            // handshake costs more than the refusal is worth.
+                            let admitted = gates
+                                .connections
+                                .check(key)
+                                .and_then(|()| gates.handshakes.admit(key));
+                            match admitted {
+                                Ok(handshake) => {
+                                    connections.spawn(serve_tls(
+                                        tcp,
+                                        peer,
+                                        shared.clone(),
+                                        acceptor.clone(),
+                                        handshake,
+                                        gates.connections.clone(),
+                                    ));
+                                }
+                                Err(refusal) => refusals.warn(peer, refusal, &limits),
+                            }
+                        }
+                    }
                 }
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }
@@ -290,25 +345,110 @@ impl Server {
     }
 }
 
-async fn connection_task(
+/// The two slot tables.
+struct Gates {
+    connections: Arc<Gate>,
+    handshakes: Arc<Gate>,
+}
+
+async fn serve_plain(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>, ticket: Ticket) {
+    let stream = ticket.track(tcp);
+    with_stream(stream, peer, shared, ticket).await
+}
+
+async fn serve_tls(
     tcp: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
-    tls: Option<TlsAcceptor>,
-    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    acceptor: TlsAcceptor,
+    handshake: Ticket,
+    connections: Arc<Gate>,
 ) {
     let limits = shared.limits;
-    match tls {
-        None => with_stream(tcp, peer, shared, permit).await,
-        Some(acceptor) => {
-            match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => with_stream(stream, peer, shared, permit).await,
-                Ok(Err(e)) => {
-                    info!(%peer, error = %e, "TLS handshake failed (a plaintext client on the TLS port?)")
-                }
-                Err(_) => info!(%peer, "TLS handshake timed out"),
-            }
+    let accepted = tokio::select! {
+        () = handshake.evicted() => {
+            debug!(%peer, "TLS handshake abandoned: its place went to a newer one");
+            return;
         }
+        r = tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp)) => r,
+    };
+    drop(handshake);
+    let mut stream = match accepted {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            info!(%peer, error = %e, "TLS handshake failed (a plaintext client on the TLS port?)");
+            return;
+        }
+        Err(_) => {
+            info!(%peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    // The slot is taken only now, so silent or slow handshakes hold none.
+    match connections.admit(AddrKey::from(peer.ip())) {
+        Ok(ticket) => {
+            let stream = ticket.track(stream);
+            with_stream(stream, peer, shared, ticket).await
+        }
+        Err(refusal) => {
+            // Taken while this one shook hands: say so over TLS, briefly.
+            let msg = busy_message(refusal, &limits);
+            let _ = tokio::time::timeout(BUSY_WRITE_TIMEOUT, async {
+                stream.write_all(&msg).await?;
+                stream.shutdown().await
+            })
+            .await;
+        }
+    }
+}
+
+/// How long a refused client gets to take its "busy" line.
+const BUSY_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The line a refused client gets.
+fn busy_message(refusal: Refusal, limits: &Limits) -> Vec<u8> {
+    let why = match refusal {
+        Refusal::Full => format!(
+            "server busy: {} connections already open and in use (piconetd --max-connections), try again later",
+            limits.max_connections
+        ),
+        Refusal::AddressFull => format!(
+            "server busy: your address already has {} connections open and in use (piconetd --max-connections-per-address); close one or try again later",
+            limits.max_connections_per_address
+        ),
+    };
+    format!("{{\"error\": \"{why}\", \"exception\": \"ConnectionRefusedError\"}}\n").into_bytes()
+}
+
+/// The line an evicted connection gets before it is closed.
+const EVICTED: &[u8] = b"{\"error\": \"connection closed: the server is full and this connection was idle the longest (piconetd --max-connections)\", \"exception\": \"TimeoutError\"}\n";
+
+/// A warning about refused connections at most once a second, with the
+/// number refused since the last one: a connection flood must not turn
+/// into a log flood.
+#[derive(Default)]
+struct RateLimitedWarn {
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+    since: std::sync::atomic::AtomicU64,
+}
+
+impl RateLimitedWarn {
+    fn warn(&self, peer: SocketAddr, refusal: Refusal, limits: &Limits) {
+        let refused = self.since.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+            return;
+        }
+        *last = Some(std::time::Instant::now());
+        self.since.store(0, Ordering::Relaxed);
+        let (why, limit) = match refusal {
+            Refusal::Full => ("every connection slot is in use", limits.max_connections),
+            Refusal::AddressFull => (
+                "this address holds its share of slots",
+                limits.max_connections_per_address,
+            ),
+        };
+        warn!(%peer, refused, limit, "connections refused: {why}");
     }
 }
 
@@ -316,27 +456,28 @@ async fn with_stream<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     peer: SocketAddr,
     shared: Arc<Shared>,
-    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    ticket: Ticket,
 ) {
-    let Some(_permit) = permit else {
-        let max = shared.limits.max_connections;
-        warn!(%peer, max, "connection refused: too many connections");
-        let msg = format!(
-            "{{\"error\": \"server busy: {max} connections already open (piconetd --max-connections), try again later\", \"exception\": \"ConnectionRefusedError\"}}\n"
-        );
-        let _ = stream.write_all(msg.as_bytes()).await;
-        let _ = stream.shutdown().await;
-        return;
-    };
     debug!(%peer, "client connected");
     shared.clients.fetch_add(1, Ordering::Relaxed);
     shared.clients_changed.notify_one();
-    let ended = connection::serve(&mut stream, &shared).await;
+    let ended = tokio::select! {
+        ended = connection::serve(&mut stream, &shared) => Some(ended),
+        () = ticket.evicted() => None,
+    };
     shared.clients.fetch_sub(1, Ordering::Relaxed);
     shared.clients_changed.notify_one();
     match ended {
-        Ended::Io(e) => info!(%peer, error = %e, "client connection failed"),
-        other => debug!(%peer, ended = ended_reason(&other), "client disconnected"),
+        None => {
+            info!(%peer, "idle connection closed to make room for a new one");
+            let _ = tokio::time::timeout(BUSY_WRITE_TIMEOUT, async {
+                stream.write_all(EVICTED).await?;
+                stream.shutdown().await
+            })
+            .await;
+        }
+        Some(Ended::Io(e)) => info!(%peer, error = %e, "client connection failed"),
+        Some(other) => debug!(%peer, ended = ended_reason(&other), "client disconnected"),
     }
 }
 

@@ -339,6 +339,7 @@ async fn a_mebibyte_without_newline_gets_one_error_and_the_connection_recovers()
 async fn a_thousand_simultaneous_connections_are_all_served() {
     let limits = Limits {
         max_connections: 1024,
+        max_connections_per_address: 1024,
         ..Limits::default()
     };
     let d = daemon(limits, None).await;

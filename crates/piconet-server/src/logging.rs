@@ -225,12 +225,14 @@ mod tests {
         assert!(dropped >= QUEUE_LINES as u64, "dropped {dropped}");
         assert!(!sink.flush(Duration::from_millis(50)), "writer is stalled");
         drop(stall);
+        // The queue drains once the writer moves again; then lines fit.
+        assert!(sink.flush(Duration::from_secs(5)));
         log(&sink, "after\n");
         assert!(sink.flush(Duration::from_secs(5)));
         let text = String::from_utf8(probe.written.lock().unwrap().clone()).unwrap();
         assert!(text.contains("line 0\n"), "{text}");
         assert!(text.contains(" log lines dropped"), "{text}");
-        assert!(text.ends_with("after\n") || text.contains("after\n"));
+        assert!(text.ends_with("after\n"), "{text}");
     }
 
     #[test]

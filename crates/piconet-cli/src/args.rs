@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{ArgAction, ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use piconet_client::{Endpoint, KnownHosts, ServerAddr, TlsVerify, Value};
 
-use crate::bench::BenchAction;
+use crate::cmd::bench::BenchAction;
 use crate::exit;
 use crate::fields::parse_field;
 
@@ -17,9 +17,9 @@ Control GPIO pins of a piconet server (piconetd, a Pico W, or the original picon
 server) over its JSON-lines protocol, plaintext or TLS.
 
 ADDR is HOST, HOST:PORT, [IPv6] or [IPv6]:PORT; the port defaults to 12345. send, ping, \
-info, version and actions take --serial DEVICE instead to reach a board over its USB cable \
-(e.g. /dev/ttyACM0; plaintext), and provision sets up a board's WiFi, port and TLS identity \
-that way.
+info, version, actions, pins and update take --serial DEVICE instead to reach a board over \
+its USB cable (e.g. /dev/ttyACM0; plaintext), and provision sets up a board's WiFi, port and \
+TLS identity that way.
 
 TLS (--tls) verifies the server: with --ca FILE against that CA or the server's own \
 certificate (PEM or DER), otherwise by pinning its certificate's SHA-256 on first use in a \
@@ -92,10 +92,16 @@ pub enum Command {
     /// -c action=write_pin pin=2 value=1 timeout=5 -c action=read_pin pin=2
     ///
     /// Values: integers and decimals become JSON numbers, true/false booleans, anything
-    /// else a string. Exits 1 if any answer carries an error.
+    /// else a string. To send a string that looks like a number or a boolean, quote it
+    /// (KEY="'1234'" in a shell, or KEY=str:1234). Exits 1 if any answer carries an error.
     Send {
         #[command(flatten)]
         target: Target,
+        /// Add "release_on_disconnect": true to every write_pin: its pin also returns to
+        /// its safe level when this connection ends (piconetd and the firmware; at the
+        /// latest after the send's last answer).
+        #[arg(long)]
+        release_on_disconnect: bool,
         /// One command as KEY=VALUE words; repeat -c for more commands.
         #[arg(
             id = WORDS,
@@ -121,7 +127,7 @@ pub enum Command {
         #[arg(short = 'n', long = "count", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10_000))]
         count: u32,
     },
-    /// Show the board's information (memory, versions, board name).
+    /// Show what the server reports about itself (board name, versions, uptime...).
     Info {
         #[command(flatten)]
         target: Target,
@@ -133,6 +139,14 @@ pub enum Command {
     },
     /// List the actions the server knows.
     Actions {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Show every configured pin: mode, level, safe level, remaining lease (get_pins).
+    ///
+    /// A table, one pin a line in pin order; --json prints the server's pins array.
+    /// Needs a server with get_pins (piconetd, the piconet firmware).
+    Pins {
         #[command(flatten)]
         target: Target,
     },
@@ -186,11 +200,14 @@ pub enum Command {
         #[arg(long)]
         sig: Option<PathBuf>,
         /// Seconds to wait for the board to come back after its restart.
-        #[arg(long, value_name = "SECS", default_value_t = 60)]
-        wait: u64,
+        #[arg(long, value_name = "SECS", default_value = "60", value_parser = wait_seconds)]
+        wait: Duration,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Install an image older than the one the board runs (refused otherwise).
+        #[arg(long)]
+        allow_downgrade: bool,
     },
     /// Set up a board over its USB cable: WiFi, port, TLS identity.
     ///
@@ -359,7 +376,8 @@ impl Command {
             | Command::Ping { target, .. }
             | Command::Info { target }
             | Command::Version { target }
-            | Command::Actions { target } => target.endpoint(),
+            | Command::Actions { target }
+            | Command::Pins { target } => target.endpoint(),
             Command::Bench { addr, .. } => Endpoint::Tcp(addr.clone()),
             Command::Update { target, .. } => target
                 .clone()
@@ -377,7 +395,8 @@ impl Command {
             | Command::Ping { target, .. }
             | Command::Info { target }
             | Command::Version { target }
-            | Command::Actions { target } => target.serial.as_ref(),
+            | Command::Actions { target }
+            | Command::Pins { target } => target.serial.as_ref(),
             Command::Update { serial, .. } => serial.as_ref(),
             _ => None,
         }
@@ -403,14 +422,19 @@ impl ConnectionArgs {
     }
 }
 
+/// A number of seconds, decimals allowed, more than 0 and at most 86400.
 fn seconds(text: &str) -> Result<Duration, String> {
     let secs: f64 = text
         .parse()
         .map_err(|_| format!("{text:?} is not a number of seconds"))?;
     if !(secs > 0.0 && secs <= 86_400.0) {
-        return Err("the timeout must be more than 0 and at most 86400 seconds".into());
+        return Err("it must be more than 0 and at most 86400 seconds".into());
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+fn wait_seconds(text: &str) -> Result<Duration, String> {
+    seconds(text)
 }
 
 fn bench_seconds(text: &str) -> Result<Duration, String> {

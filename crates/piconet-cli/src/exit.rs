@@ -31,12 +31,14 @@ Exit codes:
   2  usage: bad arguments, address or KEY=VALUE
   3  connection failed: refused, unreachable, unknown host, closed by the server, or the
      serial port cannot be opened
-  4  TLS failed: certificate not trusted by --ca, changed since pinned, or handshake error
+  4  TLS failed: certificate not trusted by --ca, changed since pinned, or handshake error;
+     or the server speaks TLS and the client did not
   5  timeout: no connection or no answer within --timeout seconds
   6  the server's answer is not valid (not JSON, missing fields, over 1 MiB); provision:
      the configuration read back differs from what was stored
-  7  a local file is unusable: --ca FILE, the known-hosts file, or provision's password,
-     certificate or key file (or the certificate to write exists already)
+  7  a local file is unusable: --ca FILE, the known-hosts file, provision's password,
+     certificate or key file (or the certificate to write exists already), firmware's key,
+     image or signature file (missing, or made for another image), or keygen --out exists
   8  provision: no piconet board found on USB, or several (choose one with --port)";
 
 /// The code for an error.
@@ -51,7 +53,10 @@ pub fn code(error: &Error) -> u8 {
         | Error::Closed { .. }
         | Error::SerialOpen { .. }
         | Error::SerialList { .. } => CONNECTION,
-        Error::Tls { .. } | Error::CertificateRejected { .. } | Error::HostKeyChanged { .. } => TLS,
+        Error::Tls { .. }
+        | Error::CertificateRejected { .. }
+        | Error::HostKeyChanged { .. }
+        | Error::ServerWantsTls { .. } => TLS,
         Error::Timeout { .. } => TIMEOUT,
         Error::ResponseTooLarge { .. }
         | Error::InvalidResponse { .. }
@@ -102,6 +107,7 @@ mod tests {
             ),
             (Error::NoConfigDir, LOCAL_FILE),
             (Error::InvalidArgument("x".into()), USAGE),
+            (Error::ServerWantsTls { addr: addr() }, TLS),
         ];
         for (error, expected) in cases {
             assert_eq!(code(&error), expected, "{error}");

@@ -4,6 +4,10 @@ use serde_json::{Map, Number, Value};
 
 /// One `key=value`: integers and finite floats become JSON numbers,
 /// `true`/`false` booleans, anything else a string (`mode=output`, `pull=none`).
+///
+/// Forcing a string: `key=str:1234` sends `"1234"` (everything after
+/// `str:`, as it is), and a value in double quotes is a JSON string
+/// (`key='"007"'` in a shell sends `"007"`; JSON escapes work inside).
 pub fn parse_field(word: &str) -> Result<(String, Value), String> {
     let (key, text) = word
         .split_once('=')
@@ -11,8 +15,19 @@ pub fn parse_field(word: &str) -> Result<(String, Value), String> {
     if key.is_empty() {
         return Err(format!("{word:?} has an empty key"));
     }
+    if let Some(forced) = text.strip_prefix(STRING_PREFIX) {
+        return Ok((key.to_owned(), Value::String(forced.to_owned())));
+    }
+    if text.len() >= 2 && text.starts_with('"') && text.ends_with('"') {
+        let string: String = serde_json::from_str(text)
+            .map_err(|e| format!("{word:?}: the quoted value is not a JSON string: {e}"))?;
+        return Ok((key.to_owned(), Value::String(string)));
+    }
     Ok((key.to_owned(), typed(text)))
 }
+
+/// What makes the rest of a value a string, whatever it looks like.
+pub const STRING_PREFIX: &str = "str:";
 
 fn typed(text: &str) -> Value {
     if let Ok(i) = text.parse::<i64>() {
@@ -76,6 +91,24 @@ mod tests {
             assert_eq!(value(&format!("x={w}")), json!(w), "{w}");
         }
         assert_eq!(value("x=True"), json!("True"));
+    }
+
+    #[test]
+    fn strings_can_be_forced() {
+        assert_eq!(value("ssid=str:1234"), json!("1234"));
+        assert_eq!(value("a=str:007"), json!("007"));
+        assert_eq!(value("b=str:true"), json!("true"));
+        assert_eq!(value("c=str:"), json!(""));
+        assert_eq!(value("d=str:str:x"), json!("str:x"));
+        assert_eq!(value(r#"ssid="1234""#), json!("1234"));
+        assert_eq!(value(r#"s="a \"q\"""#), json!("a \"q\""));
+        assert_eq!(value(r#"e="""#), json!(""));
+        // A lone quote, or quotes inside, stay as typed.
+        assert_eq!(value(r#"f=""#), json!("\""));
+        assert_eq!(value(r#"g=a"b"#), json!("a\"b"));
+        assert!(parse_field(r#"h="bad \x""#)
+            .unwrap_err()
+            .contains("not a JSON string"));
     }
 
     #[test]

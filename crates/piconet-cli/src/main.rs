@@ -1,17 +1,14 @@
 //! `piconet`: the command line for piconet servers.
 
 mod args;
-mod bench;
+mod cmd;
+mod error;
 mod exit;
 mod fields;
-mod firmware;
-mod provision;
-mod run;
-mod update;
 
 use std::process::ExitCode;
 
-use crate::run::Failure;
+use crate::error::Failure;
 
 fn main() -> ExitCode {
     let cli = args::Cli::try_parse_args(std::env::args_os()).unwrap_or_else(|e| e.exit());
@@ -27,7 +24,7 @@ fn main() -> ExitCode {
         }
     };
     let mut stdout = std::io::stdout().lock();
-    let result = runtime.block_on(run::run(cli, &mut stdout));
+    let result = runtime.block_on(cmd::run(cli, &mut stdout));
     match result {
         Ok(()) => ExitCode::from(exit::OK),
         Err(failure) => {
@@ -38,21 +35,10 @@ fn main() -> ExitCode {
 }
 
 fn report(failure: &Failure, json: bool, stdout: &mut dyn std::io::Write) {
-    match failure {
-        // The answers themselves are on stdout already.
-        Failure::ErrorAnswers => eprintln!("piconet: the server answered with an error"),
-        Failure::Client(error) => {
-            if let (true, piconet_client::Error::Server { response, .. }) = (json, error) {
-                let _ = writeln!(stdout, "{response}");
-            }
-            eprintln!("piconet: {error}");
-        }
-        Failure::Usage(message)
-        | Failure::Bench(message)
-        | Failure::Update(message)
-        | Failure::Provision(_, message) => {
-            eprintln!("piconet: {message}")
-        }
-        Failure::Output(error) => eprintln!("piconet: cannot write the output: {error}"),
+    // With --json a server's error answer goes to stdout too, as the others do.
+    if let (true, Failure::Client(piconet_client::Error::Server { response, .. })) = (json, failure)
+    {
+        let _ = writeln!(stdout, "{response}");
     }
+    eprintln!("piconet: {failure}");
 }

@@ -165,6 +165,14 @@ fn upload_restart_new_version_resume_and_rollback_of_a_broken_image() {
         "{}",
         text(&out.stdout)
     );
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "resuming the upload of this image at byte 2048 of {}",
+            next.len()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
 
     // A broken image crashes before serving: the bootloader rolls back,
     // and the command says so and fails.
@@ -337,10 +345,125 @@ fn a_connection_dropped_mid_upload_is_resumed() {
         "{}",
         text(&out.stdout)
     );
+    assert!(
+        text(&out.stderr).contains("resuming at byte"),
+        "{}",
+        text(&out.stderr)
+    );
     let seen = log.0.lock().unwrap();
     assert_eq!((seen.drops, seen.begins), (1, 1), "{seen:?}");
     // 30,000 bytes are 30 chunks of 1 KiB; at most the cut one is sent twice.
     assert!(seen.chunks <= 31 + 1, "{seen:?}");
     drop(seen);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A downgrade is refused (exit 2) unless --allow-downgrade; --json gives
+/// the report as JSON on keygen, sign and update; local file problems exit 7.
+#[test]
+fn downgrades_json_reports_and_local_files() {
+    let dir = tempdir("downgrade");
+    let key = dir.join("update.key");
+    let out = piconet(&[
+        "firmware",
+        "keygen",
+        "--out",
+        key.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let public_hex = made["public_key"].as_str().unwrap().to_owned();
+    assert_eq!(
+        made["firmware_build"],
+        format!("PICONET_UPDATE_PUBLIC_KEY={public_hex}")
+    );
+    // keygen onto an existing file: a local file problem.
+    let again = piconet(&["firmware", "keygen", "--out", key.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(7), "{}", text(&again.stderr));
+    let public: [u8; 32] = (0..32)
+        .map(|i| u8::from_str_radix(&public_hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect::<Vec<_>>()
+        .try_into()
+        .unwrap();
+    let addr = piconetd(public);
+    let factory = text(&piconet(&["version", &addr]).stdout).trim().to_owned();
+
+    // An image older than the running one.
+    let old = dir.join("old.bin");
+    std::fs::write(&old, sim_image("0.0.1", false, 3_000)).unwrap();
+    // sign --version must be the image's own.
+    let wrong = piconet(&[
+        "firmware",
+        "sign",
+        "--key",
+        key.to_str().unwrap(),
+        old.to_str().unwrap(),
+        "--version",
+        "9.9.9",
+    ]);
+    assert_eq!(wrong.status.code(), Some(2), "{}", text(&wrong.stderr));
+    assert!(
+        text(&wrong.stderr).contains("0.0.1"),
+        "{}",
+        text(&wrong.stderr)
+    );
+    let signed = piconet(&[
+        "firmware",
+        "sign",
+        "--key",
+        key.to_str().unwrap(),
+        old.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(signed.status.code(), Some(0), "{}", text(&signed.stderr));
+    let report: Value = serde_json::from_slice(&signed.stdout).unwrap();
+    assert_eq!(report["version"], "0.0.1", "the image's own version");
+
+    let refused = update(&addr, &old);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("--allow-downgrade"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(text(&piconet(&["version", &addr]).stdout).trim(), factory);
+
+    let out = piconet(&[
+        "update",
+        &addr,
+        old.to_str().unwrap(),
+        "--wait",
+        "20",
+        "--allow-downgrade",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["from"], factory.as_str());
+    assert_eq!(report["to"], "0.0.1");
+    assert_eq!(report["resumed_at"], 0);
+
+    // A missing signature file, and one made for another image: exit 7.
+    let bare = dir.join("bare.bin");
+    std::fs::write(&bare, sim_image("5.0.0", false, 100)).unwrap();
+    let out = update(&addr, &bare);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    std::fs::copy(dir.join("old.bin.sig"), dir.join("bare.bin.sig")).unwrap();
+    let out = update(&addr, &bare);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("another image"),
+        "{}",
+        text(&out.stderr)
+    );
+    let missing_key = piconet(&[
+        "firmware",
+        "sign",
+        "--key",
+        "/nonexistent/key",
+        bare.to_str().unwrap(),
+    ]);
+    assert_eq!(missing_key.status.code(), Some(7));
     let _ = std::fs::remove_dir_all(&dir);
 }

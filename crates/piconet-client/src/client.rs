@@ -451,9 +451,9 @@ impl Connection {
             }
             // A TLS server answers a plaintext command with a TLS alert record.
             Err(_) if self.line.starts_with(&[0x15, 0x03]) => {
-                return Err(
-                    self.invalid("it answered with TLS: connect with TLS (piconet --tls)".into())
-                );
+                return Err(Error::ServerWantsTls {
+                    addr: self.addr.clone(),
+                });
             }
             Err(e) => return Err(self.invalid(e.to_string())),
         };

@@ -181,6 +181,13 @@ pub enum Error {
         limit: usize,
     },
 
+    /// A plaintext command was answered with TLS: the server wants TLS.
+    #[error("{addr} answered with TLS: it serves TLS, connect with TLS (piconet --tls, --ca FILE or --insecure; Client::with_tls)")]
+    ServerWantsTls {
+        /// `host:port`.
+        addr: String,
+    },
+
     /// An answer is not a JSON object.
     #[error("{addr} answered something that is not a JSON object: {reason}")]
     InvalidResponse {

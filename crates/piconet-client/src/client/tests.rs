@@ -431,7 +431,8 @@ mod tls {
         let server = FakeServer::tls(&self_signed(&[]), echo).await;
         let err = client(&server).version().await.unwrap_err();
         assert!(
-            matches!(err, Error::InvalidResponse { ref reason, .. } if reason.contains("connect with TLS")),
+            matches!(err, Error::ServerWantsTls { .. })
+                && err.to_string().contains("connect with TLS"),
             "{err:?}"
         );
     }

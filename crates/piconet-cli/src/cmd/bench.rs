@@ -193,6 +193,31 @@ pub enum BenchError {
     Setup(String),
 }
 
+/// `piconet bench`: runs the benchmark, prints its report, and fails (exit 1)
+/// after the report if any answer was an error or a connection broke.
+pub async fn report(
+    client: &Client,
+    tls: bool,
+    config: BenchConfig,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), crate::error::Failure> {
+    use crate::error::Failure;
+    let report = match run(client, tls, config).await {
+        Ok(report) => report,
+        Err(BenchError::Client(e)) => return Err(Failure::Client(e)),
+        Err(BenchError::Setup(why)) => return Err(Failure::Bench(why)),
+    };
+    report.print(json, out)?;
+    if report.errors > 0 || report.failed_connections > 0 {
+        return Err(Failure::Bench(format!(
+            "{} error answers and {} broken connections during the benchmark",
+            report.errors, report.failed_connections
+        )));
+    }
+    Ok(())
+}
+
 /// Connects every connection (setting up its pin), then runs them all from
 /// one instant: `warmup` unrecorded, then `duration` recorded.
 pub async fn run(

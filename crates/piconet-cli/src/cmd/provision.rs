@@ -26,8 +26,8 @@ use serde_json::json;
 use piconet_client::protocol::provision::{MAX_PASSWORD, MAX_SSID, MIN_PASSWORD};
 
 use crate::args::{ConnectionArgs, ProvisionArgs};
+use crate::error::Failure;
 use crate::exit;
-use crate::run::Failure;
 
 /// The firmware's longest command line.
 pub const BOARD_MAX_LINE: usize = piconet_client::protocol::PICO_W_MAX_LINE;

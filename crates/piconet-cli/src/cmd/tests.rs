@@ -2,8 +2,9 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-use super::{run, Failure};
+use super::run;
 use crate::args::Cli;
+use crate::error::Failure;
 use crate::exit;
 
 /// Answers like piconetd's simulated board would, for the fields these tests use:

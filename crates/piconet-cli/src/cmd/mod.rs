@@ -1,0 +1,103 @@
+//! One module per subcommand; [`run`] sends a parsed command line to its own.
+
+pub mod actions;
+pub mod bench;
+pub mod firmware;
+pub mod info;
+pub mod ping;
+pub mod pins;
+pub mod provision;
+pub mod send;
+pub mod update;
+pub mod version;
+
+use std::io::Write;
+
+use piconet_client::Client;
+
+use crate::args::{Cli, Command};
+use crate::error::Failure;
+
+/// Carries out `cli`, writing what it prints to `out`.
+pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
+    let json = cli.json;
+    if let Command::Firmware { action } = &cli.command {
+        return firmware::run(action, json, out);
+    }
+    if let Command::Provision(args) = &cli.command {
+        return provision::run(args, &cli.connection, json, out).await;
+    }
+    if let Some(path) = cli.command.serial() {
+        if cli.connection.tls()?.is_some() {
+            return Err(Failure::Usage(format!(
+                "--serial {} is plaintext (the cable is the security): drop --tls, --ca and --insecure",
+                path.display()
+            )));
+        }
+    }
+    let mut client = Client::to(cli.command.endpoint()).with_timeout(cli.connection.timeout);
+    let tls = cli.connection.tls()?;
+    let with_tls = tls.is_some();
+    if let Some(verify) = tls {
+        client = client.with_tls(verify);
+    }
+    match cli.command {
+        Command::Update {
+            image,
+            sig,
+            wait,
+            quiet,
+            allow_downgrade,
+            ..
+        } => {
+            let args = update::UpdateArgs {
+                image,
+                sig,
+                wait,
+                progress: !quiet && !json,
+                notes: !json,
+                allow_downgrade,
+            };
+            let report = update::update(&client, &args).await?;
+            if json {
+                writeln!(out, "{}", report.json())?;
+            } else {
+                write!(out, "{report}")?;
+            }
+            Ok(())
+        }
+        // Answered at the top, before any connection.
+        Command::Firmware { .. } | Command::Provision(_) => Ok(()),
+        Command::Send {
+            commands,
+            release_on_disconnect,
+            ..
+        } => send::run(&client, &commands, release_on_disconnect, out).await,
+        Command::Ping { count, .. } => ping::run(&client, count, json, out).await,
+        Command::Info { .. } => info::run(&client, json, out).await,
+        Command::Version { .. } => version::run(&client, json, out).await,
+        Command::Actions { .. } => actions::run(&client, json, out).await,
+        Command::Pins { .. } => pins::run(&client, json, out).await,
+        Command::Bench {
+            connections,
+            duration,
+            action,
+            pipeline,
+            warmup,
+            ..
+        } => {
+            let config = bench::BenchConfig {
+                connections: connections as usize,
+                duration,
+                warmup,
+                action,
+                pipeline: pipeline as usize,
+                timeout: cli.connection.timeout,
+            };
+            bench::report(&client, with_tls, config, json, out).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -10,6 +10,19 @@
       pin is set up as an output at 0, then written 1 with a timeout of
       10-50 ms, and written again only after that timeout has passed. Then
       prints get_info's `lease_reverts` (the engine's lateness figures).
+      --tls: over TLS (certificate not verified: a local benchmark server).
+
+  python3 bench/helpers.py flood --port PORT --kind KIND [--tls]
+      Loads the server until killed (or --seconds): `valid` 32 connections
+      each writing 64 pings per write and reading the answers; `invalid`
+      32 connections each writing `x\n` x 4096 per write (every line an
+      error answer) and reading what comes back; `connect` 32 tasks
+      opening and closing connections as fast as they can; `tls` 16 tasks
+      doing full TLS handshakes, one ping, close.
+
+  python3 bench/helpers.py busy
+      One ordinary (SCHED_OTHER) process spinning on a CPU, as "other
+      programs on the Raspberry Pi".
 
 Only loopback addresses are used.
 """
@@ -90,10 +103,11 @@ async def memory(args):
 async def leases(args):
     done = 0
     started = time.monotonic()
+    ctx = tls_context(args.tls)
 
     async def pin_loop(pin):
         nonlocal done
-        reader, writer = await asyncio.open_connection(HOST, args.port)
+        reader, writer = await asyncio.open_connection(HOST, args.port, ssl=ctx)
         await command(
             reader, writer, f'{{"action": "setup_pin", "pin": {pin}, "mode": "output", "value": 0}}'
         )
@@ -111,7 +125,7 @@ async def leases(args):
 
     await asyncio.gather(*(pin_loop(p) for p in PINS))
     await asyncio.sleep(0.1)
-    reader, writer = await asyncio.open_connection(HOST, args.port)
+    reader, writer = await asyncio.open_connection(HOST, args.port, ssl=ctx)
     info = (await command(reader, writer, '{"action": "get_info"}'))["info"]
     writer.close()
     print(
@@ -125,6 +139,56 @@ async def leases(args):
     )
 
 
+async def drain(reader):
+    while await reader.read(65536):
+        pass
+
+
+async def flood(args):
+    ctx = tls_context(args.tls or args.kind == "tls")
+    until = time.monotonic() + args.seconds
+
+    async def pipelined(payload):
+        # Refused or closed connections are retried: the flood goes on.
+        while time.monotonic() < until:
+            try:
+                reader, writer = await asyncio.open_connection(HOST, args.port, ssl=ctx)
+                reading = asyncio.ensure_future(drain(reader))
+                while time.monotonic() < until and not reading.done():
+                    writer.write(payload)
+                    await writer.drain()
+                writer.close()
+                reading.cancel()
+            except (OSError, ssl.SSLError):
+                await asyncio.sleep(0.01)
+
+    async def churn():
+        while time.monotonic() < until:
+            try:
+                reader, writer = await asyncio.open_connection(HOST, args.port, ssl=ctx)
+                if ctx is not None:
+                    writer.write(b'{"action": "ping"}\n')
+                    await reader.readline()
+                writer.close()
+            except (OSError, ssl.SSLError):
+                await asyncio.sleep(0.01)
+
+    if args.kind == "valid":
+        tasks = [pipelined(b'{"action": "ping"}\n' * 64) for _ in range(32)]
+    elif args.kind == "invalid":
+        tasks = [pipelined(b"x\n" * 4096) for _ in range(32)]
+    elif args.kind == "connect":
+        tasks = [churn() for _ in range(32)]
+    else:
+        tasks = [churn() for _ in range(16)]
+    await asyncio.gather(*tasks)
+
+
+def busy():
+    while True:
+        pass
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="what", required=True)
@@ -136,8 +200,20 @@ def main():
     l = sub.add_parser("leases")
     l.add_argument("--port", type=int, required=True)
     l.add_argument("-n", type=int, default=10000)
+    l.add_argument("--tls", action="store_true")
+    f = sub.add_parser("flood")
+    f.add_argument("--port", type=int, required=True)
+    f.add_argument("--kind", choices=["valid", "invalid", "connect", "tls"], required=True)
+    f.add_argument("--tls", action="store_true")
+    f.add_argument("--seconds", type=float, default=600)
+    sub.add_parser("busy")
     args = parser.parse_args()
-    asyncio.run(memory(args) if args.what == "memory" else leases(args))
+    if args.what == "busy":
+        busy()
+    elif args.what == "flood":
+        asyncio.run(flood(args))
+    else:
+        asyncio.run(memory(args) if args.what == "memory" else leases(args))
 
 
 if __name__ == "__main__":

@@ -294,6 +294,8 @@ mod tests {
         held: HashMap<u32, (LineConfig, bool)>,
         requests: Vec<(u32, LineConfig, bool)>,
         fail: bool,
+        /// Levels driven and releases, in order.
+        events: Vec<(&'static str, u32, bool)>,
     }
 
     impl Lines for FakeLines {
@@ -317,11 +319,15 @@ mod tests {
             self.held.contains_key(&offset)
         }
         fn release_all(&mut self) {
+            for (offset, (_, high)) in &self.held {
+                self.events.push(("released", *offset, *high));
+            }
             self.held.clear();
         }
         fn set(&mut self, offset: u32, high: bool) -> Result<(), String> {
             let l = self.held.get_mut(&offset).ok_or("not held")?;
             l.1 = high;
+            self.events.push(("set", offset, high));
             Ok(())
         }
         fn get(&mut self, offset: u32) -> Result<bool, String> {
@@ -423,6 +429,42 @@ mod tests {
         assert!(b.lines.is_requested(3));
         b.sleep(10, true);
         assert!(b.lines.is_requested(3));
+    }
+
+    #[test]
+    fn reset_drives_leased_lines_to_their_safe_level_before_releasing_them() {
+        use piconet_engine::{After, Config, Engine};
+        let mut engine = Engine::new(board(None), Config::default());
+        let t0 = Instant::ZERO;
+        let mut out = Vec::new();
+        for line in [
+            r#"{"action": "setup_pin", "pin": 5, "mode": "output", "value": 0}"#,
+            r#"{"action": "write_pin", "pin": 5, "value": 1, "timeout": 60}"#,
+            r#"{"action": "setup_pin", "pin": 6, "mode": "output", "value": 1}"#,
+            r#"{"action": "write_pin", "pin": 6, "value": 0, "timeout": 60}"#,
+        ] {
+            engine.handle(t0, line.as_bytes(), &mut out);
+        }
+        assert!(!String::from_utf8_lossy(&out).contains("error"));
+        let mut reverted = Vec::new();
+        let cycled =
+            crate::power::carry_out(&mut engine, t0, After::Reset, |r| reverted.push(r.pin));
+        assert!(cycled);
+        reverted.sort();
+        assert_eq!(reverted, [5, 6]);
+        let events = &engine.board().lines.events;
+        let released = |pin| {
+            events
+                .iter()
+                .position(|e| *e == ("released", pin, pin == 6))
+        };
+        let safe = |pin| events.iter().rposition(|e| *e == ("set", pin, pin == 6));
+        for pin in [5, 6] {
+            let (s, r) = (safe(pin), released(pin));
+            assert!(s.is_some() && r.is_some() && s < r, "pin {pin}: {events:?}");
+        }
+        assert_eq!(engine.leases(), 0);
+        assert!(!engine.board().lines.is_requested(5));
     }
 
     #[test]

@@ -28,6 +28,7 @@ mod host_board;
 mod leases;
 mod limits;
 pub mod logging;
+mod power;
 mod server;
 mod status_led;
 pub mod tls;

@@ -119,6 +119,11 @@ pub(crate) struct Shared {
     /// Signalled when the number of clients changes.
     pub(crate) clients_changed: Notify,
     pub(crate) clients: AtomicUsize,
+    /// Bumped at every power cycle (reset, deep sleep): every connection
+    /// watches it and closes.
+    power_cycles: tokio::sync::watch::Sender<u64>,
+    /// During a deep sleep: when it ends (no connection is accepted).
+    asleep_until: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Shared {
@@ -163,12 +168,40 @@ impl Shared {
 
     pub(crate) fn after_reply(&self, after: After) {
         match after {
-            After::Nothing => {}
-            After::Reset => info!("reset requested: the board resets"),
-            After::Sleep { ms, deep } => info!(ms, deep, "sleep requested"),
+            After::Nothing => return,
+            After::Reset => info!("reset requested: leased pins to their safe levels, board reset, every connection closed"),
+            After::Sleep { ms, deep: true } => info!(ms, "deep sleep requested: every connection closed, none accepted until it ends"),
+            After::Sleep { ms, deep: false } => info!(ms, "light sleep requested"),
         }
-        self.engine().after_reply(after);
+        let now = self.clock.now();
+        let power_cycle = crate::power::carry_out(&mut self.engine(), now, after, |r| {
+            info!(
+                pin = r.pin,
+                level = r.level.as_u8(),
+                "reset: pin driven to its safe level first"
+            )
+        });
         self.wake_leases();
+        if let After::Sleep { ms, deep: true } = after {
+            let until = std::time::Instant::now() + Duration::from_millis(ms.into());
+            *self.asleep_until.lock().unwrap_or_else(|p| p.into_inner()) = Some(until);
+        }
+        if power_cycle {
+            self.power_cycles.send_modify(|n| *n += 1);
+        }
+    }
+
+    /// Whether the board is in a deep sleep now.
+    fn asleep(&self) -> bool {
+        let mut until = self.asleep_until.lock().unwrap_or_else(|p| p.into_inner());
+        match *until {
+            Some(t) if std::time::Instant::now() < t => true,
+            Some(_) => {
+                *until = None;
+                false
+            }
+            None => false,
+        }
     }
 }
 
@@ -216,6 +249,8 @@ impl Server {
                 stopping: AtomicBool::new(false),
                 clients_changed: Notify::new(),
                 clients: AtomicUsize::new(0),
+                power_cycles: tokio::sync::watch::Sender::new(0),
+                asleep_until: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -278,6 +313,12 @@ impl Server {
                             continue;
                         }
                     };
+                    if shared.asleep() {
+                        // A sleeping board does not answer: closed at once.
+                        drop(tcp);
+                        debug!(%peer, "connection refused: the board is in deep sleep");
+                        continue;
+                    }
                     let _ = tcp.set_nodelay(true);
                     let key = AddrKey::from(peer.ip());
                     match &tls {
@@ -461,14 +502,21 @@ async fn with_stream<S: AsyncRead + AsyncWrite + Unpin>(
     debug!(%peer, "client connected");
     shared.clients.fetch_add(1, Ordering::Relaxed);
     shared.clients_changed.notify_one();
+    let mut power = shared.power_cycles.subscribe();
     let ended = tokio::select! {
-        ended = connection::serve(&mut stream, &shared) => Some(ended),
-        () = ticket.evicted() => None,
+        ended = connection::serve(&mut stream, &shared) => Closed::Ended(ended),
+        () = ticket.evicted() => Closed::Evicted,
+        _ = power.changed() => Closed::PowerCycle,
     };
     shared.clients.fetch_sub(1, Ordering::Relaxed);
     shared.clients_changed.notify_one();
     match ended {
-        None => {
+        Closed::PowerCycle => {
+            // As a board's reset: no goodbye, the connection just ends.
+            debug!(%peer, "connection closed: the board reset or went to deep sleep");
+            let _ = tokio::time::timeout(BUSY_WRITE_TIMEOUT, stream.shutdown()).await;
+        }
+        Closed::Evicted => {
             info!(%peer, "idle connection closed to make room for a new one");
             let _ = tokio::time::timeout(BUSY_WRITE_TIMEOUT, async {
                 stream.write_all(EVICTED).await?;
@@ -476,9 +524,21 @@ async fn with_stream<S: AsyncRead + AsyncWrite + Unpin>(
             })
             .await;
         }
-        Some(Ended::Io(e)) => info!(%peer, error = %e, "client connection failed"),
-        Some(other) => debug!(%peer, ended = ended_reason(&other), "client disconnected"),
+        Closed::Ended(Ended::Io(e)) => info!(%peer, error = %e, "client connection failed"),
+        Closed::Ended(other) => {
+            debug!(%peer, ended = ended_reason(&other), "client disconnected")
+        }
     }
+}
+
+/// How a connection's task ended.
+enum Closed {
+    /// The connection ended by itself.
+    Ended(Ended),
+    /// Its slot went to a newcomer.
+    Evicted,
+    /// The board reset or went to deep sleep.
+    PowerCycle,
 }
 
 /// Why a connection ended, as a word for the log (not Debug text).

@@ -75,6 +75,36 @@ def identity(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def seed_v1_identity(tmp_path_factory):
+    """The seed's openssl steps exactly, completed the usual way
+    (`openssl x509 -req -signkey`): an X.509 v1 certificate with OpenSSL 3.0."""
+    d = tmp_path_factory.mktemp("tls-v1")
+
+    def run(*args):
+        return subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+
+    run("ecparam", "-genkey", "-name", "prime256v1", "-out", "ec_key.pem")
+    run("ec", "-in", "ec_key.pem", "-outform", "DER", "-out", "ec_key.der")
+    run("req", "-new", "-key", "ec_key.pem", "-out", "ec_csr.pem", "-subj", "/CN=pico")
+    run("x509", "-req", "-in", "ec_csr.pem", "-signkey", "ec_key.pem", "-out", "ec_cert.pem")
+    run("x509", "-in", "ec_cert.pem", "-outform", "DER", "-out", "ec_cert.der")
+    text = run("x509", "-in", "ec_cert.pem", "-noout", "-text").stdout.decode()
+    assert "Version: 1" in text, text
+    return d / "ec_cert.der", d / "ec_key.der"
+
+
+@pytest.fixture(scope="module")
+def piconetd_tls_v1(seed_v1_identity):
+    cert, key = seed_v1_identity
+    port = free_port()
+    proc = start([PICONETD, "--listen", f"127.0.0.1:{port}",
+                  "--tls-cert", str(cert), "--tls-key", str(key)], port, "piconetd (TLS, v1)")
+    yield Client("127.0.0.1", port)
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
 def piconetd():
     port = free_port()
     proc = start([PICONETD, "--listen", f"127.0.0.1:{port}"], port, "piconetd")
@@ -110,6 +140,17 @@ def send(client, cmds):
 
 def stable(response):
     return {k: v for k, v in response.items() if k not in VOLATILE}
+
+
+def test_the_seeds_v1_certificate_serves_the_original_client(piconetd_tls_v1):
+    """The certificate the seed's steps make (v1) is what an original Pico
+    presents; piconetd serves it, and the original client talks over it."""
+    cmds = copy.deepcopy(SEED_EXAMPLE)
+    for c in cmds:
+        c["pin"] = 5
+    answers = send(piconetd_tls_v1, cmds)
+    assert [a.get("error") for a in answers] == [None] * 4, answers
+    assert answers[1]["value"] == 0 and answers[3]["value"] == 1
 
 
 def test_seed_example_matches_the_original_server(piconetd, original):

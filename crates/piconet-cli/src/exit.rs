@@ -28,7 +28,8 @@ Exit codes:
   0  success
   1  the server answered at least one command with an error (`error`/`exception` fields);
      provision: the board refused a setting, or its firmware cannot be provisioned
-  2  usage: bad arguments, address or KEY=VALUE
+  2  usage: bad arguments, address or KEY=VALUE; firmware sign --version that is not the
+     image's; update of an older image without --allow-downgrade
   3  connection failed: refused, unreachable, unknown host, closed by the server, or the
      serial port cannot be opened
   4  TLS failed: certificate not trusted by --ca, changed since pinned, or handshake error;

@@ -111,7 +111,9 @@ impl KnownHosts {
         &self.path
     }
 
-    /// The first pin for `host` (as `host:port`, the form [`crate::ServerAddr`] displays).
+    /// The first pin for `host` (as `host:port`, the form [`crate::ServerAddr`]
+    /// displays). A line naming a host without a port pins it on the default
+    /// port, 12345.
     ///
     /// Every line is checked, not only the host's: a damaged file must not
     /// quietly turn a pinned server back into a first use.
@@ -138,7 +140,13 @@ impl KnownHosts {
                 return Err(syntax("expected two words".into()));
             };
             let fingerprint = hex.parse::<Fingerprint>().map_err(syntax)?;
-            if found.is_none() && name.eq_ignore_ascii_case(host) {
+            // A hand-written `HOST` without a port means the default port,
+            // as on the command line; it must not be skipped and a second
+            // pin appended.
+            let name = name
+                .parse::<crate::ServerAddr>()
+                .map_err(|e| syntax(format!("{name:?} is not HOST[:PORT] ({e})")))?;
+            if found.is_none() && name.to_string().eq_ignore_ascii_case(host) {
                 found = Some(KnownHost {
                     fingerprint,
                     line: line_no,
@@ -228,6 +236,20 @@ mod tests {
             })
         );
         assert_eq!(store.lookup("a:2").unwrap(), None);
+    }
+
+    #[test]
+    fn a_line_without_a_port_pins_the_default_port() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("known_hosts");
+        fs::write(&path, format!("pico.lan {}\n[fe80::1] {}\n", fp(3), fp(4))).unwrap();
+        let store = KnownHosts::new(&path);
+        assert_eq!(store.lookup("pico.lan:12345").unwrap().unwrap().line, 1);
+        assert_eq!(store.lookup("[fe80::1]:12345").unwrap().unwrap().line, 2);
+        assert_eq!(store.lookup("pico.lan:80").unwrap(), None);
+        fs::write(&path, format!("pico.lan:notaport {}\n", fp(3))).unwrap();
+        let e = store.lookup("pico.lan:12345").unwrap_err().to_string();
+        assert!(e.contains("line 1") && e.contains("HOST[:PORT]"), "{e}");
     }
 
     #[test]

@@ -16,18 +16,16 @@
 use piconet_engine::{After, Board, Engine, Instant, Revert};
 
 /// Carry out `after` on `engine`: leased pins to their safe levels first
-/// when the board is about to forget them. Returns whether the board went
-/// through a power cycle (reset or deep sleep).
+/// when the board is about to forget them (reset, deep sleep). The
+/// connections are the server's part (`Shared::connections_after`).
 pub(crate) fn carry_out<B: Board>(
     engine: &mut Engine<B>,
     now: Instant,
     after: After,
     report: impl FnMut(Revert),
-) -> bool {
-    let power_cycle = matches!(after, After::Reset | After::Sleep { deep: true, .. });
-    if power_cycle {
+) {
+    if matches!(after, After::Reset | After::Sleep { deep: true, .. }) {
         engine.release_all(now, report);
     }
     engine.after_reply(after);
-    power_cycle
 }

@@ -174,7 +174,7 @@ impl Shared {
             After::Sleep { ms, deep: false } => info!(ms, "light sleep requested"),
         }
         let now = self.clock.now();
-        let power_cycle = crate::power::carry_out(&mut self.engine(), now, after, |r| {
+        crate::power::carry_out(&mut self.engine(), now, after, |r| {
             info!(
                 pin = r.pin,
                 level = r.level.as_u8(),
@@ -182,13 +182,22 @@ impl Shared {
             )
         });
         self.wake_leases();
-        if let After::Sleep { ms, deep: true } = after {
-            let until = std::time::Instant::now() + Duration::from_millis(ms.into());
-            *self.asleep_until.lock().unwrap_or_else(|p| p.into_inner()) = Some(until);
+        self.connections_after(after);
+    }
+
+    /// What `after` (carried out on the engine) does to the connections:
+    /// a reset or deep sleep closes every one, a deep sleep also refuses
+    /// new ones until it ends.
+    pub(crate) fn connections_after(&self, after: After) {
+        match after {
+            After::Nothing | After::Sleep { deep: false, .. } => return,
+            After::Sleep { ms, deep: true } => {
+                let until = std::time::Instant::now() + Duration::from_millis(ms.into());
+                *self.asleep_until.lock().unwrap_or_else(|p| p.into_inner()) = Some(until);
+            }
+            After::Reset => {}
         }
-        if power_cycle {
-            self.power_cycles.send_modify(|n| *n += 1);
-        }
+        self.power_cycles.send_modify(|n| *n += 1);
     }
 
     /// Whether the board is in a deep sleep now.

@@ -214,6 +214,20 @@ fn each_mode_reaches(v3: bool, der: bool) {
     );
     assert!(!stderr.contains("UnknownIssuer"), "{tag}: {stderr}");
     assert!(!stderr.contains("CaUsedAsEndEntity"), "{tag}: {stderr}");
+
+    // Plaintext to the TLS port: a TLS problem (exit 4) that says what to do.
+    let out = piconet(&["version", &addr], &known);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{tag}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("connect with TLS"),
+        "{tag}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use crate::test_server::{echo, FakeServer, Reply};
-use crate::{Client, Error, Level, Mode, Pull, TlsVerify};
+use crate::{CaRefusal, Client, Error, Level, Mode, Pull, TlsVerify};
 
 fn cmd(v: Value) -> Map<String, Value> {
     v.as_object().unwrap().clone()
@@ -321,6 +321,21 @@ mod tls {
             matches!(err, Error::CertificateRejected { ref ca_file, .. } if *ca_file == path),
             "{err:?}"
         );
+        assert!(
+            matches!(
+                err,
+                Error::CertificateRejected {
+                    reason: CaRefusal::NotTrusted,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("is not that one and not signed by it"),
+            "{text}"
+        );
     }
 
     #[tokio::test]
@@ -349,6 +364,14 @@ mod tls {
             } else {
                 let err = got.unwrap_err();
                 assert!(matches!(err, Error::CertificateRejected { .. }), "{err:?}");
+                assert!(
+                    matches!(err, Error::CertificateRejected { reason: CaRefusal::WrongName { ref host }, .. } if host == "127.0.0.1"),
+                    "{err:?}"
+                );
+                assert!(
+                    err.to_string().contains("other names than 127.0.0.1"),
+                    "{err}"
+                );
             }
         }
     }

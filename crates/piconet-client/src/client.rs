@@ -13,6 +13,7 @@ use tokio_rustls::TlsConnector;
 
 use crate::action::Action;
 use crate::address::{Endpoint, ServerAddr};
+use crate::config::BoardConfig;
 use crate::error::Error;
 use crate::framing::{self, LineEnd, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::known_hosts::KnownHosts;
@@ -340,6 +341,38 @@ impl Client {
         let answer = self.perform(Action::UpdateFinish).await?;
         UpdateStatus::of(&answer)
     }
+}
+
+impl Client {
+    /// The board's stored settings (`get_config`; over the USB cable, or
+    /// from the board itself).
+    pub async fn get_config(&self) -> Result<BoardConfig, Error> {
+        config_of(self.perform(Action::GetConfig).await?)
+    }
+
+    /// Stores a provisioning setting ([`Action::SetWifi`], [`Action::SetPort`],
+    /// [`Action::SetTls`], [`Action::ClearTls`]) and returns the settings
+    /// stored now. A board takes them only over its USB cable
+    /// ([`Client::serial`]); they apply at its next reset.
+    pub async fn provision(&self, setting: Action<'_>) -> Result<BoardConfig, Error> {
+        if !matches!(
+            setting,
+            Action::SetWifi { .. }
+                | Action::SetPort { .. }
+                | Action::SetTls { .. }
+                | Action::ClearTls
+        ) {
+            return Err(Error::InvalidArgument(format!(
+                "{} is not a provisioning setting",
+                setting.name()
+            )));
+        }
+        config_of(self.perform(setting).await?)
+    }
+}
+
+fn config_of(answer: Response) -> Result<BoardConfig, Error> {
+    answer.field("config", |_| BoardConfig::from_answer(answer.raw()))
 }
 
 /// The `actions` list of a `list_actions` answer.

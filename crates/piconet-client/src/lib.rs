@@ -30,6 +30,7 @@
 mod action;
 mod address;
 mod client;
+mod config;
 mod error;
 mod framing;
 mod known_hosts;
@@ -46,6 +47,7 @@ mod test_server;
 pub use action::{hex, Action};
 pub use address::{Endpoint, ServerAddr, DEFAULT_PORT};
 pub use client::{now_ns, Client, Connection, Stream, DEFAULT_TIMEOUT};
+pub use config::BoardConfig;
 pub use error::Error;
 pub use framing::{read_line, LineEnd, DEFAULT_MAX_RESPONSE_BYTES};
 pub use known_hosts::{Fingerprint, KnownHost, KnownHosts, KNOWN_HOSTS_ENV};

@@ -18,8 +18,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use piconet_client::{
-    Action, Client, Connection, Fingerprint, KnownHosts, Map, Response, ServerAddr, UsbSerialPort,
-    Value,
+    Action, BoardConfig, Client, Connection, Fingerprint, KnownHosts, Map, Response, ServerAddr,
+    UsbSerialPort, Value,
 };
 use serde_json::json;
 
@@ -525,41 +525,7 @@ pub fn choose_board(ports: Vec<UsbSerialPort>) -> Result<UsbSerialPort, String> 
 }
 
 /// The board's `config` object.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Config {
-    ssid: Option<String>,
-    password_set: bool,
-    port: u16,
-    tls_fingerprint: Option<String>,
-    restart_needed: bool,
-    raw: Map<String, Value>,
-}
-
-impl Config {
-    fn from_answer(answer: &Map<String, Value>) -> Option<Self> {
-        let raw = answer.get("config")?.as_object()?.clone();
-        Some(Config {
-            ssid: match raw.get("ssid")? {
-                Value::Null => None,
-                v => Some(v.as_str()?.to_owned()),
-            },
-            password_set: raw
-                .get("password_set")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            port: u16::try_from(raw.get("port")?.as_u64()?).ok()?,
-            tls_fingerprint: match raw.get("tls_fingerprint") {
-                None | Some(Value::Null) => None,
-                Some(v) => Some(v.as_str()?.to_ascii_lowercase()),
-            },
-            restart_needed: raw
-                .get("restart_needed")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            raw,
-        })
-    }
-}
+type Config = BoardConfig;
 
 /// The board must report what was just stored.
 fn check(plan: &Plan, config: &Config) -> Result<(), Failure> {

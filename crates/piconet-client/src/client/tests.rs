@@ -69,9 +69,48 @@ fn fake_board(command: &Map<String, Value>) -> Reply {
         "get_version" => json!({"version": "1.13.1"}),
         "get_info" => json!({"info": {"board": "sim", "mem_free": 1000}}),
         "list_actions" => json!({"actions": ["ping", "read_pin"]}),
+        "get_pins" => json!({"pins": [{"pin": 2, "mode": "output", "level": 1, "safe": 0,
+            "lease_ms": 900}]}),
+        "get_config" | "set_port" => json!({"config": {"ssid": null, "password_set": false,
+            "port": command.get("port").cloned().unwrap_or(json!(12345)),
+            "tls_fingerprint": null, "restart_needed": command["action"] == "set_port"}}),
         _ => json!({}),
     };
     Reply::Echo(cmd(extra))
+}
+
+#[tokio::test]
+async fn pins_and_board_settings_are_typed() {
+    let server = FakeServer::plain(fake_board).await;
+    let c = client(&server);
+    let pins = c.get_pins().await.unwrap();
+    assert_eq!(pins.len(), 1);
+    assert_eq!(
+        (pins[0].pin, pins[0].level, pins[0].lease_ms),
+        (2, Some(Level::High), Some(900))
+    );
+    let config = c.get_config().await.unwrap();
+    assert_eq!((config.port, config.ssid.as_deref()), (12345, None));
+    let stored = c
+        .provision(crate::Action::SetPort { port: 8080 })
+        .await
+        .unwrap();
+    assert_eq!(stored.port, 8080);
+    assert!(stored.restart_needed);
+    let e = c.provision(crate::Action::Reset).await.unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
+    // An answer without the object is a missing field, not a panic.
+    let e = c.update_status().await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::MissingField {
+                field: "update",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]

@@ -153,6 +153,24 @@ def test_the_seeds_v1_certificate_serves_the_original_client(piconetd_tls_v1):
     assert answers[1]["value"] == 0 and answers[3]["value"] == 1
 
 
+def test_verifying_the_seeds_certificate_from_python(piconetd_tls_v1, seed_v1_identity):
+    """docs/python-client.md's recipe: the certificate as cafile, no name
+    check, and VERIFY_X509_STRICT off (on by default from Python 3.13),
+    which refuses a v1 certificate as a CA."""
+    import ssl
+    cert_der, _ = seed_v1_identity
+    pem = cert_der.with_suffix(".pem")
+    client = Client("127.0.0.1", piconetd_tls_v1.port)
+    client.ssl_context = ssl.create_default_context(cafile=str(pem))
+    client.ssl_context.check_hostname = False
+    client.ssl_context.verify_flags &= ~ssl.VERIFY_X509_STRICT
+    answer = client.send_command(action="get_version")
+    assert "error" not in answer and answer["version"], answer
+    client.ssl_context.verify_flags |= ssl.VERIFY_X509_STRICT
+    with pytest.raises(ssl.SSLCertVerificationError):
+        client.send_command(action="get_version")
+
+
 def test_seed_example_matches_the_original_server(piconetd, original):
     ours, theirs = send(piconetd, SEED_EXAMPLE), send(original, SEED_EXAMPLE)
     assert [stable(r) for r in ours] == [stable(r) for r in theirs]

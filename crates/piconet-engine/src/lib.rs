@@ -39,6 +39,7 @@ pub mod levels;
 mod peer;
 pub mod pico;
 mod pins;
+pub mod session;
 pub mod settings;
 #[cfg(feature = "sim")]
 pub mod sim;

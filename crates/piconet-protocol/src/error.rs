@@ -19,6 +19,12 @@ pub enum ErrorClass {
     GPIOPinNotSetupError,
     /// The hardware underneath failed.
     OSError,
+    /// The connection hit a time limit (idle, unfinished line) and is
+    /// closed after this line.
+    TimeoutError,
+    /// The server has no slot for the connection; it is closed after
+    /// this line.
+    ConnectionRefusedError,
 }
 
 impl ErrorClass {
@@ -29,6 +35,8 @@ impl ErrorClass {
             ErrorClass::KeyError => "KeyError",
             ErrorClass::GPIOPinNotSetupError => "GPIOPinNotSetupError",
             ErrorClass::OSError => "OSError",
+            ErrorClass::TimeoutError => "TimeoutError",
+            ErrorClass::ConnectionRefusedError => "ConnectionRefusedError",
         }
     }
 }

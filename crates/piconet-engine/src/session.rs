@@ -20,7 +20,8 @@
 //!   line, never for a whole read (the lease timer waits at most that long);
 //! - **after the reply**: a `reset` or `sleep` is carried out by
 //!   [`Session::carry_out`] only once its reply is sent, and every lease is
-//!   released before a deep sleep (the engine forgets leases across it);
+//!   released before a reset or deep sleep (the engine forgets leases
+//!   across them);
 //! - **disconnect**: [`Session::disconnected`] reverts the pins this
 //!   connection leased with `"release_on_disconnect": true`.
 //!
@@ -440,9 +441,10 @@ impl<L: LineStorage, O: OutputStorage> Session<L, O> {
     }
 
     /// Carry out the waiting reset or sleep (see [`Session::after_due`]):
-    /// before a deep sleep every lease is driven to its safe level, since
-    /// the engine forgets leases across it. Returns what was carried out.
-    /// On a Pico W a reset or deep sleep does not return.
+    /// before a reset or a deep sleep every lease is driven to its safe
+    /// level, since the engine forgets leases across them (and a host
+    /// board's reset releases its lines where they are). Returns what was
+    /// carried out. On a Pico W a reset or deep sleep does not return.
     pub fn carry_out<B: Board>(
         &mut self,
         now: Instant,
@@ -453,7 +455,7 @@ impl<L: LineStorage, O: OutputStorage> Session<L, O> {
             return None;
         }
         let after = self.after.take()?;
-        if let After::Sleep { deep: true, .. } = after {
+        if matches!(after, After::Reset | After::Sleep { deep: true, .. }) {
             engine.release_all(now, report);
         }
         engine.after_reply(after);
@@ -884,6 +886,30 @@ mod tests {
             })
             .count();
         assert_eq!(lows, 2, "{events:?}");
+    }
+
+    #[test]
+    fn a_reset_releases_every_lease_first() {
+        let (mut s, mut e) = (session(limits()), engine());
+        lease(&mut s, &mut e, 2, false);
+        feed(&mut s, &mut e, ms(0), b"{\"action\": \"reset\"}\n");
+        drain(&mut s, ms(0));
+        e.board_mut().clear_log();
+        let mut reverted = Vec::new();
+        assert_eq!(
+            s.carry_out(ms(1), &mut e, |r| reverted.push(r.pin)),
+            Some(After::Reset)
+        );
+        assert_eq!(reverted, [2]);
+        let events: Vec<_> = e.board().log().map(|s| s.event).collect();
+        assert_eq!(
+            events[0],
+            crate::sim::Event::Level {
+                pin: 2,
+                level: Level::Low
+            },
+            "safe level before the reset: {events:?}"
+        );
     }
 
     #[test]

@@ -1,15 +1,22 @@
-//! One client connection: bytes in, lines out, through the shared engine.
+//! One client connection: a thin tokio loop around the engine's
+//! [`Session`], which holds every rule (timeouts, bounded output,
+//! after-reply, release on disconnect). This loop only moves bytes and
+//! time: it reads when the session takes input, writes what it has, and
+//! wakes at its deadline.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use piconet_engine::After;
-use piconet_protocol::framing::{Frame, LineDecoder};
+use piconet_engine::session::{self, Session};
+use piconet_engine::{ConnId, Peer, Revert};
+use piconet_protocol::framing::LineDecoder;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tracing::{info, warn};
 
 use crate::server::Shared;
 
-/// Most bytes read from the socket at a time. Everything a read brings is
-/// answered with one write, so pipelined commands leave together.
+/// Most bytes read from the socket at a time. What a read brings is
+/// answered before the next write, so pipelined commands leave together.
 const READ_CHUNK: usize = 8 * 1024;
 
 /// The read buffer of a connection that sends little at a time (one
@@ -28,129 +35,220 @@ pub(crate) enum Ended {
     Idle,
     /// A command line was not finished within the line timeout.
     SlowLine,
+    /// The client read none of its replies within the write timeout.
+    WriteStalled,
     /// The socket failed.
     Io(std::io::Error),
 }
 
+impl From<session::Ended> for Ended {
+    fn from(e: session::Ended) -> Self {
+        match e {
+            session::Ended::Done => Ended::Done,
+            session::Ended::PeerClosed => Ended::Closed,
+            session::Ended::Idle => Ended::Idle,
+            session::Ended::SlowLine => Ended::SlowLine,
+            session::Ended::WriteStalled => Ended::WriteStalled,
+        }
+    }
+}
+
+/// Connection ids for release_on_disconnect leases: never reused while a
+/// connection may hold one (2^32 connections wrap around).
+static NEXT_CONN: AtomicU32 = AtomicU32::new(0);
+
+/// Serve one connection to its end, then revert the pins it leased with
+/// `"release_on_disconnect": true`: also when this future is dropped
+/// unfinished (an evicted connection, shutdown).
 pub(crate) async fn serve<S>(stream: &mut S, shared: &Arc<Shared>) -> Ended
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let conn = ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed));
     let limits = shared.limits;
-    let mut decoder = LineDecoder::new(Vec::new(), limits.max_line);
+    let mut guard = Release {
+        shared,
+        session: Session::new(
+            shared.clock.now(),
+            Peer::network(conn),
+            limits.session(),
+            LineDecoder::new(Vec::new(), limits.max_line),
+            Vec::new(),
+        ),
+    };
+    let ended = run(stream, shared, &mut guard.session).await;
+    // Before the close reaches the client: one that sees its connection
+    // end may rely on its pins being back.
+    guard.release();
+    if matches!(
+        ended,
+        Ended::Done | Ended::Closed | Ended::Idle | Ended::SlowLine
+    ) {
+        // Bounded: FIN, or a TLS close_notify.
+        let _ = tokio::time::timeout(shared.limits.write_timeout, stream.shutdown()).await;
+    }
+    ended
+}
+
+/// Releases the session's release_on_disconnect leases however the
+/// connection ends, dropped futures included.
+struct Release<'a> {
+    shared: &'a Shared,
+    session: HostSession,
+}
+
+impl Release<'_> {
+    fn release(&mut self) {
+        if !self.session.needs_release() {
+            return;
+        }
+        let conn = self.session.peer().conn;
+        let mut reverted: Vec<Revert> = Vec::new();
+        let now = self.shared.clock.now();
+        self.shared
+            .with_engine(|engine| self.session.disconnected(now, engine, |r| reverted.push(r)));
+        for r in reverted {
+            log_disconnect_revert(conn, &r);
+        }
+    }
+}
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// A connection's session on piconetd: buffers that grow as needed.
+pub(crate) type HostSession = Session<Vec<u8>, Vec<u8>>;
+
+async fn run<S>(stream: &mut S, shared: &Shared, session: &mut HostSession) -> Ended
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let write_timeout = shared.limits.write_timeout;
     let mut buf = vec![0u8; READ_SMALL];
-    let mut out = Vec::new();
-    // When the unfinished line in the decoder started arriving.
-    let mut line_started: Option<tokio::time::Instant> = None;
+    // Read bytes not yet taken by the session: buf[start..end].
+    let (mut start, mut end) = (0, 0);
+    // Bytes were written since the last flush.
+    let mut unflushed = false;
     loop {
-        let idle_deadline = tokio::time::Instant::now() + limits.idle_timeout;
-        let deadline = match line_started {
-            Some(t) => idle_deadline.min(t + limits.line_timeout),
-            None => idle_deadline,
-        };
-        let n = match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
-            Err(_) => {
-                let (ended, message) = match line_started {
-                    Some(_) if deadline < idle_deadline => (
-                        Ended::SlowLine,
-                        timeout_error("command line not finished within", limits.line_timeout),
-                    ),
-                    _ => (
-                        Ended::Idle,
-                        timeout_error("no command for", limits.idle_timeout),
-                    ),
-                };
-                let _ = stream.write_all(&message).await;
-                let _ = stream.flush().await;
-                return ended;
-            }
-            Ok(Ok(0)) => return Ended::Closed,
-            Ok(Ok(n)) => n,
-            Ok(Err(e)) => return Ended::Io(e),
-        };
-        let read_at = tokio::time::Instant::now();
-        let mut input = &buf[..n];
-        loop {
-            let step = shared.answer(&mut decoder, &mut input, &mut out);
-            if !out.is_empty() {
-                let sent = async {
-                    stream.write_all(&out).await?;
-                    stream.flush().await
-                };
-                if let Err(e) = sent.await {
-                    return Ended::Io(e);
-                }
-                out.clear();
-            }
-            match step {
-                Step::More => break,
-                Step::End => {
-                    let _ = stream.shutdown().await;
-                    return Ended::Done;
-                }
-                Step::After(after) => shared.after_reply(after),
+        let mut input = &buf[start..end];
+        while session.accepts_input() && !input.is_empty() {
+            if session.needs_engine(input) {
+                // One line per lock: the lease thread never waits behind
+                // a whole read.
+                shared.with_engine(|engine| session.step(shared.clock.now(), &mut input, engine));
+            } else {
+                session.buffer(shared.clock.now(), &mut input);
             }
         }
-        line_started = match (decoder.is_mid_line(), line_started) {
-            (false, _) => None,
-            (_, Some(t)) if !ended_a_line(&buf[..n]) => Some(t),
-            // A new unfinished line began in this read.
-            _ => Some(read_at),
-        };
-        // A burst may have grown the buffers; a connection that is back
-        // to small reads does not keep that while it idles.
-        if n == buf.len() && buf.len() < READ_CHUNK {
-            buf.resize(READ_CHUNK, 0);
-        } else if n < READ_SMALL && buf.len() > READ_SMALL {
-            buf.truncate(READ_SMALL);
-            buf.shrink_to_fit();
+        start = end - input.len();
+        if session.after_due() {
+            if let Err(e) = flush(stream, write_timeout).await {
+                return e;
+            }
+            unflushed = false;
+            shared.after_reply(session);
         }
-        out.shrink_to(READ_CHUNK);
-        decoder.shrink_to(READ_CHUNK);
+        if let Some(ended) = session.ended() {
+            if ended != session::Ended::WriteStalled {
+                // The last replies; the caller then closes.
+                if let Err(e) = flush(stream, write_timeout).await {
+                    return e;
+                }
+            }
+            return ended.into();
+        }
+        let deadline = session.deadline().map(|d| shared.clock.to_tokio(d));
+        if !session.output().is_empty() {
+            match until(deadline, stream.write(session.output())).await {
+                None => session.handle_timeout(shared.clock.now()),
+                Some(Ok(0)) => return Ended::Io(std::io::ErrorKind::WriteZero.into()),
+                Some(Ok(n)) => {
+                    session.written(shared.clock.now(), n);
+                    unflushed = true;
+                }
+                Some(Err(e)) => return Ended::Io(e),
+            }
+            continue;
+        }
+        if unflushed {
+            if let Err(e) = flush(stream, write_timeout).await {
+                return e;
+            }
+            unflushed = false;
+        }
+        if !session.accepts_input() || start < end {
+            // Nothing to write and no input wanted: only a deadline can
+            // change that.
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => return Ended::Closed,
+            }
+            session.handle_timeout(shared.clock.now());
+            continue;
+        }
+        resize(&mut buf, end);
+        match until(deadline, stream.read(&mut buf)).await {
+            None => session.handle_timeout(shared.clock.now()),
+            Some(Ok(0)) => session.peer_closed(),
+            Some(Ok(n)) => (start, end) = (0, n),
+            Some(Err(e)) => return Ended::Io(e),
+        }
+        session.shrink_to(READ_CHUNK);
     }
 }
 
-/// What to do after answering what could be answered.
-pub(crate) enum Step {
-    /// Read more.
-    More,
-    /// The client is done.
-    End,
-    /// Carry out a reset or sleep now that its reply went out, then go on.
-    After(After),
-}
-
-/// Answer complete frames in `input` into `out`, stopping early at a
-/// command whose effect must wait until its reply is sent.
-pub(crate) fn answer_frames(
-    engine: &mut crate::server::SharedEngine,
-    now: piconet_engine::Instant,
-    decoder: &mut LineDecoder<Vec<u8>>,
-    input: &mut &[u8],
-    out: &mut Vec<u8>,
-) -> Step {
-    let max = decoder.max_len();
-    while let Some(frame) = decoder.decode(input) {
-        match frame {
-            Frame::Line(line) => match engine.handle(now, line, out) {
-                After::Nothing => {}
-                after => return Step::After(after),
-            },
-            Frame::TooLong => engine.handle_too_long(max, out),
-            Frame::End => return Step::End,
-        }
+/// Grow the read buffer after a read that filled it; give a burst's
+/// memory back once the connection is back to small reads.
+fn resize(buf: &mut Vec<u8>, last_read: usize) {
+    if last_read == buf.len() && buf.len() < READ_CHUNK {
+        buf.resize(READ_CHUNK, 0);
+    } else if last_read < READ_SMALL && buf.len() > READ_SMALL {
+        buf.truncate(READ_SMALL);
+        buf.shrink_to_fit();
     }
-    Step::More
 }
 
-fn ended_a_line(chunk: &[u8]) -> bool {
-    chunk.contains(&b'\n')
+/// `f`, or `None` once `deadline` passes.
+async fn until<F: std::future::Future>(
+    deadline: Option<tokio::time::Instant>,
+    f: F,
+) -> Option<F::Output> {
+    match deadline {
+        Some(d) => tokio::time::timeout_at(d, f).await.ok(),
+        None => Some(f.await),
+    }
 }
 
-fn timeout_error(what: &str, after: std::time::Duration) -> Vec<u8> {
-    format!(
-        "{{\"error\": \"{what} {} s: connection closed\", \"exception\": \"TimeoutError\"}}\n",
-        after.as_secs_f64()
-    )
-    .into_bytes()
+/// Flush, giving up after the write timeout: a TLS stream holds written
+/// records until the peer takes them, so a peer that reads nothing would
+/// otherwise stall here.
+async fn flush<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    write_timeout: std::time::Duration,
+) -> Result<(), Ended> {
+    match tokio::time::timeout(write_timeout, stream.flush()).await {
+        Err(_) => Err(Ended::WriteStalled),
+        Ok(Err(e)) => Err(Ended::Io(e)),
+        Ok(Ok(())) => Ok(()),
+    }
+}
+
+fn log_disconnect_revert(conn: ConnId, r: &Revert) {
+    match r.error {
+        None => info!(
+            conn = conn.0,
+            pin = r.pin,
+            level = r.level.as_u8(),
+            "connection ended: release_on_disconnect pin back to its safe level"
+        ),
+        Some(e) => warn!(
+            conn = conn.0,
+            pin = r.pin,
+            error = e.message(),
+            "connection ended: release_on_disconnect revert failed, retrying"
+        ),
+    }
 }

@@ -433,7 +433,9 @@ mod tests {
 
     #[test]
     fn reset_drives_leased_lines_to_their_safe_level_before_releasing_them() {
-        use piconet_engine::{After, Config, Engine};
+        use piconet_engine::session::Session;
+        use piconet_engine::{After, Config, ConnId, Engine, Peer};
+        use piconet_protocol::framing::LineDecoder;
         let mut engine = Engine::new(board(None), Config::default());
         let t0 = Instant::ZERO;
         let mut out = Vec::new();
@@ -446,8 +448,22 @@ mod tests {
             engine.handle(t0, line.as_bytes(), &mut out);
         }
         assert!(!String::from_utf8_lossy(&out).contains("error"));
+        // As a connection carries it out: the reset's reply sent first.
+        let limits = crate::limits::Limits::default().session();
+        let mut session = Session::new(
+            t0,
+            Peer::network(ConnId(0)),
+            limits,
+            LineDecoder::new(Vec::new(), 1024),
+            Vec::new(),
+        );
+        let mut input = &b"{\"action\": \"reset\"}\n"[..];
+        assert!(session.step(t0, &mut input, &mut engine));
+        let sent = session.output().len();
+        session.written(t0, sent);
         let mut reverted = Vec::new();
-        crate::power::carry_out(&mut engine, t0, After::Reset, |r| reverted.push(r.pin));
+        let after = session.carry_out(t0, &mut engine, |r| reverted.push(r.pin));
+        assert_eq!(after, Some(After::Reset));
         reverted.sort();
         assert_eq!(reverted, [5, 6]);
         let events = &engine.board().lines.events;

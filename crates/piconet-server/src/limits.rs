@@ -33,6 +33,24 @@ pub struct Limits {
     pub line_timeout: Duration,
     /// A TLS handshake that takes longer than this is abandoned.
     pub handshake_timeout: Duration,
+    /// A connection whose client accepts none of its waiting replies for
+    /// this long is closed (a client that sends and never reads).
+    pub write_timeout: Duration,
+    /// Reply bytes that may wait unsent per connection; over it no more
+    /// commands are read from that connection until its client reads.
+    pub max_output: usize,
+}
+
+impl Limits {
+    /// The limits each connection's session enforces.
+    pub(crate) fn session(&self) -> piconet_engine::session::Limits {
+        piconet_engine::session::Limits {
+            idle_timeout: self.idle_timeout,
+            line_timeout: self.line_timeout,
+            write_timeout: self.write_timeout,
+            max_output: self.max_output,
+        }
+    }
 }
 
 impl Default for Limits {
@@ -47,6 +65,8 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(300),
             line_timeout: Duration::from_secs(30),
             handshake_timeout: Duration::from_secs(5),
+            write_timeout: Duration::from_secs(30),
+            max_output: 64 * 1024,
         }
     }
 }

@@ -62,6 +62,14 @@ struct Args {
     /// seconds after it began (slow or stuck senders).
     #[arg(long, default_value_t = Limits::default().line_timeout.as_secs(), value_parser = at_least_secs)]
     line_timeout_secs: u64,
+    /// Close a connection whose client reads none of its replies for this
+    /// many seconds (a client that sends and never reads).
+    #[arg(long, default_value_t = Limits::default().write_timeout.as_secs(), value_parser = at_least_secs)]
+    write_timeout_secs: u64,
+    /// Reply bytes that may wait unread per connection before no more of
+    /// its commands are read.
+    #[arg(long, default_value_t = Limits::default().max_output)]
+    max_output_bytes: usize,
     /// Longest write_pin timeout accepted, in seconds.
     #[arg(long, default_value_t = 24 * 3600, value_parser = at_least_secs)]
     max_lease_secs: u64,
@@ -188,6 +196,8 @@ fn run(args: Args) -> ExitCode {
             max_line: args.max_line_bytes,
             idle_timeout: Duration::from_secs(args.idle_timeout_secs),
             line_timeout: Duration::from_secs(args.line_timeout_secs),
+            write_timeout: Duration::from_secs(args.write_timeout_secs),
+            max_output: args.max_output_bytes,
         },
         engine: piconet_engine::Config {
             max_lease: Duration::from_secs(args.max_lease_secs),

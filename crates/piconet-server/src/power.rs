@@ -12,20 +12,7 @@
 //! keep the level it was last driven to. So every leased pin is first
 //! driven to its safe level, as the lease would have done; only then are
 //! the lines released.
-
-use piconet_engine::{After, Board, Engine, Instant, Revert};
-
-/// Carry out `after` on `engine`: leased pins to their safe levels first
-/// when the board is about to forget them (reset, deep sleep). The
-/// connections are the server's part (`Shared::connections_after`).
-pub(crate) fn carry_out<B: Board>(
-    engine: &mut Engine<B>,
-    now: Instant,
-    after: After,
-    report: impl FnMut(Revert),
-) {
-    if matches!(after, After::Reset | After::Sleep { deep: true, .. }) {
-        engine.release_all(now, report);
-    }
-    engine.after_reply(after);
-}
+//!
+//! The engine side (safe levels first) is the connection's session
+//! (`piconet_engine::session::Session::carry_out`); the connection side is
+//! `Shared::connections_after`.

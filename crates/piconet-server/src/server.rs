@@ -5,8 +5,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use piconet_engine::{After, Board, Config, Engine};
-use piconet_protocol::framing::LineDecoder;
+use piconet_engine::{After, Board, Config, Engine, Revert};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -20,7 +19,7 @@ use tracing::{debug, info, warn};
 use crate::admission::{AddrKey, Gate, Ticket};
 use crate::boards::BoardSpec;
 use crate::clock::Clock;
-use crate::connection::{self, answer_frames, Ended, Step};
+use crate::connection::{self, Ended, HostSession};
 use crate::gpiochip::GpioChipError;
 use crate::limits::Limits;
 use crate::tls::{self, TlsError, TlsFiles};
@@ -156,32 +155,29 @@ impl Shared {
         }
     }
 
-    pub(crate) fn answer(
-        &self,
-        decoder: &mut LineDecoder<Vec<u8>>,
-        input: &mut &[u8],
-        out: &mut Vec<u8>,
-    ) -> Step {
-        let now = self.clock.now();
-        self.with_engine(|engine| answer_frames(engine, now, decoder, input, out))
-    }
-
-    pub(crate) fn after_reply(&self, after: After) {
+    /// Carry out the reset or sleep `session` has due (its reply is
+    /// sent): the session drives every leased pin to its safe level first
+    /// when the board is about to forget them (reset, deep sleep); then
+    /// [`Shared::connections_after`].
+    pub(crate) fn after_reply(&self, session: &mut HostSession) {
+        let mut released: Vec<Revert> = Vec::new();
+        let after = self.with_engine(|engine| {
+            session.carry_out(self.clock.now(), engine, |r| released.push(r))
+        });
+        let Some(after) = after else { return };
         match after {
             After::Nothing => return,
             After::Reset => info!("reset requested: leased pins to their safe levels, board reset, every connection closed"),
-            After::Sleep { ms, deep: true } => info!(ms, "deep sleep requested: every connection closed, none accepted until it ends"),
+            After::Sleep { ms, deep: true } => info!(ms, "deep sleep requested: leased pins to their safe levels, every connection closed, none accepted until it ends"),
             After::Sleep { ms, deep: false } => info!(ms, "light sleep requested"),
         }
-        let now = self.clock.now();
-        crate::power::carry_out(&mut self.engine(), now, after, |r| {
+        for r in released {
             info!(
                 pin = r.pin,
                 level = r.level.as_u8(),
-                "reset: pin driven to its safe level first"
-            )
-        });
-        self.wake_leases();
+                "pin driven to its safe level before the power cycle"
+            );
+        }
         self.connections_after(after);
     }
 
@@ -557,6 +553,7 @@ fn ended_reason(ended: &Ended) -> &'static str {
         Ended::Closed => "client closed",
         Ended::Idle => "idle timeout",
         Ended::SlowLine => "line timeout",
+        Ended::WriteStalled => "write timeout: the client reads none of its replies",
         Ended::Io(_) => "socket error",
     }
 }

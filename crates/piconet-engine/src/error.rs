@@ -142,3 +142,12 @@ impl From<UpdateError> for EngineError {
         EngineError::Update(e)
     }
 }
+
+impl From<piconet_protocol::provision::NotBase64> for EngineError {
+    fn from(e: piconet_protocol::provision::NotBase64) -> Self {
+        EngineError::SettingsValue {
+            field: e.field,
+            expected: e.expected,
+        }
+    }
+}

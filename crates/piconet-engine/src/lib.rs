@@ -28,6 +28,7 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+mod action;
 pub mod board;
 #[cfg(feature = "embassy-boot")]
 pub mod boot_slot;

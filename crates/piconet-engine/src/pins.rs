@@ -1,6 +1,6 @@
 //! The pin registry: what each pin was set up as, and its lease.
 
-use crate::board::Level;
+use crate::board::{Level, Pull};
 use crate::peer::ConnId;
 use crate::time::Instant;
 
@@ -12,7 +12,10 @@ pub const MAX_PINS: usize = 64;
 pub(crate) enum Slot {
     #[default]
     Free,
-    Input,
+    Input {
+        /// The pull resistor it was set up with.
+        pull: Pull,
+    },
     Output {
         /// The level the pin returns to when a lease ends.
         safe: Level,
@@ -181,7 +184,7 @@ mod tests {
             for (pin, kind, t) in ops {
                 let slot = match kind {
                     0 => Slot::Free,
-                    1 => Slot::Input,
+                    1 => Slot::Input { pull: Pull::Up },
                     2 => Slot::Output { safe: Level::Low, lease: None },
                     3 => Slot::Output {
                         safe: Level::High,

@@ -1,195 +1,19 @@
-//! Commands: what a request line asks for, typed and checked.
+//! Commands: what a request line asks for, typed and checked. The
+//! actions themselves are declared in [`crate::action`].
 
-use crate::error::{require, Field, ProtocolError};
-use crate::json::{parse_object, scalar, Member};
-use crate::provision::{Tls, Wifi};
-use crate::response::{Echo, KeySet};
-use crate::update::{Begin, Chunk};
+use crate::error::ProtocolError;
+use crate::json::{parse_object, Member};
+use crate::key::{Fields, Key, KeySet, MAX_KEY_NAME};
+use crate::response::Echo;
 
-/// A logic level.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Level {
-    /// 0
-    Low,
-    /// 1
-    High,
-}
-
-impl Level {
-    /// The level as the protocol writes it: 0 or 1.
-    pub const fn as_u8(self) -> u8 {
-        match self {
-            Level::Low => 0,
-            Level::High => 1,
-        }
-    }
-
-    /// `High` for `true`.
-    pub const fn from_bool(high: bool) -> Self {
-        if high {
-            Level::High
-        } else {
-            Level::Low
-        }
-    }
-}
-
-/// Direction of a pin.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Mode {
-    /// Read only.
-    Input,
-    /// Driven by the board.
-    Output,
-}
-
-impl Mode {
-    /// The wire word: `"input"` or `"output"`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Mode::Input => "input",
-            Mode::Output => "output",
-        }
-    }
-}
-
-/// Internal pull resistor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum Pull {
-    /// Floating.
-    #[default]
-    None,
-    /// To the supply.
-    Up,
-    /// To ground.
-    Down,
-}
-
-impl Pull {
-    /// The wire word: `"none"`, `"up"` or `"down"`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Pull::None => "none",
-            Pull::Up => "up",
-            Pull::Down => "down",
-        }
-    }
-}
-
-/// A typed command.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Command {
-    /// Configure a pin; an output's `value` (else its current level) is
-    /// its safe state.
-    SetupPin {
-        /// GPIO number.
-        pin: u32,
-        /// Direction.
-        mode: Mode,
-        /// Level to drive (outputs).
-        value: Option<Level>,
-        /// Pull resistor; `None` when not given.
-        pull: Option<Pull>,
-    },
-    /// Drive an output for at most `timeout` seconds.
-    WritePin {
-        /// GPIO number.
-        pin: u32,
-        /// Level to drive.
-        value: Level,
-        /// Seconds before the pin returns to its safe state, as sent
-        /// (the engine checks its range).
-        timeout: f64,
-        /// The pin also returns to its safe state when the connection
-        /// that wrote it ends (`"release_on_disconnect"`, default false).
-        release_on_disconnect: bool,
-    },
-    /// Read a pin's level.
-    ReadPin {
-        /// GPIO number.
-        pin: u32,
-    },
-    /// Answer at once; measures round trips.
-    Ping,
-    /// Reset the board after answering.
-    Reset,
-    /// Sleep after answering.
-    Sleep {
-        /// Duration.
-        time_ms: u32,
-        /// Deep sleep (ends in a reset) rather than light sleep.
-        deep: bool,
-    },
-    /// Report board resources (`get_info`, also `get_resource_info`).
-    GetInfo,
-    /// Report the server version.
-    GetVersion,
-    /// List the action names.
-    ListActions,
-    /// The original's file-copy update (refused: see `UpdateBegin`).
-    Update,
-    // The update commands' fields are checked by `parse` but read from
-    // the echo (`update::Begin::from_echo`, `update::Chunk::from_echo`):
-    // carrying them here would make every `Command` larger, and the pin
-    // commands' hot path slower.
-    /// Start receiving a firmware image (restarts any upload under way);
-    /// fields in [`crate::update::Begin`].
-    UpdateBegin,
-    /// Image bytes at an offset; fields in [`crate::update::Chunk`].
-    UpdateChunk,
-    /// Report the upload's progress and the running image.
-    UpdateStatus,
-    /// Check the whole image, mark it for the bootloader, reset.
-    UpdateFinish,
-    // Provisioning: like the update commands, their fields are read from
-    // the echo (`provision::Wifi::from_echo`, `provision::Tls::from_echo`).
-    /// Store the WiFi network; fields in [`crate::provision::Wifi`].
-    SetWifi,
-    /// Store the TCP port the board serves on.
-    SetPort {
-        /// From 1.
-        port: u16,
-    },
-    /// Store the TLS identity; fields in [`crate::provision::Tls`].
-    SetTls,
-    /// Forget the TLS identity (plaintext from the next boot).
-    ClearTls,
-    /// Forget every stored setting.
-    ClearConfig,
-    /// Report the stored settings, secrets left out.
-    GetConfig,
-}
-
-/// The action names, in the order `list_actions` reports them.
-pub const ACTIONS: &[&str] = &[
-    "setup_pin",
-    "write_pin",
-    "read_pin",
-    "ping",
-    "reset",
-    "get_version",
-    "get_info",
-    "get_resource_info",
-    "sleep",
-    "list_actions",
-    "update",
-    "update_begin",
-    "update_chunk",
-    "update_status",
-    "update_finish",
-    "set_wifi",
-    "set_port",
-    "set_tls",
-    "clear_tls",
-    "clear_config",
-    "get_config",
-];
+pub use crate::action::gpio::{Level, Mode, Pull};
+pub use crate::action::{Command, ACTIONS};
 
 /// A parsed request: the command and what to echo.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Request<'a> {
     /// What to do.
-    pub command: Command,
+    pub command: Command<'a>,
     /// The received object.
     pub echo: Echo<'a>,
 }
@@ -202,54 +26,6 @@ pub struct Rejected<'a> {
     /// Why.
     pub error: ProtocolError<'a>,
 }
-
-#[derive(Default)]
-struct Raw<'a> {
-    action: Option<&'a [u8]>,
-    pin: Option<&'a [u8]>,
-    mode: Option<&'a [u8]>,
-    value: Option<&'a [u8]>,
-    pull: Option<&'a [u8]>,
-    timeout: Option<&'a [u8]>,
-    time_ms: Option<&'a [u8]>,
-    deep: Option<&'a [u8]>,
-    files: Option<&'a [u8]>,
-    compress: Option<&'a [u8]>,
-    port: Option<&'a [u8]>,
-    release_on_disconnect: Option<&'a [u8]>,
-    present: KeySet,
-}
-
-impl<'a> Raw<'a> {
-    fn take(&mut self, m: Member<'a>) {
-        // Python's json keeps the last of duplicate keys; so do we.
-        let slot = match m.key {
-            b"action" => &mut self.action,
-            b"pin" => &mut self.pin,
-            b"mode" => &mut self.mode,
-            b"value" => {
-                self.present = self.present.union(KeySet::VALUE);
-                &mut self.value
-            }
-            b"pull" => &mut self.pull,
-            b"timeout" => &mut self.timeout,
-            b"time_ms" => &mut self.time_ms,
-            b"deep" => &mut self.deep,
-            b"files" => &mut self.files,
-            b"compress" => &mut self.compress,
-            b"port" => &mut self.port,
-            b"release_on_disconnect" => &mut self.release_on_disconnect,
-            other => {
-                self.present = self.present.union(KeySet::of_key(other));
-                return;
-            }
-        };
-        *slot = Some(m.value);
-    }
-}
-
-/// Longest action name quoted back in an "unknown action" error.
-const MAX_QUOTED_ACTION: usize = 64;
 
 /// Parse one line (without its newline) into a command.
 ///
@@ -264,16 +40,28 @@ const MAX_QUOTED_ACTION: usize = 64;
 /// assert!(e.echo.is_some());
 /// ```
 pub fn parse(line: &[u8]) -> Result<Request<'_>, Rejected<'_>> {
-    let mut raw = Raw::default();
-    let object = parse_object(line, |m| raw.take(m)).map_err(|e| Rejected {
+    let mut fields = Fields::default();
+    let mut present = KeySet::EMPTY;
+    let object = parse_object(line, |m| {
+        // Keys are compared decoded, as Python's `json` reads them, so an
+        // escaped "pass\u0077ord" is the password (and redacted) too.
+        let key = if m.key_escaped {
+            decoded_key(&m)
+        } else {
+            Key::from_name(m.key)
+        };
+        if let Some(key) = key {
+            present = present.union(KeySet::of(key));
+            // Python's json keeps the last of duplicate keys; so do we.
+            fields.set(key, m.value);
+        }
+    })
+    .map_err(|e| Rejected {
         echo: None,
         error: ProtocolError::Json(e),
     })?;
-    let echo = Echo {
-        object,
-        present: raw.present,
-    };
-    command(&raw, &echo)
+    let echo = Echo { object, present };
+    command(&fields)
         .map(|command| Request { command, echo })
         .map_err(|error| Rejected {
             echo: Some(echo),
@@ -281,175 +69,20 @@ pub fn parse(line: &[u8]) -> Result<Request<'_>, Rejected<'_>> {
         })
 }
 
-fn command<'a>(raw: &Raw<'a>, echo: &Echo<'a>) -> Result<Command, ProtocolError<'a>> {
-    let action = raw.action.ok_or(ProtocolError::MissingAction)?;
-    let Some(name) = plain_bytes(action) else {
-        return Err(unknown(action));
-    };
-    Ok(match name {
-        b"setup_pin" => {
-            require(&[(Field::Pin, raw.pin), (Field::Mode, raw.mode)])?;
-            Command::SetupPin {
-                pin: pin(raw.pin)?,
-                mode: mode(raw.mode)?,
-                value: raw.value.map(level).transpose()?,
-                pull: raw.pull.map(pull).transpose()?,
-            }
-        }
-        b"write_pin" => {
-            require(&[
-                (Field::Pin, raw.pin),
-                (Field::Value, raw.value),
-                (Field::Timeout, raw.timeout),
-            ])?;
-            Command::WritePin {
-                pin: pin(raw.pin)?,
-                value: level(raw.value.unwrap_or_default())?,
-                timeout: scalar::float(raw.timeout.unwrap_or_default()).ok_or(
-                    ProtocolError::BadValue {
-                        field: "timeout",
-                        expected: "a number of seconds",
-                    },
-                )?,
-                release_on_disconnect: match raw.release_on_disconnect {
-                    None => false,
-                    Some(r) => scalar::bit(r).ok_or(ProtocolError::BadValue {
-                        field: "release_on_disconnect",
-                        expected: "0 or 1 (or false/true)",
-                    })?,
-                },
-            }
-        }
-        b"read_pin" => {
-            require(&[(Field::Pin, raw.pin)])?;
-            Command::ReadPin { pin: pin(raw.pin)? }
-        }
-        b"ping" => Command::Ping,
-        b"reset" => Command::Reset,
-        b"sleep" => {
-            require(&[(Field::TimeMs, raw.time_ms)])?;
-            Command::Sleep {
-                time_ms: scalar::integer(raw.time_ms.unwrap_or_default())
-                    .and_then(|v| u32::try_from(v).ok())
-                    .ok_or(ProtocolError::BadValue {
-                        field: "time_ms",
-                        expected: "a whole number of milliseconds from 0 to 4294967295",
-                    })?,
-                deep: match raw.deep {
-                    None => false,
-                    Some(d) => scalar::bit(d).ok_or(ProtocolError::BadValue {
-                        field: "deep",
-                        expected: "0 or 1 (or false/true)",
-                    })?,
-                },
-            }
-        }
-        b"get_info" | b"get_resource_info" => Command::GetInfo,
-        b"get_version" => Command::GetVersion,
-        b"list_actions" => Command::ListActions,
-        b"update" => {
-            // The original's shape, checked so its client learns what is
-            // wrong with the request before learning it is not supported.
-            require(&[(Field::Files, raw.files), (Field::Compress, raw.compress)])?;
-            if !raw.files.unwrap_or_default().starts_with(b"{") {
-                return Err(ProtocolError::BadValue {
-                    field: "files",
-                    expected: "an object of file names to contents",
-                });
-            }
-            if !matches!(raw.compress, Some(b"true" | b"false")) {
-                return Err(ProtocolError::BadValue {
-                    field: "compress",
-                    expected: "true or false",
-                });
-            }
-            Command::Update
-        }
-        b"update_begin" => {
-            Begin::from_echo(echo)?;
-            Command::UpdateBegin
-        }
-        b"update_chunk" => {
-            Chunk::from_echo(echo)?;
-            Command::UpdateChunk
-        }
-        b"update_status" => Command::UpdateStatus,
-        b"update_finish" => Command::UpdateFinish,
-        b"set_wifi" => {
-            Wifi::from_echo(echo)?;
-            Command::SetWifi
-        }
-        b"set_port" => {
-            require(&[(Field::Port, raw.port)])?;
-            Command::SetPort {
-                port: crate::provision::port(raw.port)?,
-            }
-        }
-        b"set_tls" => {
-            Tls::from_echo(echo)?;
-            Command::SetTls
-        }
-        b"clear_tls" => Command::ClearTls,
-        b"clear_config" => Command::ClearConfig,
-        b"get_config" => Command::GetConfig,
-        _ => return Err(unknown(action)),
-    })
+/// The known key an escaped key names, if any.
+#[cold]
+#[inline(never)]
+pub(crate) fn decoded_key(m: &Member<'_>) -> Option<Key> {
+    let mut buf = [0u8; MAX_KEY_NAME];
+    Key::from_name(m.decoded_key(&mut buf)?)
 }
 
-/// A string value's contents, for comparing with a name. Unlike
-/// [`scalar::plain_str`] this neither checks UTF-8 (the line was checked
-/// as a whole) nor refuses escapes: no name contains a backslash, so an
-/// escaped value matches none, as with `plain_str`.
-fn plain_bytes(raw: &[u8]) -> Option<&[u8]> {
-    scalar::raw_str(raw)
-}
-
-fn unknown(action: &[u8]) -> ProtocolError<'_> {
-    let quoted = scalar::raw_str(action)
-        .or(Some(action))
-        .filter(|s| s.len() <= MAX_QUOTED_ACTION && !s.contains(&b'"'));
-    ProtocolError::UnknownAction(quoted)
-}
-
-fn pin<'a>(raw: Option<&[u8]>) -> Result<u32, ProtocolError<'a>> {
-    raw.and_then(scalar::integer)
-        .and_then(|p| u32::try_from(p).ok())
-        .ok_or(ProtocolError::BadValue {
-            field: "pin",
-            expected: "a GPIO number: an integer from 0, or a string holding one",
-        })
-}
-
-fn level<'a>(raw: &[u8]) -> Result<Level, ProtocolError<'a>> {
-    scalar::bit(raw)
-        .map(Level::from_bool)
-        .ok_or(ProtocolError::BadValue {
-            field: "value",
-            expected: "0 or 1 (or false/true)",
-        })
-}
-
-fn mode<'a>(raw: Option<&[u8]>) -> Result<Mode, ProtocolError<'a>> {
-    match raw.and_then(plain_bytes) {
-        Some(b"input") => Ok(Mode::Input),
-        Some(b"output") => Ok(Mode::Output),
-        _ => Err(ProtocolError::BadValue {
-            field: "mode",
-            expected: "\"input\" or \"output\"",
-        }),
-    }
-}
-
-fn pull<'a>(raw: &[u8]) -> Result<Pull, ProtocolError<'a>> {
-    match (raw, plain_bytes(raw)) {
-        (b"null", _) | (_, Some(b"none")) => Ok(Pull::None),
-        (_, Some(b"up")) => Ok(Pull::Up),
-        (_, Some(b"down")) => Ok(Pull::Down),
-        _ => Err(ProtocolError::BadValue {
-            field: "pull",
-            expected: "\"up\", \"down\" or \"none\"",
-        }),
-    }
+#[inline(always)]
+fn command<'a>(fields: &Fields<'a>) -> Result<Command<'a>, ProtocolError<'a>> {
+    let action = fields
+        .get(Key::Action)
+        .ok_or(ProtocolError::MissingAction)?;
+    crate::action::dispatch(action, fields)
 }
 
 #[cfg(test)]
@@ -458,7 +91,7 @@ mod tests {
     use crate::error::ErrorClass;
     use crate::response::Message;
 
-    fn ok(line: &str) -> Command {
+    fn ok(line: &str) -> Command<'_> {
         parse(line.as_bytes())
             .unwrap_or_else(|e| panic!("{line}: {:?}", e.error))
             .command
@@ -479,7 +112,7 @@ mod tests {
 
     #[test]
     fn parses_every_action() {
-        let table: &[(&str, Command)] = &[
+        let table: &[(&str, Command<'_>)] = &[
             (
                 r#"{"action": "setup_pin", "pin": 2, "mode": "output", "value": 0}"#,
                 Command::SetupPin {
@@ -582,22 +215,91 @@ mod tests {
             ),
             (r#"{"action": "update_status"}"#, Command::UpdateStatus),
             (r#"{"action": "update_finish"}"#, Command::UpdateFinish),
-            (r#"{"action": "set_wifi", "ssid": "n"}"#, Command::SetWifi),
             (
                 r#"{"action": "set_port", "port": "8080"}"#,
                 Command::SetPort { port: 8080 },
             ),
-            (
-                r#"{"action": "set_tls", "cert": "AA==", "key": "AA=="}"#,
-                Command::SetTls,
-            ),
             (r#"{"action": "clear_tls"}"#, Command::ClearTls),
             (r#"{"action": "clear_config"}"#, Command::ClearConfig),
             (r#"{"action": "get_config"}"#, Command::GetConfig),
+            (r#"{"action": "get_pins"}"#, Command::GetPins),
         ];
         for (line, want) in table {
             assert_eq!(&ok(line), want, "{line}");
         }
+        let Command::SetWifi(wifi) = ok(r#"{"action": "set_wifi", "ssid": "n"}"#) else {
+            panic!("not a set_wifi")
+        };
+        assert_eq!((wifi.ssid().as_str(), wifi.password().as_str()), ("n", ""));
+        // The TLS fields stay base64 until used.
+        let Command::SetTls(tls) = ok(r#"{"action": "set_tls", "cert": "AA==", "key": "AA=="}"#)
+        else {
+            panic!("not a set_tls")
+        };
+        let (mut cert, mut key) = ([1u8; 4], [1u8; 4]);
+        assert_eq!(
+            tls.decode(&mut cert, &mut key).unwrap(),
+            (&[0u8][..], &[0u8][..])
+        );
+    }
+
+    #[test]
+    fn the_table_gives_names_and_reply_keys() {
+        use crate::key::Key;
+        assert_eq!(ACTIONS.len(), 22);
+        assert_eq!(ACTIONS.first(), Some(&"setup_pin"));
+        assert_eq!(ACTIONS.last(), Some(&"get_pins"));
+        let keys = |line: &str| ok(line).reply_keys();
+        let t = KeySet::TIME_RECEIVED;
+        assert_eq!(keys(r#"{"action": "ping"}"#), t);
+        assert_eq!(
+            keys(r#"{"action": "read_pin", "pin": 1}"#),
+            t.union(KeySet::of(Key::Value))
+        );
+        assert_eq!(
+            keys(r#"{"action": "get_resource_info"}"#),
+            t.union(KeySet::of(Key::Info))
+        );
+        assert_eq!(
+            keys(r#"{"action": "get_pins"}"#),
+            t.union(KeySet::of(Key::Pins))
+        );
+        assert_eq!(
+            keys(r#"{"action": "clear_tls"}"#),
+            t.union(KeySet::of(Key::Config))
+        );
+    }
+
+    #[test]
+    fn escaped_keys_are_read_decoded() {
+        // As Python's json reads them: the escaped key is the field.
+        assert_eq!(
+            ok(r#"{"\u0061ction": "read_pin", "p\u0069n": 4}"#),
+            Command::ReadPin { pin: 4 }
+        );
+        // The last duplicate wins whichever way it was written.
+        assert_eq!(
+            ok(r#"{"action": "read_pin", "p\u0069n": 4, "pin": 5}"#),
+            Command::ReadPin { pin: 5 }
+        );
+        let req = parse(br#"{"action": "ping", "pass\u0077ord": "x"}"#).unwrap();
+        assert!(req.echo.present.intersects(KeySet::SECRET));
+        // A key longer than any known one once decoded is no field.
+        let (e, _) = err(
+            r#"{"action": "read_pin", "pin\u0020\u0020\u0020\u0020\u0020\u0020\u0020\u0020\u0020\u0020\u0020\u0020\u0020\u0020\u0020\u0020\u0020\u0020\u0020": 4}"#,
+        );
+        assert!(matches!(e, ProtocolError::MissingFields(_)), "{e:?}");
+    }
+
+    #[test]
+    fn over_long_numbers_are_refused_unechoed() {
+        let line = std::format!(r#"{{"action": "ping", "time_sent": {}}}"#, "7".repeat(5000));
+        let (e, echoed) = err(&line);
+        assert_eq!(e.class(), ErrorClass::ValueError);
+        assert!(message(&e).contains("number longer than 40 characters"));
+        assert!(!echoed);
+        // A nanosecond timestamp, as the original client sends, is fine.
+        ok(r#"{"action": "ping", "time_sent": 1732451000000000000}"#);
     }
 
     const SHA: &str = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
@@ -612,9 +314,9 @@ mod tests {
             r#"{{"action": "update_begin", "size": 70000, "sha256": "{SHA}", "signature": "{}", "version": "0.2.0-rc1"}}"#,
             sig()
         );
-        let req = parse(line.as_bytes()).unwrap();
-        assert_eq!(req.command, Command::UpdateBegin);
-        let begin = Begin::from_echo(&req.echo).unwrap();
+        let Command::UpdateBegin(begin) = ok(&line) else {
+            panic!("{line}")
+        };
         assert_eq!(begin.size, 70000);
         assert_eq!(begin.sha256.bytes()[..2], [0x00, 0x11]);
         assert_eq!(begin.sha256.bytes()[31], 0xff);
@@ -625,14 +327,16 @@ mod tests {
             r#"{{"action": "update_begin", "size": "12", "sha256": "{SHA}", "signature": "{}", "version": null}}"#,
             sig()
         );
-        let req = parse(no_version.as_bytes()).unwrap();
-        let begin = Begin::from_echo(&req.echo).unwrap();
+        let Command::UpdateBegin(begin) = ok(&no_version) else {
+            panic!("{no_version}")
+        };
         assert_eq!((begin.size, begin.version), (12, None));
 
-        let req =
-            parse(br#"{"action": "update_chunk", "offset": 2048, "data": "aGVsbG8="}"#).unwrap();
-        assert_eq!(req.command, Command::UpdateChunk);
-        let chunk = Chunk::from_echo(&req.echo).unwrap();
+        let Command::UpdateChunk(chunk) =
+            ok(r#"{"action": "update_chunk", "offset": 2048, "data": "aGVsbG8="}"#)
+        else {
+            panic!("not a chunk")
+        };
         let mut buf = [0u8; crate::update::MAX_CHUNK];
         assert_eq!(chunk.offset, 2048);
         assert_eq!(chunk.data.decode(&mut buf).unwrap(), b"hello");

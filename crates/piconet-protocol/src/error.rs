@@ -2,6 +2,7 @@
 //! name of the Python exception class the original server would raise.
 
 use crate::json::JsonError;
+use crate::key::Key;
 use crate::response::Message;
 use crate::sink::Full;
 
@@ -41,62 +42,16 @@ impl ErrorClass {
     }
 }
 
-/// A field the engine reads from a command.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub enum Field {
-    Pin,
-    Mode,
-    Value,
-    Timeout,
-    TimeMs,
-    Files,
-    Compress,
-    Size,
-    Sha256,
-    Signature,
-    Offset,
-    Data,
-    Ssid,
-    Port,
-    Cert,
-    Key,
-}
-
-impl Field {
-    /// The field's name on the wire.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Field::Pin => "pin",
-            Field::Mode => "mode",
-            Field::Value => "value",
-            Field::Timeout => "timeout",
-            Field::TimeMs => "time_ms",
-            Field::Files => "files",
-            Field::Compress => "compress",
-            Field::Size => "size",
-            Field::Sha256 => "sha256",
-            Field::Signature => "signature",
-            Field::Offset => "offset",
-            Field::Data => "data",
-            Field::Ssid => "ssid",
-            Field::Port => "port",
-            Field::Cert => "cert",
-            Field::Key => "key",
-        }
-    }
-}
-
 /// Up to three required fields that a command lacks, in the order the
 /// action lists them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct MissingFields {
-    fields: [Option<Field>; 3],
+    fields: [Option<Key>; 3],
 }
 
 impl MissingFields {
     /// Note one more missing field.
-    pub fn push(&mut self, field: Field) {
+    pub fn push(&mut self, field: Key) {
         if let Some(slot) = self.fields.iter_mut().find(|f| f.is_none()) {
             *slot = Some(field);
         }
@@ -108,7 +63,7 @@ impl MissingFields {
     }
 
     /// The missing fields.
-    pub fn iter(&self) -> impl Iterator<Item = Field> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = Key> + '_ {
         self.fields.iter().flatten().copied()
     }
 }
@@ -117,7 +72,7 @@ impl MissingFields {
 /// commands' required fields). Inlined: as a call it costs the pin
 /// commands ~17 instructions each (bench/callgrind.sh).
 #[inline(always)]
-pub(crate) fn require<'a>(fields: &[(Field, Option<&[u8]>)]) -> Result<(), ProtocolError<'a>> {
+pub(crate) fn require<'a>(fields: &[(Key, Option<&[u8]>)]) -> Result<(), ProtocolError<'a>> {
     let mut missing = MissingFields::default();
     for (field, raw) in fields {
         if raw.is_none() {

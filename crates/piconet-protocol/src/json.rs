@@ -16,6 +16,13 @@ use core::fmt;
 /// the stack any line can cost.
 pub const MAX_DEPTH: usize = 32;
 
+/// Longest number literal accepted, in bytes (sign, digits, point and
+/// exponent). No field needs more (a nanosecond `time_sent` has 19
+/// digits, a float's shortest repr at most 24 characters), and a longer
+/// one would be echoed to clients that cannot read it back (Python's
+/// `json.loads` refuses integers over 4,300 digits).
+pub const MAX_NUMBER_LEN: usize = 40;
+
 /// Why a line is not a JSON object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct JsonError {
@@ -36,10 +43,26 @@ impl fmt::Display for JsonError {
 pub struct Member<'a> {
     /// The key's bytes between the quotes, escapes not decoded.
     pub key: &'a [u8],
+    /// The key holds a JSON escape: compare it by [`Member::decoded_key`].
+    pub key_escaped: bool,
     /// The value's bytes, exactly as sent.
     pub value: &'a [u8],
     /// From the key's opening quote to the value's last byte.
     pub whole: &'a [u8],
+}
+
+impl Member<'_> {
+    /// The key with its escapes decoded, as Python's `json` reads it, in
+    /// `buf`; `None` when it does not fit (then it is longer than any key
+    /// the protocol knows).
+    pub fn decoded_key<'b>(&self, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+        if !self.key_escaped {
+            let out = buf.get_mut(..self.key.len())?;
+            out.copy_from_slice(self.key);
+            return Some(out);
+        }
+        scalar::unescape_into(self.key, buf)
+    }
 }
 
 /// A validated top-level JSON object.
@@ -217,6 +240,10 @@ fn digit_run(b: &[u8]) -> usize {
     i
 }
 
+const TOO_LONG_NUMBER: &str =
+    "number longer than 40 characters: no field needs one, send it as a string";
+const _: () = assert!(MAX_NUMBER_LEN == 40, "TOO_LONG_NUMBER names the limit");
+
 const NOT_FINITE: &str = "NaN and Infinity are not valid JSON numbers, send a finite number";
 
 struct Cursor<'a> {
@@ -257,7 +284,7 @@ impl<'a> Cursor<'a> {
         if self.peek() != Some(b'"') {
             return Err(self.err("expected a member name in double quotes"));
         }
-        self.string()?;
+        let key_escaped = self.string()?;
         let key = &self.b[start + 1..self.i - 1];
         self.ws();
         self.expect(b':', "expected ':' after a member name")?;
@@ -266,27 +293,30 @@ impl<'a> Cursor<'a> {
         self.value()?;
         Ok(Member {
             key,
+            key_escaped,
             value: &self.b[vstart..self.i],
             whole: &self.b[start..self.i],
         })
     }
 
     /// A string starting at its opening quote; UTF-8 was checked up front.
+    /// True when it holds an escape.
     #[inline(always)]
-    fn string(&mut self) -> Result<(), JsonError> {
+    fn string(&mut self) -> Result<bool, JsonError> {
         self.i += 1;
         // The common case, inlined: no escapes up to the closing quote.
         self.i += plain_run(self.b.get(self.i..).unwrap_or_default());
         if self.peek() == Some(b'"') {
             self.i += 1;
-            return Ok(());
+            return Ok(false);
         }
         self.string_rest()
     }
 
-    /// The rest of a string from its first escape or control character.
+    /// The rest of a string from its first escape or control character:
+    /// a valid one holds an escape (a control character is an error).
     #[inline(never)]
-    fn string_rest(&mut self) -> Result<(), JsonError> {
+    fn string_rest(&mut self) -> Result<bool, JsonError> {
         loop {
             self.i += plain_run(self.b.get(self.i..).unwrap_or_default());
             let Some(c) = self.peek() else {
@@ -294,7 +324,7 @@ impl<'a> Cursor<'a> {
             };
             self.i += 1;
             match c {
-                b'"' => return Ok(()),
+                b'"' => return Ok(true),
                 b'\\' => match self.peek() {
                     Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 1,
                     Some(b'u') => {
@@ -332,6 +362,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn number(&mut self) -> Result<(), JsonError> {
+        let start = self.i;
         if self.peek() == Some(b'-') {
             self.i += 1;
             if self.peek() == Some(b'I') {
@@ -359,6 +390,10 @@ impl<'a> Cursor<'a> {
             if self.digits() == 0 {
                 return Err(self.err("expected digits in exponent"));
             }
+        }
+        if self.i - start > MAX_NUMBER_LEN {
+            self.i = start;
+            return Err(self.err(TOO_LONG_NUMBER));
         }
         Ok(())
     }
@@ -395,7 +430,9 @@ impl<'a> Cursor<'a> {
                         }
                     }
                 }
-                Some(b'"') => self.string()?,
+                Some(b'"') => {
+                    self.string()?;
+                }
                 Some(b'-' | b'0'..=b'9') => self.number()?,
                 Some(b't') => self.literal(b"true")?,
                 Some(b'f') => self.literal(b"false")?,
@@ -518,6 +555,68 @@ pub mod scalar {
         Some(v)
     }
 
+    /// JSON string contents (between the quotes) with their escapes
+    /// decoded into `buf`, as UTF-8; `None` if they do not fit or are not
+    /// valid string contents.
+    ///
+    /// ```
+    /// use piconet_protocol::json::scalar::unescape_into;
+    /// let mut buf = [0u8; 16];
+    /// assert_eq!(unescape_into(br"pass\u0077ord", &mut buf), Some(&b"password"[..]));
+    /// assert_eq!(unescape_into(br"\ud83d\ude00", &mut buf), Some("😀".as_bytes()));
+    /// assert_eq!(unescape_into(br"\ud83d", &mut buf), None);
+    /// ```
+    pub fn unescape_into<'b>(contents: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
+        let text = core::str::from_utf8(contents).ok()?;
+        let mut n = 0;
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            let c = if c != '\\' {
+                c
+            } else {
+                match chars.next()? {
+                    '"' => '"',
+                    '\\' => '\\',
+                    '/' => '/',
+                    'b' => '\u{8}',
+                    'f' => '\u{c}',
+                    'n' => '\n',
+                    'r' => '\r',
+                    't' => '\t',
+                    'u' => {
+                        let hi = hex4(&mut chars)?;
+                        if (0xD800..0xDC00).contains(&hi) {
+                            // A surrogate pair: `\uD83D\uDE00`.
+                            if chars.next()? != '\\' || chars.next()? != 'u' {
+                                return None;
+                            }
+                            let lo = hex4(&mut chars)?;
+                            if !(0xDC00..0xE000).contains(&lo) {
+                                return None;
+                            }
+                            char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))?
+                        } else {
+                            char::from_u32(hi)?
+                        }
+                    }
+                    _ => return None,
+                }
+            };
+            let len = c.len_utf8();
+            c.encode_utf8(buf.get_mut(n..n + len)?);
+            n += len;
+        }
+        Some(&buf[..n])
+    }
+
+    fn hex4(chars: &mut core::str::Chars<'_>) -> Option<u32> {
+        let mut v = 0;
+        for _ in 0..4 {
+            v = v * 16 + chars.next()?.to_digit(16)?;
+        }
+        Some(v)
+    }
+
     /// A bit: 0 or 1 (number or string), or `true`/`false`.
     pub fn bit(raw: &[u8]) -> Option<bool> {
         match raw {
@@ -593,6 +692,44 @@ mod tests {
         ] {
             assert!(keys(bad).is_err(), "{:?}", core::str::from_utf8(bad));
         }
+    }
+
+    #[test]
+    fn numbers_are_bounded() {
+        let at_limit = std::format!(r#"{{"n": -{}}}"#, "1".repeat(MAX_NUMBER_LEN - 1));
+        assert_eq!(keys(at_limit.as_bytes()), Ok(1));
+        let float = std::format!(r#"{{"n": [0.{}e-5]}}"#, "1".repeat(MAX_NUMBER_LEN - 5));
+        assert_eq!(keys(float.as_bytes()), Ok(1));
+        for over in [
+            std::format!(r#"{{"n": {}}}"#, "1".repeat(MAX_NUMBER_LEN + 1)),
+            std::format!(r#"{{"n": {{"m": [{}]}}}}"#, "9".repeat(5000)),
+            std::format!(r#"{{"n": 1.{}}}"#, "0".repeat(MAX_NUMBER_LEN)),
+        ] {
+            let e = keys(over.as_bytes()).unwrap_err();
+            assert!(e.reason.starts_with("number longer than 40"), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn escaped_keys_are_flagged_and_decode() {
+        let line = br#"{"pass\u0077ord": 1, "plain": 2, "\"": 3}"#;
+        let obj = parse_object(line, |_| {}).unwrap();
+        let mut buf = [0u8; 16];
+        let got: std::vec::Vec<(bool, std::vec::Vec<u8>)> = obj
+            .members()
+            .map(|m| (m.key_escaped, m.decoded_key(&mut buf).unwrap().to_vec()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (true, b"password".to_vec()),
+                (false, b"plain".to_vec()),
+                (true, b"\"".to_vec())
+            ]
+        );
+        let long = std::format!(r#"{{"{}": 1}}"#, "k".repeat(17));
+        let obj = parse_object(long.as_bytes(), |_| {}).unwrap();
+        assert_eq!(obj.members().next().unwrap().decoded_key(&mut buf), None);
     }
 
     #[test]

@@ -17,10 +17,12 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod action;
 pub mod command;
 pub mod error;
 pub mod framing;
 pub mod json;
+pub mod key;
 pub mod provision;
 pub mod response;
 pub mod sink;

@@ -7,9 +7,8 @@
 
 use heapless::String;
 
-use crate::error::{require, Field, ProtocolError};
-use crate::json::{scalar, Member};
-use crate::response::Echo;
+use crate::error::ProtocolError;
+use crate::json::scalar;
 
 /// Longest SSID (IEEE 802.11), in bytes.
 pub const MAX_SSID: usize = 32;
@@ -27,106 +26,7 @@ pub const MAX_KEY: usize = 256;
 /// What a secret is echoed as.
 pub const REDACTED: &str = "<redacted>";
 
-/// The fields of a `set_wifi`.
-///
-/// ```
-/// use piconet_protocol::{parse, provision::Wifi, Command};
-/// let req = parse(br#"{"action": "set_wifi", "ssid": "caf\u00e9", "password": "pass\"word"}"#).unwrap();
-/// assert_eq!(req.command, Command::SetWifi);
-/// let wifi = Wifi::from_echo(&req.echo).unwrap();
-/// assert_eq!((wifi.ssid.as_str(), wifi.password.as_str()), ("café", "pass\"word"));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Wifi {
-    /// Network name, 1 to [`MAX_SSID`] bytes.
-    pub ssid: String<MAX_SSID>,
-    /// Passphrase, empty for an open network.
-    pub password: String<MAX_PASSWORD>,
-}
-
-impl Wifi {
-    /// Read and check the fields of a `set_wifi` command.
-    pub fn from_echo<'a>(echo: &Echo<'a>) -> Result<Self, ProtocolError<'a>> {
-        let f = Fields::collect(echo.object.members());
-        require(&[(Field::Ssid, f.ssid)])?;
-        let ssid = f
-            .ssid
-            .and_then(unescape::<MAX_SSID>)
-            .filter(|s| !s.is_empty())
-            .ok_or(ProtocolError::BadValue {
-                field: "ssid",
-                expected: "the network name, a string of 1 to 32 bytes",
-            })?;
-        let password = match f.password {
-            None | Some(b"null") => String::new(),
-            Some(raw) => unescape::<MAX_PASSWORD>(raw)
-                .filter(|p| p.is_empty() || p.len() >= MIN_PASSWORD)
-                .ok_or(ProtocolError::BadValue {
-                    field: "password",
-                    expected: "the WPA2 passphrase, a string of 8 to 64 bytes (empty or absent for an open network)",
-                })?,
-        };
-        Ok(Wifi { ssid, password })
-    }
-}
-
-/// The fields of a `set_tls`, still base64 (decoded once, into the
-/// caller's buffers, when used).
-///
-/// ```
-/// use piconet_protocol::{parse, provision::Tls, Command};
-/// let req = parse(br#"{"action": "set_tls", "cert": "MAEC", "key": "BAE="}"#).unwrap();
-/// assert_eq!(req.command, Command::SetTls);
-/// let tls = Tls::from_echo(&req.echo).unwrap();
-/// let (mut cert, mut key) = ([0u8; 8], [0u8; 8]);
-/// assert_eq!(tls.decode(&mut cert, &mut key).unwrap(), (&[0x30, 1, 2][..], &[4, 1][..]));
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Tls<'a> {
-    cert: &'a [u8],
-    key: &'a [u8],
-}
-
-impl<'a> Tls<'a> {
-    /// Read and check the fields of a `set_tls` command.
-    pub fn from_echo(echo: &Echo<'a>) -> Result<Self, ProtocolError<'a>> {
-        let f = Fields::collect(echo.object.members());
-        require(&[(Field::Cert, f.cert), (Field::Key, f.key)])?;
-        let cert = f
-            .cert
-            .and_then(|raw| base64_of(raw, MAX_CERT))
-            .ok_or(ProtocolError::BadValue {
-                field: "cert",
-                expected: "the certificate as DER in standard padded base64, 1 to 2048 bytes once decoded",
-            })?;
-        let key = f
-            .key
-            .and_then(|raw| base64_of(raw, MAX_KEY))
-            .ok_or(ProtocolError::BadValue {
-                field: "key",
-                expected: "the private key as DER (SEC1 or PKCS#8) in standard padded base64, 1 to 256 bytes once decoded",
-            })?;
-        Ok(Tls { cert, key })
-    }
-
-    /// Decode the certificate and the key into the buffers (which need
-    /// [`MAX_CERT`] and [`MAX_KEY`] bytes to take any accepted value).
-    pub fn decode<'c, 'k>(
-        &self,
-        cert: &'c mut [u8],
-        key: &'k mut [u8],
-    ) -> Result<(&'c [u8], &'k [u8]), ProtocolError<'a>> {
-        let cert = decode_into(self.cert, cert).ok_or(ProtocolError::BadValue {
-            field: "cert",
-            expected: "standard padded base64 (RFC 4648)",
-        })?;
-        let key = decode_into(self.key, key).ok_or(ProtocolError::BadValue {
-            field: "key",
-            expected: "standard padded base64 (RFC 4648)",
-        })?;
-        Ok((cert, key))
-    }
-}
+pub use crate::action::settings::{NotBase64, Tls, Wifi};
 
 /// The port of a `set_port`.
 pub(crate) fn port<'a>(raw: Option<&[u8]>) -> Result<u16, ProtocolError<'a>> {
@@ -141,7 +41,7 @@ pub(crate) fn port<'a>(raw: Option<&[u8]>) -> Result<u16, ProtocolError<'a>> {
 
 /// The base64 contents of a string value whose decoded length is in
 /// `1..=max`. The text is fully checked when decoded.
-fn base64_of(raw: &[u8], max: usize) -> Option<&[u8]> {
+pub(crate) fn base64_of(raw: &[u8], max: usize) -> Option<&[u8]> {
     let text = scalar::raw_str(raw)?;
     if text.is_empty() || text.len() % 4 != 0 {
         return None;
@@ -151,7 +51,7 @@ fn base64_of(raw: &[u8], max: usize) -> Option<&[u8]> {
     (pad <= 2 && len <= max && !text.contains(&b'\\')).then_some(text)
 }
 
-fn decode_into<'o>(text: &[u8], out: &'o mut [u8]) -> Option<&'o [u8]> {
+pub(crate) fn decode_into<'o>(text: &[u8], out: &'o mut [u8]) -> Option<&'o [u8]> {
     use base64::Engine as _;
     let n = base64::engine::general_purpose::STANDARD
         .decode_slice(text, out)
@@ -162,83 +62,13 @@ fn decode_into<'o>(text: &[u8], out: &'o mut [u8]) -> Option<&'o [u8]> {
 /// A JSON string value's text with its escapes decoded, if it fits `N`
 /// bytes. SSIDs and passphrases may hold any character, so unlike the
 /// names the engine compares, they must be unescaped.
-fn unescape<const N: usize>(raw: &[u8]) -> Option<String<N>> {
-    let inner = scalar::raw_str(raw)?;
-    // The line was checked as JSON, so the contents are UTF-8 with valid
-    // escapes; still, nothing here relies on it.
-    let text = core::str::from_utf8(inner).ok()?;
+pub(crate) fn unescape<const N: usize>(raw: &[u8]) -> Option<String<N>> {
+    let mut buf = [0u8; N];
+    let text = scalar::unescape_into(scalar::raw_str(raw)?, &mut buf)?;
     let mut out = String::new();
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        let c = if c != '\\' {
-            c
-        } else {
-            match chars.next()? {
-                '"' => '"',
-                '\\' => '\\',
-                '/' => '/',
-                'b' => '\u{8}',
-                'f' => '\u{c}',
-                'n' => '\n',
-                'r' => '\r',
-                't' => '\t',
-                'u' => {
-                    let hi = hex4(&mut chars)?;
-                    if (0xD800..0xDC00).contains(&hi) {
-                        // A surrogate pair: `\uD83D\uDE00`.
-                        if chars.next()? != '\\' || chars.next()? != 'u' {
-                            return None;
-                        }
-                        let lo = hex4(&mut chars)?;
-                        if !(0xDC00..0xE000).contains(&lo) {
-                            return None;
-                        }
-                        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))?
-                    } else {
-                        char::from_u32(hi)?
-                    }
-                }
-                _ => return None,
-            }
-        };
-        out.push(c).ok()?;
-    }
+    // `unescape_into` wrote UTF-8 that fits `N` bytes.
+    out.push_str(core::str::from_utf8(text).ok()?).ok()?;
     Some(out)
-}
-
-fn hex4(chars: &mut core::str::Chars<'_>) -> Option<u32> {
-    let mut v = 0;
-    for _ in 0..4 {
-        v = v * 16 + chars.next()?.to_digit(16)?;
-    }
-    Some(v)
-}
-
-/// The raw values of the provisioning fields (the last of duplicate keys
-/// wins, as everywhere in the protocol).
-#[derive(Default)]
-struct Fields<'a> {
-    ssid: Option<&'a [u8]>,
-    password: Option<&'a [u8]>,
-    cert: Option<&'a [u8]>,
-    key: Option<&'a [u8]>,
-}
-
-impl<'a> Fields<'a> {
-    fn collect(members: impl Iterator<Item = Member<'a>>) -> Self {
-        let mut f = Fields::default();
-        for m in members {
-            let slot = match m.key {
-                b"ssid" => &mut f.ssid,
-                b"password" => &mut f.password,
-                b"cert" => &mut f.cert,
-                b"key" => &mut f.key,
-                _ => continue,
-            };
-            *slot = Some(m.value);
-        }
-        f
-    }
 }
 
 #[cfg(test)]
@@ -246,9 +76,14 @@ mod tests {
     use super::*;
     use crate::parse;
 
-    fn wifi(line: &str) -> Result<Wifi, std::string::String> {
-        let req = parse(line.as_bytes()).map_err(|e| std::format!("{:?}", e.error))?;
-        Wifi::from_echo(&req.echo).map_err(|e| std::format!("{e:?}"))
+    fn wifi(line: &str) -> Result<Wifi<'_>, std::string::String> {
+        match parse(line.as_bytes()).map_err(|e| std::format!("{:?}", e.error))? {
+            crate::Request {
+                command: crate::Command::SetWifi(wifi),
+                ..
+            } => Ok(wifi),
+            other => Err(std::format!("{other:?}")),
+        }
     }
 
     #[test]
@@ -256,15 +91,15 @@ mod tests {
         let w =
             wifi(r#"{"action": "set_wifi", "ssid": "garden", "password": "hunter22"}"#).unwrap();
         assert_eq!(
-            (w.ssid.as_str(), w.password.as_str()),
+            (w.ssid().as_str(), w.password().as_str()),
             ("garden", "hunter22")
         );
         let open = wifi(r#"{"action": "set_wifi", "ssid": "cafe"}"#).unwrap();
-        assert_eq!(open.password.as_str(), "");
+        assert_eq!(open.password().as_str(), "");
         let emoji =
             wifi(r#"{"action": "set_wifi", "ssid": "\ud83d\ude00 \t\/", "password": null}"#)
                 .unwrap();
-        assert_eq!(emoji.ssid.as_str(), "😀 \t/");
+        assert_eq!(emoji.ssid().as_str(), "😀 \t/");
         let s32 = "s".repeat(32);
         assert!(wifi(&std::format!(
             r#"{{"action": "set_wifi", "ssid": "{s32}"}}"#
@@ -286,11 +121,17 @@ mod tests {
         }
     }
 
+    fn tls(line: &str) -> Tls<'_> {
+        match parse(line.as_bytes()).unwrap().command {
+            crate::Command::SetTls(tls) => tls,
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn tls_fields() {
         let line = r#"{"action": "set_tls", "cert": "AAECAw==", "key": "BAUG"}"#;
-        let req = parse(line.as_bytes()).unwrap();
-        let t = Tls::from_echo(&req.echo).unwrap();
+        let t = tls(line);
         let (mut c, mut k) = ([0u8; MAX_CERT], [0u8; MAX_KEY]);
         assert_eq!(
             t.decode(&mut c, &mut k).unwrap(),
@@ -302,8 +143,7 @@ mod tests {
             "A".repeat(MAX_CERT / 3 * 4) + "AAA=",
             "A".repeat(MAX_KEY / 3 * 4) + "AA=="
         );
-        let req = parse(max.as_bytes()).unwrap();
-        let t = Tls::from_echo(&req.echo).unwrap();
+        let t = tls(&max);
         let (cert, key) = t.decode(&mut c, &mut k).unwrap();
         assert_eq!((cert.len(), key.len()), (MAX_CERT, MAX_KEY));
         let big = "A".repeat(MAX_CERT.div_ceil(3) * 4 + 4);
@@ -317,8 +157,7 @@ mod tests {
             assert!(parse(bad.as_bytes()).is_err(), "{bad}");
         }
         // Right length, not base64: found when decoded.
-        let req = parse(br#"{"action": "set_tls", "cert": "A!==", "key": "AAEC"}"#).unwrap();
-        let t = Tls::from_echo(&req.echo).unwrap();
+        let t = tls(r#"{"action": "set_tls", "cert": "A!==", "key": "AAEC"}"#);
         assert!(t.decode(&mut c, &mut k).is_err());
     }
 

@@ -4,60 +4,7 @@ use crate::error::ErrorClass;
 use crate::json::Object;
 use crate::sink::{Full, Sink};
 
-/// Keys the server itself writes into a response. An echoed member with
-/// one of these keys is left out so the response never has the key twice.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct KeySet(u16);
-
-impl KeySet {
-    /// No keys.
-    pub const EMPTY: KeySet = KeySet(0);
-    /// `time_received`, on every success.
-    pub const TIME_RECEIVED: KeySet = KeySet(1);
-    /// `value`, added by `read_pin`.
-    pub const VALUE: KeySet = KeySet(2);
-    /// `version`, added by `get_version`.
-    pub const VERSION: KeySet = KeySet(4);
-    /// `info`, added by `get_info`.
-    pub const INFO: KeySet = KeySet(8);
-    /// `actions`, added by `list_actions`.
-    pub const ACTIONS: KeySet = KeySet(16);
-    /// `error` and `exception`, added on failure.
-    pub const ERROR: KeySet = KeySet(32);
-    /// `update`, added by `update_status`.
-    pub const UPDATE: KeySet = KeySet(64);
-    /// `config`, added by the provisioning actions.
-    pub const CONFIG: KeySet = KeySet(128);
-    /// `password` and `key`: never echoed, always written as
-    /// [`crate::provision::REDACTED`], whatever the action.
-    pub const SECRET: KeySet = KeySet(256);
-
-    /// The key's bit, if it is one of the server's keys.
-    pub fn of_key(key: &[u8]) -> KeySet {
-        match key {
-            b"time_received" => Self::TIME_RECEIVED,
-            b"value" => Self::VALUE,
-            b"version" => Self::VERSION,
-            b"info" => Self::INFO,
-            b"actions" => Self::ACTIONS,
-            b"error" | b"exception" => Self::ERROR,
-            b"update" => Self::UPDATE,
-            b"config" => Self::CONFIG,
-            b"password" | b"key" => Self::SECRET,
-            _ => Self::EMPTY,
-        }
-    }
-
-    /// Both sets.
-    pub const fn union(self, other: KeySet) -> KeySet {
-        KeySet(self.0 | other.0)
-    }
-
-    /// True when the sets share a key.
-    pub const fn intersects(self, other: KeySet) -> bool {
-        self.0 & other.0 != 0
-    }
-}
+pub use crate::key::KeySet;
 
 /// The command as received, to be echoed back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,11 +135,21 @@ impl<'a> ObjectWriter<'a> {
     /// `, "key": ` then `value` (raw JSON), in one write to the sink when
     /// the key needs no escapes and both fit a small buffer.
     fn member(&mut self, key: &str, value: &[u8]) -> Result<(), Full> {
+        if !is_plain(key.as_bytes()) {
+            self.escaped_key(key)?;
+            return self.sink.extend(value);
+        }
+        self.plain_member(key, value)
+    }
+
+    /// [`ObjectWriter::member`] for a key known to need no escapes.
+    #[inline(always)]
+    fn plain_member(&mut self, key: &str, value: &[u8]) -> Result<(), Full> {
         const ROOM: usize = 80;
         let k = key.as_bytes();
         // ", \"" + key + "\": " + value
         let len = 3 + k.len() + 3 + value.len();
-        if len > ROOM || !is_plain(k) {
+        if len > ROOM {
             self.escaped_key(key)?;
             return self.sink.extend(value);
         }
@@ -240,7 +197,13 @@ impl<'a> ObjectWriter<'a> {
             return Ok(());
         }
         for m in echo.object.members() {
-            let key = KeySet::of_key(m.key);
+            // Decoded, as the parser compared it: an escaped secret's name
+            // is still a secret.
+            let key = match m.key_escaped {
+                true => crate::command::decoded_key(&m),
+                false => crate::key::Key::from_name(m.key),
+            }
+            .map_or(KeySet::EMPTY, KeySet::of);
             if key.intersects(skip) {
                 continue;
             }
@@ -248,7 +211,7 @@ impl<'a> ObjectWriter<'a> {
                 self.sink.extend(b", ")?;
             }
             if key.intersects(KeySet::SECRET) {
-                // The key is one of two plain names: no escapes to keep.
+                // The key as sent: valid JSON string contents.
                 self.sink.extend(b"\"")?;
                 self.sink.extend(m.key)?;
                 self.sink.extend(b"\": \"")?;
@@ -265,6 +228,12 @@ impl<'a> ObjectWriter<'a> {
     /// `"key": v`.
     pub fn uint(&mut self, key: &str, v: u64) -> Result<(), Full> {
         self.member(key, itoa::Buffer::new().format(v).as_bytes())
+    }
+
+    /// `"key": v` for one of the protocol's own keys, whose names need no
+    /// escaping (checked when the crate is built), so none is looked for.
+    pub fn key_uint(&mut self, key: crate::key::Key, v: u64) -> Result<(), Full> {
+        self.plain_member(key.name(), itoa::Buffer::new().format(v).as_bytes())
     }
 
     /// `"key": v`.
@@ -321,6 +290,22 @@ impl<'a> ObjectWriter<'a> {
         inner.close()
     }
 
+    /// `"key": [{...}, ...]`, the objects written by `f` through the list.
+    pub fn object_list(
+        &mut self,
+        key: &str,
+        f: impl FnOnce(&mut ListWriter<'_>) -> Result<(), Full>,
+    ) -> Result<(), Full> {
+        self.key(key)?;
+        self.sink.extend(b"[")?;
+        let mut list = ListWriter {
+            sink: self.sink,
+            first: true,
+        };
+        f(&mut list)?;
+        self.sink.extend(b"]")
+    }
+
     /// `"error": "...", "exception": "..."`.
     pub fn error(&mut self, e: &dyn Message) -> Result<(), Full> {
         self.key("error")?;
@@ -333,6 +318,41 @@ impl<'a> ObjectWriter<'a> {
     /// End the object.
     pub fn close(self) -> Result<(), Full> {
         self.sink.extend(b"}")
+    }
+}
+
+/// Writes the objects of a JSON array (see [`ObjectWriter::object_list`]).
+///
+/// ```
+/// use piconet_protocol::response::ObjectWriter;
+/// let mut out: heapless::Vec<u8, 64> = heapless::Vec::new();
+/// let mut w = ObjectWriter::open(&mut out).unwrap();
+/// w.object_list("l", |l| {
+///     l.object(|o| o.uint("a", 1))?;
+///     l.object(|o| o.uint("a", 2))
+/// })
+/// .unwrap();
+/// w.close().unwrap();
+/// assert_eq!(out.as_slice(), br#"{"l": [{"a": 1}, {"a": 2}]}"#);
+/// ```
+pub struct ListWriter<'a> {
+    sink: &'a mut dyn Sink,
+    first: bool,
+}
+
+impl ListWriter<'_> {
+    /// One more object, its members written by `f`.
+    pub fn object(
+        &mut self,
+        f: impl FnOnce(&mut ObjectWriter<'_>) -> Result<(), Full>,
+    ) -> Result<(), Full> {
+        if !self.first {
+            self.sink.extend(b", ")?;
+        }
+        self.first = false;
+        let mut inner = ObjectWriter::open(self.sink)?;
+        f(&mut inner)?;
+        inner.close()
     }
 }
 
@@ -394,6 +414,16 @@ mod tests {
                 r#"{"action": "ping", "password": {"a": [1]}}"#,
                 r#"{"action": "ping", "password": "<redacted>"}"#,
             ),
+            // The key is compared decoded, as Python's json reads it, and
+            // echoed as sent.
+            (
+                r#"{"action": "set_wifi", "ssid": "n", "pass\u0077ord": "hunter22"}"#,
+                r#"{"action": "set_wifi", "ssid": "n", "pass\u0077ord": "<redacted>"}"#,
+            ),
+            (
+                r#"{"action": "ping", "\u006bey": "c2VjcmV0", "k\u0065y2": 1}"#,
+                r#"{"action": "ping", "\u006bey": "<redacted>", "k\u0065y2": 1}"#,
+            ),
         ] {
             assert_eq!(echoed(line, KeySet::EMPTY), want);
             assert_eq!(echoed(line, KeySet::TIME_RECEIVED), want);
@@ -454,11 +484,11 @@ mod tests {
         let line = br#"{"action": "read_pin", "value": 7, "x": [1]}"#;
         let mut present = KeySet::EMPTY;
         let object =
-            parse_object(line, |m| present = present.union(KeySet::of_key(m.key))).unwrap();
+            parse_object(line, |m| present = present.union(KeySet::of_name(m.key))).unwrap();
         let echo = Echo { object, present };
         let mut out: heapless::Vec<u8, 128> = heapless::Vec::new();
         let mut w = ObjectWriter::open(&mut out).unwrap();
-        w.echo(&echo, KeySet::VALUE).unwrap();
+        w.echo(&echo, KeySet::of(crate::key::Key::Value)).unwrap();
         w.uint("value", 1).unwrap();
         w.close().unwrap();
         assert_eq!(
@@ -468,7 +498,7 @@ mod tests {
 
         out.clear();
         let mut w = ObjectWriter::open(&mut out).unwrap();
-        w.echo(&echo, KeySet::VERSION).unwrap();
+        w.echo(&echo, KeySet::of(crate::key::Key::Version)).unwrap();
         w.close().unwrap();
         assert_eq!(out.as_slice(), line);
     }

@@ -1,6 +1,7 @@
 //! The provisioning actions through the engine, over simulated flash.
 
 use super::*;
+use crate::settings::{Origin, SettingsStore};
 use crate::sim::SimBoard;
 use piconet_config::ram::RamFlash;
 use serde_json::Value;

@@ -1,6 +1,9 @@
 use super::*;
+use crate::board::{Mode, PinKind};
 use crate::sim::{Event, SimBoard};
+use piconet_protocol::command::ACTIONS;
 use piconet_protocol::framing::{Frame, LineDecoder};
+use piconet_protocol::response::ObjectWriter;
 use serde_json::{json, Value};
 use std::string::String;
 use std::vec::Vec;

@@ -1,0 +1,176 @@
+//! The pin actions: `setup_pin`, `write_pin`, `read_pin`, `get_pins`.
+
+use core::time::Duration;
+
+use crate::board::{Board, Level, Mode, PinKind, Pull};
+use crate::engine::{After, Engine};
+use crate::error::EngineError;
+use crate::pins::{Lease, Slot, MAX_PINS};
+use crate::time::Instant;
+use piconet_protocol::command::Command;
+use piconet_protocol::response::Echo;
+use piconet_protocol::sink::{Full, Sink};
+
+impl<B: Board> Engine<B> {
+    #[inline(always)]
+    pub(super) fn setup_pin(
+        &mut self,
+        pin: u32,
+        mode: Mode,
+        value: Option<Level>,
+        pull: Option<Pull>,
+    ) -> Result<(), EngineError> {
+        self.check_pin(pin)?;
+        let pull = pull.unwrap_or_default();
+        let slot = match mode {
+            Mode::Input => {
+                if value.is_some() {
+                    return Err(EngineError::ValueOnInput(pin));
+                }
+                self.board.configure(pin, mode, pull, None)?;
+                Slot::Input { pull }
+            }
+            Mode::Output => {
+                self.board.configure(pin, mode, pull, value)?;
+                let safe = match value {
+                    Some(v) => v,
+                    None => self.board.read(pin)?,
+                };
+                Slot::Output { safe, lease: None }
+            }
+        };
+        self.pins.set(pin, slot);
+        Ok(())
+    }
+
+    #[inline(always)]
+    pub(super) fn write_pin(
+        &mut self,
+        now: Instant,
+        pin: u32,
+        value: Level,
+        timeout: f64,
+        release_on_disconnect: bool,
+    ) -> Result<(), EngineError> {
+        self.check_pin(pin)?;
+        let Slot::Output { safe, .. } = self.setup_slot(pin)? else {
+            return Err(EngineError::NotOutput(pin));
+        };
+        let lease = self.lease_duration(timeout)?;
+        self.board.write(pin, value)?;
+        // A write at the safe level ends any lease; any other starts a new
+        // one, owned by this connection, that decides release on
+        // disconnect anew.
+        let lease = (value != safe).then(|| Lease {
+            deadline: now + lease,
+            conn: self.peer.conn,
+            release_on_disconnect,
+        });
+        self.pins.set(pin, Slot::Output { safe, lease });
+        Ok(())
+    }
+
+    #[inline(always)]
+    pub(super) fn read_pin(&mut self, pin: u32) -> Result<Level, EngineError> {
+        self.check_pin(pin)?;
+        self.setup_slot(pin)?;
+        Ok(self.board.read(pin)?)
+    }
+
+    /// Every configured pin, in pin order, with its level as the board
+    /// reads it now (levels are read first: a failing read answers with
+    /// the error, not half a list).
+    #[inline(never)]
+    pub(super) fn get_pins(
+        &mut self,
+        now: Instant,
+        command: &Command<'_>,
+        echo: &Echo<'_>,
+        out: &mut dyn Sink,
+    ) -> Result<After, Full> {
+        let mut levels = [Level::Low; MAX_PINS];
+        let read = (0..MAX_PINS as u32)
+            .filter(|&pin| self.pins.get(pin) != Slot::Free)
+            .try_for_each(|pin| {
+                levels[pin as usize] = self.board.read(pin)?;
+                Ok(())
+            });
+        self.answer(now, command, echo, out, read, |e, (), w| {
+            w.object_list("pins", |list| {
+                for pin in 0..MAX_PINS as u32 {
+                    let level = levels[pin as usize];
+                    match e.pins.get(pin) {
+                        Slot::Free => {}
+                        Slot::Input { pull } => list.object(|o| {
+                            o.uint("pin", pin.into())?;
+                            o.str("mode", Mode::Input.as_str())?;
+                            o.str("pull", pull.as_str())?;
+                            o.uint("level", level.as_u8().into())
+                        })?,
+                        Slot::Output { safe, lease } => list.object(|o| {
+                            o.uint("pin", pin.into())?;
+                            o.str("mode", Mode::Output.as_str())?;
+                            o.uint("level", level.as_u8().into())?;
+                            o.uint("safe", safe.as_u8().into())?;
+                            match lease {
+                                Some(l) => o.uint("lease_ms", remaining_ms(l.deadline, now)),
+                                None => Ok(()),
+                            }
+                        })?,
+                    }
+                }
+                Ok(())
+            })?;
+            Ok(After::Nothing)
+        })
+    }
+
+    #[inline(always)]
+    pub(crate) fn check_pin(&self, pin: u32) -> Result<(), EngineError> {
+        if pin as usize >= MAX_PINS {
+            return Err(EngineError::PinAbsent(pin));
+        }
+        match self.board.pin_kind(pin) {
+            PinKind::Usable => Ok(()),
+            PinKind::Reserved(why) => Err(EngineError::PinReserved(pin, why)),
+            PinKind::Absent => Err(EngineError::PinAbsent(pin)),
+        }
+    }
+
+    #[inline(always)]
+    fn setup_slot(&self, pin: u32) -> Result<Slot, EngineError> {
+        match self.pins.get(pin) {
+            Slot::Free => Err(EngineError::NotSetUp(pin)),
+            slot => Ok(slot),
+        }
+    }
+
+    #[inline(always)]
+    fn lease_duration(&self, timeout: f64) -> Result<Duration, EngineError> {
+        let max = self.config.max_lease;
+        let bad = EngineError::BadTimeout {
+            max_secs: max.as_secs(),
+        };
+        if !(timeout.is_finite() && timeout > 0.0 && timeout <= max.as_secs_f64()) {
+            return Err(bad);
+        }
+        // Whole seconds (the usual case) convert exactly without the
+        // general float conversion.
+        let secs = timeout as u64;
+        if secs as f64 == timeout {
+            return Ok(Duration::from_secs(secs));
+        }
+        // A timeout too small for a nanosecond still gets one: > 0 means
+        // the pin is driven at least until the next poll.
+        Ok(Duration::from_secs_f64(timeout).max(Duration::from_nanos(1)))
+    }
+}
+
+/// Milliseconds from `now` to `deadline`, rounded up so a running lease
+/// never reads as 0.
+fn remaining_ms(deadline: Instant, now: Instant) -> u64 {
+    deadline
+        .as_nanos()
+        .saturating_sub(now.as_nanos())
+        .div_ceil(1_000_000)
+}

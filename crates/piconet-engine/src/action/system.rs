@@ -1,0 +1,81 @@
+//! The board actions answered out of line: `get_info`, `get_version`,
+//! `list_actions` (`ping`, `reset` and `sleep` need no more than the
+//! echo and are answered inline by the dispatch).
+
+use crate::board::Board;
+use crate::engine::{After, Engine};
+use crate::time::Instant;
+use piconet_protocol::command::{Command, ACTIONS};
+use piconet_protocol::response::{Echo, ObjectWriter};
+use piconet_protocol::sink::{Full, Sink};
+
+impl<B: Board> Engine<B> {
+    #[inline(never)]
+    pub(super) fn get_info(
+        &mut self,
+        now: Instant,
+        command: &Command<'_>,
+        echo: &Echo<'_>,
+        out: &mut dyn Sink,
+    ) -> Result<After, Full> {
+        self.answer(now, command, echo, out, Ok(()), |e, (), w| {
+            w.object("info", |info| e.write_info(now, info))?;
+            Ok(After::Nothing)
+        })
+    }
+
+    /// The running image's version where the board can update itself,
+    /// else the configured one.
+    #[inline(never)]
+    pub(super) fn get_version(
+        &mut self,
+        now: Instant,
+        command: &Command<'_>,
+        echo: &Echo<'_>,
+        out: &mut dyn Sink,
+    ) -> Result<After, Full> {
+        self.answer(now, command, echo, out, Ok(()), |e, (), w| {
+            let version = e.config.version;
+            match e.board.update_slot() {
+                Some(slot) => w.str("version", slot.running_version())?,
+                None => w.str("version", version)?,
+            }
+            Ok(After::Nothing)
+        })
+    }
+
+    #[inline(never)]
+    pub(super) fn list_actions(
+        &mut self,
+        now: Instant,
+        command: &Command<'_>,
+        echo: &Echo<'_>,
+        out: &mut dyn Sink,
+    ) -> Result<After, Full> {
+        self.answer(now, command, echo, out, Ok(()), |_, (), w| {
+            w.str_list("actions", ACTIONS.iter().copied())?;
+            Ok(After::Nothing)
+        })
+    }
+
+    fn write_info(&mut self, now: Instant, info: &mut ObjectWriter<'_>) -> Result<(), Full> {
+        info.str("board", self.board.name())?;
+        info.str("server", "piconet")?;
+        info.str("version", self.config.version)?;
+        info.uint("pins_configured", self.pins.configured() as u64)?;
+        info.uint("leases_active", self.pins.leases().count() as u64)?;
+        info.uint("max_lease_s", self.config.max_lease.as_secs())?;
+        let late = &self.lateness;
+        info.object("lease_reverts", |o| {
+            o.uint("count", late.count())?;
+            o.uint("late_p50_us", late.percentile_us(50.0))?;
+            o.uint("late_p99_us", late.percentile_us(99.0))?;
+            o.uint("late_max_us", late.max_us())
+        })?;
+        if let Some(slot) = self.board.update_slot() {
+            info.str("running_version", slot.running_version())?;
+            info.str("last_update", slot.last_update().name())?;
+        }
+        self.board.write_info(now, info)
+    }
+}

@@ -1,0 +1,155 @@
+//! The actions, declared once: from the table below come [`Command`],
+//! [`ACTIONS`] (the `list_actions` order), the name → parser dispatch and
+//! the keys each action's answer adds. Each family's file parses its
+//! actions' fields; the engine's `action` folder carries them out.
+
+pub mod gpio;
+pub mod settings;
+pub mod system;
+pub mod update;
+
+use crate::error::ProtocolError;
+use crate::key::{Fields, Key, KeySet};
+
+/// Longest action name quoted back in an "unknown action" error.
+const MAX_QUOTED_ACTION: usize = 64;
+
+fn unknown(action: &[u8]) -> ProtocolError<'_> {
+    let quoted = crate::json::scalar::raw_str(action)
+        .or(Some(action))
+        .filter(|s| s.len() <= MAX_QUOTED_ACTION && !s.contains(&b'"'));
+    ProtocolError::UnknownAction(quoted)
+}
+
+/// Declares every action: its wire names, its [`Command`] variant (with
+/// the typed fields), the function that parses it from the request's
+/// [`Fields`] and the keys its successful answer adds.
+macro_rules! actions {
+    ($(
+        $(#[$doc:meta])*
+        [$($name:literal),+]
+        $variant:ident
+        $( { $( $(#[$fdoc:meta])* $field:ident : $fty:ty ),* $(,)? } )?
+        $( ( $ty:ty ) )?
+        => $parse:path, adds [$($reply:ident),*];
+    )*) => {
+        /// A typed command, its fields parsed once and borrowed from the
+        /// line.
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub enum Command<'a> {
+            $(
+                $(#[$doc])*
+                $variant $( { $( $(#[$fdoc])* $field: $fty ),* } )? $( ($ty) )?,
+            )*
+        }
+
+        /// The action names, in the order `list_actions` reports them.
+        pub const ACTIONS: &[&str] = &[$($(crate::key::as_str($name)),+),*];
+
+        impl Command<'_> {
+            /// The keys this command's successful answer adds
+            /// (`time_received` included): echoed members with these keys
+            /// are left out so no key appears twice.
+            #[inline(always)]
+            pub const fn reply_keys(&self) -> KeySet {
+                match self {
+                    $( Command::$variant { .. } => KeySet::of_all(&[Key::TimeReceived $(, Key::$reply)*]), )*
+                }
+            }
+        }
+
+        /// The command named by `action` (the raw `action` value) with
+        /// its fields parsed.
+        #[inline(always)]
+        pub(crate) fn dispatch<'a>(
+            action: &'a [u8],
+            fields: &Fields<'a>,
+        ) -> Result<Command<'a>, ProtocolError<'a>> {
+            // Compared as sent (`raw_str` keeps escapes): no name holds a
+            // backslash, so an escaped name matches none.
+            match crate::json::scalar::raw_str(action).unwrap_or_default() {
+                $( $($name)|+ => $parse(fields), )*
+                _ => Err(unknown(action)),
+            }
+        }
+    };
+}
+
+// In `list_actions` order. Names are byte strings so the dispatch can
+// match them as patterns; `ACTIONS` has them as text.
+actions! {
+    /// Configure a pin; an output's `value` (else its current level) is
+    /// its safe state.
+    [b"setup_pin"] SetupPin {
+        /// GPIO number.
+        pin: u32,
+        /// Direction.
+        mode: gpio::Mode,
+        /// Level to drive (outputs).
+        value: Option<gpio::Level>,
+        /// Pull resistor; `None` when not given.
+        pull: Option<gpio::Pull>,
+    } => gpio::setup_pin, adds [];
+    /// Drive an output for at most `timeout` seconds.
+    [b"write_pin"] WritePin {
+        /// GPIO number.
+        pin: u32,
+        /// Level to drive.
+        value: gpio::Level,
+        /// Seconds before the pin returns to its safe state, as sent
+        /// (the engine checks its range).
+        timeout: f64,
+        /// The pin also returns to its safe state when the connection
+        /// that wrote it ends (`"release_on_disconnect"`, default false).
+        release_on_disconnect: bool,
+    } => gpio::write_pin, adds [];
+    /// Read a pin's level.
+    [b"read_pin"] ReadPin {
+        /// GPIO number.
+        pin: u32,
+    } => gpio::read_pin, adds [Value];
+    /// Answer at once; measures round trips.
+    [b"ping"] Ping => system::ping, adds [];
+    /// Reset the board after answering.
+    [b"reset"] Reset => system::reset, adds [];
+    /// Report the server version.
+    [b"get_version"] GetVersion => system::get_version, adds [Version];
+    /// Report board resources (`get_info`, also `get_resource_info`).
+    [b"get_info", b"get_resource_info"] GetInfo => system::get_info, adds [Info];
+    /// Sleep after answering.
+    [b"sleep"] Sleep {
+        /// Duration.
+        time_ms: u32,
+        /// Deep sleep (ends in a reset) rather than light sleep.
+        deep: bool,
+    } => system::sleep, adds [];
+    /// List the action names.
+    [b"list_actions"] ListActions => system::list_actions, adds [Actions];
+    /// The original's file-copy update (refused: see `UpdateBegin`).
+    [b"update"] Update => update::update, adds [];
+    /// Start receiving a firmware image (restarts any upload under way).
+    [b"update_begin"] UpdateBegin(update::Begin<'a>) => update::begin, adds [Update];
+    /// Image bytes at an offset.
+    [b"update_chunk"] UpdateChunk(update::Chunk<'a>) => update::chunk, adds [Update];
+    /// Report the upload's progress and the running image.
+    [b"update_status"] UpdateStatus => update::status, adds [Update];
+    /// Check the whole image, mark it for the bootloader, reset.
+    [b"update_finish"] UpdateFinish => update::finish, adds [Update];
+    /// Store the WiFi network.
+    [b"set_wifi"] SetWifi(settings::Wifi<'a>) => settings::set_wifi, adds [Config];
+    /// Store the TCP port the board serves on.
+    [b"set_port"] SetPort {
+        /// From 1.
+        port: u16,
+    } => settings::set_port, adds [Config];
+    /// Store the TLS identity.
+    [b"set_tls"] SetTls(settings::Tls<'a>) => settings::set_tls, adds [Config];
+    /// Forget the TLS identity (plaintext from the next boot).
+    [b"clear_tls"] ClearTls => settings::clear_tls, adds [Config];
+    /// Forget every stored setting.
+    [b"clear_config"] ClearConfig => settings::clear_config, adds [Config];
+    /// Report the stored settings, secrets left out.
+    [b"get_config"] GetConfig => settings::get_config, adds [Config];
+    /// Report every configured pin: mode, level, safe level, lease.
+    [b"get_pins"] GetPins => gpio::get_pins, adds [Pins];
+}

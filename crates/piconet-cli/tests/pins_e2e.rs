@@ -1,0 +1,101 @@
+//! `piconet send --release-on-disconnect` and `piconet pins` against an
+//! in-process piconetd with its simulated board.
+
+use std::process::{Command, Output};
+
+use piconet_server::{Server, ServerConfig};
+use serde_json::Value;
+
+fn piconet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_piconet"))
+        .args(args)
+        .env_remove("PICONET_KNOWN_HOSTS")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// piconetd (plaintext, simulated board) on a loopback port, in a thread of its own.
+fn piconetd() -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let server = Server::bind(ServerConfig {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                ..ServerConfig::default()
+            })
+            .await
+            .unwrap();
+            tx.send(server.local_addr()).unwrap();
+            // Runs until the test process ends.
+            server.run(std::future::pending::<()>()).await.unwrap();
+        });
+    });
+    rx.recv().unwrap().to_string()
+}
+
+fn read_pin(addr: &str, pin: u32) -> Value {
+    let out = piconet(&["send", addr, "-c", "action=read_pin", &format!("pin={pin}")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    answer["value"].clone()
+}
+
+#[test]
+fn release_on_disconnect_puts_the_pin_back_when_the_send_ends() {
+    let addr = piconetd();
+    let write = |pin: &str, release: bool| {
+        let mut args = vec![
+            "send",
+            &addr,
+            "-c",
+            "action=setup_pin",
+            pin,
+            "mode=output",
+            "value=0",
+            "-c",
+            "action=write_pin",
+            pin,
+            "value=1",
+            "timeout=60",
+        ];
+        if release {
+            args.push("--release-on-disconnect");
+        }
+        let out = piconet(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let answers: Vec<Value> = text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        answers[1].clone()
+    };
+
+    // Without the flag the 60 s lease outlives the connection.
+    let held = write("pin=3", false);
+    assert!(held.get("release_on_disconnect").is_none(), "{held}");
+    assert_eq!(read_pin(&addr, 3), 1);
+
+    // With it, the pin is back at its safe 0 once the send's connection ended.
+    let released = write("pin=2", true);
+    assert_eq!(released["release_on_disconnect"], true, "{released}");
+    let mut level = read_pin(&addr, 2);
+    for _ in 0..50 {
+        if level == 0 {
+            break;
+        }
+        // The daemon notices the closed connection asynchronously.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        level = read_pin(&addr, 2);
+    }
+    assert_eq!(level, 0, "released when the connection ended");
+    assert_eq!(read_pin(&addr, 3), 1, "the other lease still holds");
+}

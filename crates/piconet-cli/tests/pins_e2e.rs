@@ -99,3 +99,59 @@ fn release_on_disconnect_puts_the_pin_back_when_the_send_ends() {
     assert_eq!(level, 0, "released when the connection ended");
     assert_eq!(read_pin(&addr, 3), 1, "the other lease still holds");
 }
+
+#[test]
+fn pins_shows_every_configured_pin_as_a_table_or_json() {
+    let addr = piconetd();
+    let out = piconet(&["pins", &addr]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "no pin is configured\n");
+
+    let setup = piconet(&[
+        "send",
+        &addr,
+        "-c",
+        "action=setup_pin",
+        "pin=5",
+        "mode=input",
+        "pull=up",
+        "-c",
+        "action=setup_pin",
+        "pin=2",
+        "mode=output",
+        "value=0",
+        "-c",
+        "action=write_pin",
+        "pin=2",
+        "value=1",
+        "timeout=60",
+    ]);
+    assert_eq!(setup.status.code(), Some(0), "{}", text(&setup.stderr));
+
+    let out = piconet(&["pins", &addr]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 3, "{table}");
+    assert_eq!(rows[0][..3], ["PIN", "MODE", "LEVEL"], "{table}");
+    // In pin order: 2 before 5, whatever order they were set up in.
+    assert_eq!(rows[1][..5], ["2", "output", "1", "0", "-"], "{table}");
+    let lease: f64 = rows[1][5].parse().unwrap();
+    assert!(lease > 50.0 && lease <= 60.0, "{table}");
+    assert_eq!(rows[2][0..2], ["5", "input"], "{table}");
+    assert_eq!(rows[2][3..5], ["-", "up"], "{table}");
+
+    let out = piconet(&["pins", &addr, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pins = json["pins"].as_array().unwrap();
+    assert_eq!(pins.len(), 2);
+    assert_eq!(pins[0]["pin"], 2);
+    assert_eq!(pins[0]["safe"], 0);
+    assert!(pins[0]["lease_ms"].as_u64().unwrap() <= 60_000);
+    assert_eq!(pins[1]["pull"], "up");
+    assert!(pins[1].get("lease_ms").is_none());
+}

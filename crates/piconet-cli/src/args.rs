@@ -246,7 +246,8 @@ pub enum FirmwareAction {
         key: PathBuf,
         /// The firmware image.
         image: PathBuf,
-        /// The image's version, checked after the update.
+        /// The image's version, checked after the update. It must be the version built
+        /// into the image; without it, a simulated image's own is recorded.
         #[arg(long)]
         version: Option<String>,
         /// The signature file; default IMAGE.sig.
@@ -310,6 +311,35 @@ pub struct ProvisionArgs {
 
 const WORDS: &str = "words";
 
+/// The connection options, which `firmware` (local files only) neither shows nor takes.
+const NETWORK_ARGS: [&str; 5] = ["tls", "ca", "insecure", "known_hosts", "timeout"];
+
+impl Cli {
+    /// The clap command with the connection options hidden from `firmware` and
+    /// its subcommands: each gets hidden copies of them, so clap does not
+    /// copy the visible global ones in (it skips an id a subcommand has).
+    fn command_for_help() -> clap::Command {
+        let cmd = Self::command();
+        let hidden: Vec<clap::Arg> = cmd
+            .get_arguments()
+            .filter(|a| NETWORK_ARGS.contains(&a.get_id().as_str()))
+            .map(|a| a.clone().global(false).hide(true))
+            .collect();
+        let with_hidden = |c: clap::Command| c.args(hidden.iter().cloned());
+        cmd.mut_subcommand("firmware", |firmware| {
+            let names: Vec<String> = firmware
+                .get_subcommands()
+                .map(|c| c.get_name().to_owned())
+                .collect();
+            let mut firmware = with_hidden(firmware);
+            for name in names {
+                firmware = firmware.mut_subcommand(name, with_hidden);
+            }
+            firmware
+        })
+    }
+}
+
 impl Cli {
     /// Parses a command line, `-c` words grouped per command.
     pub fn try_parse_args<I, T>(args: I) -> Result<Self, clap::Error>
@@ -317,7 +347,25 @@ impl Cli {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let matches = Self::command().try_get_matches_from(args)?;
+        let matches = Self::command_for_help().try_get_matches_from(args)?;
+        if let Some(("firmware", firmware)) = matches.subcommand() {
+            let action = firmware.subcommand().map(|(_, m)| m);
+            let given = NETWORK_ARGS.iter().find(|id| {
+                [Some(firmware), action]
+                    .into_iter()
+                    .flatten()
+                    .any(|m| m.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+            });
+            if let Some(id) = given {
+                return Err(Self::command().error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!(
+                        "--{} has no meaning for piconet firmware: it works on local files only",
+                        id.replace('_', "-")
+                    ),
+                ));
+            }
+        }
         let mut cli = Self::from_arg_matches(&matches)?;
         if let Command::Update {
             operands,
@@ -464,6 +512,47 @@ mod tests {
     #[test]
     fn the_definition_is_consistent() {
         Cli::command().debug_assert();
+        Cli::command_for_help().debug_assert();
+    }
+
+    #[test]
+    fn firmware_neither_shows_nor_takes_network_options() {
+        let mut cmd = Cli::command_for_help();
+        cmd.build();
+        let firmware = cmd.find_subcommand_mut("firmware").unwrap();
+        let own = firmware.render_long_help().to_string();
+        let sign = firmware
+            .find_subcommand_mut("sign")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(sign.contains("--key"), "{sign}");
+        for help in [&own, &sign] {
+            for flag in ["--tls", "--ca", "--insecure", "--known-hosts", "--timeout"] {
+                assert!(!help.contains(flag), "{flag} in:\n{help}");
+            }
+            assert!(help.contains("--json"), "{help}");
+        }
+        for flag in ["--tls", "--insecure"] {
+            let e = parse(&["firmware", "keygen", "--out", "k", flag]).unwrap_err();
+            assert!(e.to_string().contains("has no meaning"), "{e}");
+        }
+        let e = parse(&["firmware", "--timeout", "5", "keygen", "--out", "k"]).unwrap_err();
+        assert!(e.to_string().contains("--timeout has no meaning"), "{e}");
+        let e = parse(&["--ca", "c.pem", "firmware", "sign", "--key", "k", "i"]).unwrap_err();
+        assert!(e.to_string().contains("--ca has no meaning"), "{e}");
+        let ok = parse(&["firmware", "keygen", "--out", "k", "--json"]).unwrap();
+        assert!(ok.json);
+        // Elsewhere they stay, before or after the subcommand.
+        let tls = |args: &[&str]| parse(args).unwrap().connection.tls().unwrap();
+        assert_eq!(
+            tls(&["--insecure", "version", "h"]),
+            Some(TlsVerify::Insecure)
+        );
+        assert_eq!(
+            tls(&["version", "h", "--insecure"]),
+            Some(TlsVerify::Insecure)
+        );
     }
 
     #[test]

@@ -1,12 +1,17 @@
-//! One client connection: bytes → lines → engine → one reply per line.
+//! One client connection: a thin embassy loop around the engine's
+//! [`Session`], which holds every rule (idle, line and write timeouts,
+//! bounded output, after-reply, release on disconnect), the same code
+//! piconetd runs. This loop only moves bytes and time.
 
+use embassy_futures::yield_now;
 use embassy_sync::blocking_mutex::raw::RawMutex;
-use embassy_time::{with_timeout, Duration};
+use embassy_time::{with_deadline, with_timeout, Duration, Timer};
 use embedded_io_async::{Read, Write};
-use piconet_engine::{After, Board, ConnId, Origin, Peer};
-use piconet_protocol::framing::{Frame, LineDecoder};
+use piconet_engine::session::{self, Session};
+use piconet_engine::{Board, Origin, Peer};
+use piconet_protocol::framing::LineDecoder;
 
-use crate::clock::now;
+use crate::clock::{now, to_embassy};
 use crate::Shared;
 
 /// Why a connection ended without an I/O error.
@@ -19,6 +24,22 @@ pub enum Closed {
     End,
     /// Nothing arrived for the idle timeout.
     Idle,
+    /// A command line was not finished within the line timeout.
+    SlowLine,
+    /// The peer took none of its replies within the write timeout.
+    WriteStalled,
+}
+
+impl From<session::Ended> for Closed {
+    fn from(e: session::Ended) -> Self {
+        match e {
+            session::Ended::Done => Closed::End,
+            session::Ended::PeerClosed => Closed::Eof,
+            session::Ended::Idle => Closed::Idle,
+            session::Ended::SlowLine => Closed::SlowLine,
+            session::Ended::WriteStalled => Closed::WriteStalled,
+        }
+    }
 }
 
 /// Per-connection settings.
@@ -26,17 +47,40 @@ pub enum Closed {
 pub struct Limits {
     /// Close a connection that sends nothing for this long.
     pub idle_timeout: Duration,
+    /// Close a connection whose command line is not finished this long
+    /// after its first byte (a slowloris holding one of the few sockets).
+    pub line_timeout: Duration,
+    /// Close a connection whose peer takes none of its replies for this
+    /// long (one that sends and never reads).
+    pub write_timeout: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             idle_timeout: Duration::from_secs(300),
+            line_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
         }
     }
 }
 
-/// Serve one connection until the peer ends it.
+impl Limits {
+    fn session(&self) -> session::Limits {
+        let std = |d: Duration| core::time::Duration::from_micros(d.as_micros());
+        session::Limits {
+            idle_timeout: std(self.idle_timeout),
+            line_timeout: std(self.line_timeout),
+            write_timeout: std(self.write_timeout),
+            // The reply buffer holds one reply: a line is answered once
+            // the previous reply is written out.
+            max_output: 0,
+        }
+    }
+}
+
+/// Serve one connection until it ends, then revert the pins it leased
+/// with `"release_on_disconnect": true` (also after an I/O error).
 ///
 /// `origin` is where its lines come from: [`Origin::Network`] for TCP and
 /// TLS, [`Origin::Local`] only for the USB cable (the engine accepts the
@@ -48,11 +92,12 @@ impl Default for Limits {
 /// read size. All three live in the caller's future, i.e. in the socket
 /// task's static memory on the firmware.
 ///
-/// Replies are written as soon as each line is answered and flushed once
-/// the chunk that carried them is consumed. A reply that asks for a reset
-/// or a sleep is flushed first, then [`piconet_engine::Engine::after_reply`]
-/// runs; before a deep sleep every lease is reverted to its safe level,
-/// since the engine forgets leases across it.
+/// The engine is locked for one line at a time and never across socket
+/// I/O, so the lease task waits at most one line for it. Replies are
+/// written as each line is answered and flushed once the chunk that
+/// carried them is consumed. A reply that asks for a reset or a sleep is
+/// flushed first; before a deep sleep every lease is reverted to its safe
+/// level, since the engine forgets leases across it.
 pub async fn serve<M, B, S, const LINE: usize, const OUT: usize, const CHUNK: usize>(
     shared: &Shared<M, B>,
     io: &mut S,
@@ -64,56 +109,128 @@ where
     B: Board,
     S: Read + Write,
 {
-    let mut decoder = LineDecoder::new(heapless::Vec::<u8, LINE>::new(), LINE.saturating_sub(1));
-    let mut out = heapless::Vec::<u8, OUT>::new();
-    let mut chunk = [0u8; CHUNK];
-    // Every connection is ConnId(0) for now: nothing here calls
-    // `Engine::disconnected` yet, so no lease is released on disconnect
-    // until the connections are numbered.
     let peer = Peer {
         origin,
-        conn: ConnId(0),
+        conn: shared.next_conn(),
     };
-    loop {
-        let n = match with_timeout(limits.idle_timeout, io.read(&mut chunk)).await {
-            Err(_) => return Ok(Closed::Idle),
-            Ok(r) => r?,
-        };
-        if n == 0 {
-            return Ok(Closed::Eof);
-        }
-        shared.activity.signal(());
-        let mut input = &chunk[..n];
-        while let Some(frame) = decoder.decode(&mut input) {
-            out.clear();
-            let after = {
-                let mut engine = shared.engine.lock().await;
-                match frame {
-                    Frame::Line(line) => engine.handle_from(now(), line, peer, &mut out),
-                    Frame::TooLong => {
-                        engine.handle_too_long(LINE.saturating_sub(1), &mut out);
-                        After::Nothing
-                    }
-                    Frame::End => {
-                        drop(engine);
-                        io.flush().await?;
-                        return Ok(Closed::End);
-                    }
-                }
-            };
+    let mut session = Session::new(
+        now(),
+        peer,
+        limits.session(),
+        LineDecoder::new(heapless::Vec::<u8, LINE>::new(), LINE.saturating_sub(1)),
+        heapless::Vec::<u8, OUT>::new(),
+    );
+    let mut chunk = [0u8; CHUNK];
+    let ended = drive(shared, io, &mut session, &mut chunk, limits.write_timeout).await;
+    if session.needs_release() {
+        let mut engine = shared.engine.lock().await;
+        let released = session.disconnected(now(), &mut engine, |_| {});
+        drop(engine);
+        if released > 0 {
             shared.leases_changed.signal(());
-            io.write_all(&out).await?;
-            if after != After::Nothing {
-                io.flush().await?;
+        }
+    }
+    ended
+}
+
+async fn drive<M, B, S, L, O>(
+    shared: &Shared<M, B>,
+    io: &mut S,
+    session: &mut Session<L, O>,
+    chunk: &mut [u8],
+    write_timeout: Duration,
+) -> Result<Closed, S::Error>
+where
+    M: RawMutex,
+    B: Board,
+    S: Read + Write,
+    L: piconet_protocol::framing::LineStorage,
+    O: session::OutputStorage,
+{
+    // Read bytes not yet taken by the session: chunk[start..end].
+    let (mut start, mut end) = (0, 0);
+    let mut unflushed = false;
+    loop {
+        let mut input = &chunk[start..end];
+        while session.accepts_input() && !input.is_empty() {
+            if session.needs_engine(input) {
                 let mut engine = shared.engine.lock().await;
-                if let After::Sleep { deep: true, .. } = after {
-                    engine.release_all(now(), |_| {});
-                }
-                engine.after_reply(after);
+                session.step(now(), &mut input, &mut engine);
                 drop(engine);
                 shared.leases_changed.signal(());
+                // One executor runs every task: let a due lease revert (and
+                // the other sockets) between lines of a pipelined burst.
+                yield_now().await;
+            } else {
+                session.buffer(now(), &mut input);
             }
         }
-        io.flush().await?;
+        start = end - input.len();
+        if session.after_due() {
+            if !flush(io, write_timeout).await? {
+                return Ok(Closed::WriteStalled);
+            }
+            unflushed = false;
+            let mut engine = shared.engine.lock().await;
+            session.carry_out(now(), &mut engine, |_| {});
+            drop(engine);
+            shared.leases_changed.signal(());
+        }
+        if let Some(ended) = session.ended() {
+            if ended != session::Ended::WriteStalled && !flush(io, write_timeout).await? {
+                return Ok(Closed::WriteStalled);
+            }
+            return Ok(ended.into());
+        }
+        let deadline = session.deadline().map(to_embassy);
+        // Only a closed session has no deadline, and it is not driven.
+        // (`with_deadline` directly: an `async fn` wrapper would keep a
+        // second copy of the I/O future in every socket task's memory.)
+        let at = deadline.unwrap_or(embassy_time::Instant::MAX);
+        if !session.output().is_empty() {
+            match with_deadline(at, io.write(session.output())).await.ok() {
+                None => session.handle_timeout(now()),
+                Some(n) => {
+                    session.written(now(), n?);
+                    unflushed = true;
+                }
+            }
+            continue;
+        }
+        if unflushed {
+            if !flush(io, write_timeout).await? {
+                return Ok(Closed::WriteStalled);
+            }
+            unflushed = false;
+        }
+        if !session.accepts_input() || start < end {
+            // Nothing to write, no input wanted: only a deadline changes
+            // that.
+            match deadline {
+                Some(d) => Timer::at(d).await,
+                None => return Ok(Closed::Eof),
+            }
+            session.handle_timeout(now());
+            continue;
+        }
+        match with_deadline(at, io.read(chunk)).await.ok() {
+            None => session.handle_timeout(now()),
+            Some(n) => match n? {
+                0 => session.peer_closed(),
+                n => {
+                    (start, end) = (0, n);
+                    shared.activity.signal(());
+                }
+            },
+        }
+    }
+}
+
+/// Flush within the write timeout (a TCP flush waits for the peer to take
+/// the data). `Ok(false)`: the peer took nothing in time.
+async fn flush<S: Write>(io: &mut S, write_timeout: Duration) -> Result<bool, S::Error> {
+    match with_timeout(write_timeout, io.flush()).await {
+        Err(_) => Ok(false),
+        Ok(r) => r.map(|()| true),
     }
 }

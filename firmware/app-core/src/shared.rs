@@ -7,13 +7,16 @@ use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::mutex::Mutex;
 use embassy_sync::signal::Signal;
 use piconet_engine::led::Status;
-use piconet_engine::{Board, Config, Engine};
+use piconet_engine::{Board, Config, ConnId, Engine};
 
 #[derive(Clone, Copy)]
 struct State {
     link_up: bool,
     clients: u32,
     asleep: bool,
+    /// The id the next connection gets (release_on_disconnect leases are
+    /// bound to it).
+    next_conn: u32,
 }
 
 /// The one engine of the board behind an async mutex, plus the signals
@@ -22,7 +25,8 @@ struct State {
 /// The engine lock is only ever held across synchronous engine calls,
 /// never across socket I/O, so one slow client cannot stall the others.
 pub struct Shared<M: RawMutex, B> {
-    /// The engine. Lock it only for `handle`/`poll`/`after_reply` calls.
+    /// The engine. Lock it only for one engine call at a time (one line,
+    /// one poll), never across socket I/O.
     pub engine: Mutex<M, Engine<B>>,
     /// Signalled after every command: a lease may have started or ended,
     /// so the lease timer re-reads the next deadline.
@@ -46,6 +50,7 @@ impl<M: RawMutex, B: Board> Shared<M, B> {
                 link_up: false,
                 clients: 0,
                 asleep: false,
+                next_conn: 0,
             })),
         }
     }
@@ -69,6 +74,18 @@ impl<M: RawMutex, B> Shared<M, B> {
     /// The board is sleeping (LED dark) or awake again.
     pub fn set_asleep(&self, asleep: bool) {
         self.update(|s| s.asleep = asleep);
+    }
+
+    /// A connection id not used before (wraps after 2^32 connections, long
+    /// after any lease of the first one ended).
+    pub fn next_conn(&self) -> ConnId {
+        self.state.lock(|c| {
+            let mut s = c.get();
+            let id = s.next_conn;
+            s.next_conn = id.wrapping_add(1);
+            c.set(s);
+            ConnId(id)
+        })
     }
 
     /// Connected clients now.

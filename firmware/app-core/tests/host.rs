@@ -12,6 +12,7 @@ use futures_executor::block_on;
 use piconet_app_core::conn::{serve, Closed, Limits};
 use piconet_app_core::{lease, Shared};
 use piconet_engine::led::Status;
+use piconet_engine::sim::Event;
 use piconet_engine::{Board, Config, Level, Origin, SimBoard};
 
 type Sh = Shared<CriticalSectionRawMutex, SimBoard>;
@@ -160,6 +161,7 @@ fn idle_connection_times_out() {
     let sh = shared();
     let limits = Limits {
         idle_timeout: Duration::from_millis(50),
+        ..Limits::default()
     };
     let r = block_on(serve::<_, _, _, 256, 1280, 64>(
         &sh,
@@ -322,5 +324,170 @@ fn led_task_blinks_the_client_pattern() {
     assert!(
         log.windows(2).all(|w| w[0].1 != w[1].1),
         "only changes are reported"
+    );
+}
+
+/// A peer that pipelines pings for ever and reads replies only until its
+/// receive window (`window` bytes) is full, like a TCP client that never
+/// calls recv: then every write and flush waits for ever.
+struct Flood {
+    line: &'static [u8],
+    offset: usize,
+    window: usize,
+    accepted: usize,
+}
+
+impl ErrorType for Flood {
+    type Error = core::convert::Infallible;
+}
+
+impl Read for Flood {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        for b in buf.iter_mut() {
+            *b = self.line[self.offset];
+            self.offset = (self.offset + 1) % self.line.len();
+        }
+        Ok(buf.len())
+    }
+}
+
+impl Write for Flood {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        if self.accepted >= self.window {
+            return core::future::pending().await;
+        }
+        let n = buf.len().min(self.window - self.accepted);
+        self.accepted += n;
+        Ok(n)
+    }
+    async fn flush(&mut self) -> Result<(), Self::Error> {
+        if self.accepted >= self.window {
+            return core::future::pending().await;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_peer_that_never_reads_is_closed_while_leases_revert_on_time() {
+    let sh = shared();
+    let mut setup = Script::new(&[
+        b"{\"action\": \"setup_pin\", \"pin\": 5, \"mode\": \"output\", \"value\": 0}\n",
+        b"{\"action\": \"setup_pin\", \"pin\": 6, \"mode\": \"output\", \"value\": 0}\n",
+        b"{\"action\": \"write_pin\", \"pin\": 5, \"value\": 1, \"timeout\": 0.1}\n",
+        b"{\"action\": \"write_pin\", \"pin\": 6, \"value\": 1, \"timeout\": 0.3}\n",
+    ]);
+    block_on(serve::<_, _, _, 256, 1280, 64>(
+        &sh,
+        &mut setup,
+        Origin::Network,
+        Limits::default(),
+    ))
+    .unwrap();
+    assert!(setup.lines().iter().all(|l| l.get("error").is_none()));
+    let mut flood = Flood {
+        line: b"{\"action\": \"ping\"}\n",
+        offset: 0,
+        window: 16 * 1024,
+        accepted: 0,
+    };
+    let limits = Limits {
+        write_timeout: Duration::from_millis(500),
+        ..Limits::default()
+    };
+    let t = std::time::Instant::now();
+    let closed = block_on(async {
+        let served = serve::<_, _, _, 256, 1280, 64>(&sh, &mut flood, Origin::Network, limits);
+        match select(served, lease::run(&sh)).await {
+            Either::First(closed) => closed,
+            Either::Second(never) => never,
+        }
+    });
+    let took = t.elapsed();
+    assert_eq!(closed, Ok(Closed::WriteStalled));
+    assert_eq!(
+        flood.accepted,
+        16 * 1024,
+        "it was answered until it stopped reading"
+    );
+    assert!(took >= StdDuration::from_millis(500), "{took:?}");
+    let engine = block_on(sh.engine.lock());
+    assert_eq!(engine.board().level(5), Some(Level::Low));
+    assert_eq!(engine.board().level(6), Some(Level::Low));
+    // Both leases ended while the flood was being answered and then
+    // stalled: the lease task never waited behind the connection.
+    assert_eq!(engine.lateness().count(), 2);
+    assert!(
+        engine.lateness().max_us() < 50_000,
+        "a revert was {} us late",
+        engine.lateness().max_us()
+    );
+}
+
+#[test]
+fn a_connection_that_ends_reverts_its_release_on_disconnect_pins() {
+    let sh = shared();
+    let mut peer = Script::new(&[
+        b"{\"action\": \"setup_pin\", \"pin\": 7, \"mode\": \"output\", \"value\": 0}\n",
+        b"{\"action\": \"setup_pin\", \"pin\": 8, \"mode\": \"output\", \"value\": 0}\n",
+        b"{\"action\": \"write_pin\", \"pin\": 7, \"value\": 1, \"timeout\": 60, \"release_on_disconnect\": true}\n",
+        b"{\"action\": \"write_pin\", \"pin\": 8, \"value\": 1, \"timeout\": 60}\n",
+    ]);
+    // The script ends with end of stream: the peer closed.
+    let closed = block_on(serve::<_, _, _, 256, 1280, 64>(
+        &sh,
+        &mut peer,
+        Origin::Network,
+        Limits::default(),
+    ));
+    assert_eq!(closed, Ok(Closed::Eof));
+    assert!(peer.lines().iter().all(|l| l.get("error").is_none()));
+    let engine = block_on(sh.engine.lock());
+    assert_eq!(engine.board().level(7), Some(Level::Low), "released");
+    assert_eq!(
+        engine.board().level(8),
+        Some(Level::High),
+        "runs to its timeout"
+    );
+    assert_eq!(engine.leases(), 1);
+}
+
+#[test]
+fn a_deep_sleep_reverts_the_leases_after_its_reply() {
+    let sh = shared();
+    let mut peer = Script::new(&[
+        b"{\"action\": \"setup_pin\", \"pin\": 9, \"mode\": \"output\", \"value\": 0}\n",
+        b"{\"action\": \"write_pin\", \"pin\": 9, \"value\": 1, \"timeout\": 60}\n",
+        b"{\"action\": \"sleep\", \"time_ms\": 10, \"deep\": true}\n",
+    ]);
+    block_on(serve::<_, _, _, 256, 1280, 64>(
+        &sh,
+        &mut peer,
+        Origin::Network,
+        Limits::default(),
+    ))
+    .unwrap();
+    let lines = peer.lines();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[2]["action"], "sleep");
+    // The reply went out and was flushed before the sleep.
+    assert!(peer.flushes >= 1);
+    let engine = block_on(sh.engine.lock());
+    assert_eq!(engine.leases(), 0);
+    assert_eq!(engine.board().resets(), 1, "a deep sleep ends in a reset");
+    // Pin 9 was driven to its safe level before the board slept (a reset
+    // alone would leave a real pin floating, not at its safe level).
+    let events: Vec<Event> = engine.board().log().map(|s| s.event).collect();
+    let slept = events
+        .iter()
+        .position(|e| matches!(e, Event::Sleep { deep: true, .. }))
+        .expect("slept");
+    assert_eq!(
+        events[..slept].last(),
+        Some(&Event::Level {
+            pin: 9,
+            level: Level::Low
+        }),
+        "{events:?}"
     );
 }

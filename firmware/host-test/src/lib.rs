@@ -189,6 +189,15 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// (`listener::run`, the firmware's sizes) sharing two TLS permits, and the
 /// lease timer. The body is polled as the client for the heap counter.
 pub fn run<Fut: Future<Output = ()>>(tls: bool, body: impl FnOnce(Env) -> Fut) {
+    run_with(tls, Listen::on(PORT), body)
+}
+
+/// [`run`] with the board's listeners on `listen` (other limits).
+pub fn run_with<Fut: Future<Output = ()>>(
+    tls: bool,
+    listen: Listen,
+    body: impl FnOnce(Env) -> Fut,
+) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (board_end, client_end) = link::cable();
     let (board_stack, mut board_runner) = embassy_net::new(
@@ -232,7 +241,6 @@ pub fn run<Fut: Future<Output = ()>>(tls: bool, body: impl FnOnce(Env) -> Fut) {
     let mut txs = [[0u8; TX_BUF], [0u8; TX_BUF], [0u8; TX_BUF]];
     let [rx0, rx1, rx2] = &mut bufs;
     let [tx0, tx1, tx2] = &mut txs;
-    let listen = Listen::on(PORT);
     let env = Env {
         shared,
         client: client_stack,

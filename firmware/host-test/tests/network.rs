@@ -3,13 +3,16 @@
 //! plaintext and TLS (MbedTLS with the firmware's 4 KiB record profile).
 
 use embassy_futures::join::join;
+use embassy_futures::select::{select, Either};
 use embassy_net::tcp::TcpSocket;
 use embassy_net::Stack;
 use embassy_time::{Duration, Instant, Timer};
 use embedded_io_async::{Read, Write};
 use mbedtls_rs::{Session, SessionConfig, TlsReference, TlsVersion};
+use piconet_app_core::listener::Listen;
+use piconet_engine::Level;
 use piconet_host_test::heap::{self, Side};
-use piconet_host_test::{run, Env, LineClient, BOARD_IP, PORT};
+use piconet_host_test::{run, run_with, Env, LineClient, BOARD_IP, PORT};
 use serde_json::Value;
 
 fn ok(v: &Value) {
@@ -234,5 +237,84 @@ fn a_tls_client_that_vanishes_mid_line_frees_its_session() {
         let s = tls_session(tls, &mut socket).await;
         let mut c = LineClient::new(s);
         ok(&c.call(r#"{"action": "ping"}"#).await);
+    });
+}
+
+#[test]
+fn a_client_that_never_reads_is_closed_while_leases_revert_on_time() {
+    let mut listen = Listen::on(PORT);
+    listen.limits.write_timeout = Duration::from_secs(1);
+    run_with(false, listen, |env| async move {
+        let (mut rx, mut tx) = ([0u8; 4096], [0u8; 4096]);
+        let mut c = LineClient::new(connect(env.client, &mut rx, &mut tx).await);
+        ok(&c
+            .call(r#"{"action": "setup_pin", "pin": 7, "mode": "output", "value": 0}"#)
+            .await);
+        ok(&c
+            .call(r#"{"action": "write_pin", "pin": 7, "value": 1, "timeout": 0.5}"#)
+            .await);
+        // Pipelines pings and never reads: its small receive window fills,
+        // then the board's transmit buffer, then the board's writes stall.
+        let (mut frx, mut ftx) = ([0u8; 512], [0u8; 4096]);
+        let mut flood = connect(env.client, &mut frx, &mut ftx).await;
+        clients(&env, 2).await;
+        let pings = b"{\"action\": \"ping\"}\n".repeat(100);
+        let started = Instant::now();
+        let flooding = async { while flood.write_all(&pings).await.is_ok() {} };
+        match select(flooding, Timer::after(Duration::from_secs(30))).await {
+            Either::First(()) => {}
+            Either::Second(()) => panic!("a client that never reads was not closed within 30 s"),
+        }
+        assert!(started.elapsed() >= Duration::from_secs(1));
+        clients(&env, 1).await;
+        {
+            let engine = env.shared.engine.lock().await;
+            assert_eq!(engine.board().level(7), Some(Level::Low));
+            // Reverted while the flood was answered and then stalled: the
+            // lease task never waited behind that connection.
+            assert_eq!(engine.lateness().count(), 1);
+            assert!(
+                engine.lateness().max_us() < 200_000,
+                "the revert was {} us late",
+                engine.lateness().max_us()
+            );
+        }
+        // The other client was never held up.
+        ok(&c.call(r#"{"action": "ping"}"#).await);
+    });
+}
+
+#[test]
+fn a_release_on_disconnect_pin_reverts_when_its_tcp_connection_ends() {
+    run(false, |env| async move {
+        let (mut rx, mut tx) = ([0u8; 4096], [0u8; 4096]);
+        let mut c = LineClient::new(connect(env.client, &mut rx, &mut tx).await);
+        for pin in [10, 11] {
+            ok(&c
+                .call(&format!(
+                    r#"{{"action": "setup_pin", "pin": {pin}, "mode": "output", "value": 0}}"#
+                ))
+                .await);
+        }
+        ok(&c
+            .call(r#"{"action": "write_pin", "pin": 10, "value": 1, "timeout": 60, "release_on_disconnect": true}"#)
+            .await);
+        ok(&c
+            .call(r#"{"action": "write_pin", "pin": 11, "value": 1, "timeout": 60}"#)
+            .await);
+        // Gone without a word: a reset, no FIN.
+        let mut socket = c.io;
+        socket.abort();
+        let _ = socket.flush().await;
+        drop(socket);
+        clients(&env, 0).await;
+        let engine = env.shared.engine.lock().await;
+        assert_eq!(engine.board().level(10), Some(Level::Low), "released");
+        assert_eq!(
+            engine.board().level(11),
+            Some(Level::High),
+            "without the flag it runs to its timeout"
+        );
+        assert_eq!(engine.leases(), 1);
     });
 }

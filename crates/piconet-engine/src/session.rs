@@ -100,22 +100,12 @@ pub enum ConnectionError {
     Idle(Duration),
     /// A command line not finished within the line timeout.
     SlowLine(Duration),
-    /// Every connection slot is taken (sent by the accept loop, not a
-    /// session).
-    Busy {
-        /// The slots.
-        max: usize,
-        /// How to raise the limit, e.g. " (piconetd --max-connections)";
-        /// empty when it cannot be raised.
-        hint: &'static str,
-    },
 }
 
 impl Message for ConnectionError {
     fn class(&self) -> ErrorClass {
         match self {
             ConnectionError::Idle(_) | ConnectionError::SlowLine(_) => ErrorClass::TimeoutError,
-            ConnectionError::Busy { .. } => ErrorClass::ConnectionRefusedError,
         }
     }
 
@@ -130,13 +120,6 @@ impl Message for ConnectionError {
                 m.text("command line not finished within ")?;
                 seconds(m, *after)?;
                 m.text(" s: connection closed")
-            }
-            ConnectionError::Busy { max, hint } => {
-                m.text("server busy: ")?;
-                m.uint(*max as u64)?;
-                m.text(" connections already open")?;
-                m.text(hint)?;
-                m.text(", try again later")
             }
         }
     }
@@ -993,22 +976,6 @@ mod tests {
         assert_eq!(
             text(Duration::from_nanos(1_000_000_001)),
             "no command for 1.000000001 s: connection closed"
-        );
-    }
-
-    #[test]
-    fn busy_is_a_connection_refused_error() {
-        let mut out = Vec::new();
-        let busy = ConnectionError::Busy {
-            max: 64,
-            hint: " (piconetd --max-connections)",
-        };
-        write_error_line(&mut out, &busy).unwrap();
-        let v: Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(v["exception"], "ConnectionRefusedError");
-        assert_eq!(
-            v["error"],
-            "server busy: 64 connections already open (piconetd --max-connections), try again later"
         );
     }
 }

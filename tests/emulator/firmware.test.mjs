@@ -153,3 +153,52 @@ test('get_info answers, reports the absent radio as not responding and the updat
   board.runFor(1 * MS);
   assert.equal(level(15), true);
 });
+
+test('get_pins lists every configured pin in pin order, with the running lease', () => {
+  // From the tests above: 4 an input, 15 leased high for 60 s (safe 0),
+  // 16 an output at its safe level 0.
+  const r = board.request({ action: 'get_pins' });
+  assert.equal(r.error, undefined, JSON.stringify(r));
+  assert.ok(Array.isArray(r.pins), JSON.stringify(r));
+  const numbers = r.pins.map((p) => p.pin);
+  assert.deepEqual(numbers, [...numbers].sort((a, b) => a - b), 'pin order');
+  const pin = (n) => r.pins.find((p) => p.pin === n);
+  assert.equal(pin(4).mode, 'input', JSON.stringify(pin(4)));
+  assert.equal(pin(4).lease_ms, undefined);
+  assert.equal(pin(15).mode, 'output');
+  assert.equal(pin(15).level, 1);
+  assert.equal(pin(15).safe, 0);
+  assert.ok(pin(15).lease_ms > 0 && pin(15).lease_ms <= 60_000, JSON.stringify(pin(15)));
+  assert.equal(pin(16).level, 0);
+  assert.equal(pin(16).lease_ms, undefined, JSON.stringify(pin(16)));
+  for (const reserved of [23, 24, 25, 29]) assert.equal(pin(reserved), undefined, `pin ${reserved}`);
+});
+
+// Over USB a "connection" is a session of the serial port: it ends with the
+// blank line that ends a client's commands (the original client sends one),
+// the idle timeout (300 s), the write timeout (the host stopped reading for
+// 30 s) or a USB reset / unplug; the port then serves the next session.
+// Closing the port on the host without the blank line is not seen at once:
+// the firmware does not watch DTR (terminal programs, and this emulator's
+// host model, do not set it reliably), so such a pin reverts at the idle
+// timeout or at its own lease timeout, whichever comes first.
+test('release_on_disconnect over USB: the pin reverts when its session ends with a blank line', () => {
+  watch(17);
+  board.request({ action: 'setup_pin', pin: 17, mode: 'output', value: 0 });
+  let r = board.request({ action: 'write_pin', pin: 17, value: 1, timeout: 60, release_on_disconnect: true });
+  assert.equal(r.error, undefined, JSON.stringify(r));
+  board.runFor(1 * MS);
+  assert.equal(level(17), true);
+  assert.equal(level(15), true, 'pin 15 still leased');
+  // The end of this session's commands.
+  board.write('\n');
+  board.runFor(5 * MS);
+  assert.equal(level(17), false, 'released when the session ended');
+  assert.equal(level(15), true, 'a lease without the flag runs on to its timeout');
+  // The next session is served, and sees the pin at its safe level.
+  r = board.request({ action: 'read_pin', pin: 17 });
+  assert.equal(r.value, 0, JSON.stringify(r));
+  const pins = board.request({ action: 'get_pins' }).pins;
+  assert.equal(pins.find((p) => p.pin === 17).lease_ms, undefined);
+  assert.ok(pins.find((p) => p.pin === 15).lease_ms > 0);
+});

@@ -12,9 +12,11 @@
 //! rp2040js host model). It depends on nothing of the radio, so it keeps
 //! serving when the WiFi chip does not answer.
 //!
-//! A "session" over USB ends like a TCP one (blank line, idle timeout, a
-//! zero-length packet read as end of stream); the port then simply serves
-//! the next line. USB does not count as a client for the status LED, which
+//! A "session" over USB ends like a TCP one (blank line, idle, line or
+//! write timeout, a zero-length packet read as end of stream, a USB reset);
+//! its `release_on_disconnect` pins then revert and the port simply serves
+//! the next line in a new session. DTR is not watched (see firmware/README),
+//! so closing the port on the host ends the session only at a timeout. USB does not count as a client for the status LED, which
 //! shows the network's state.
 
 use core::fmt::Write as _;

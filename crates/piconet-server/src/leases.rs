@@ -60,7 +60,7 @@ fn realtime() {
             p,
             ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo),
         )
-        .map_err(|e| format!("{e:?}"))
+        .map_err(|e| e.to_string())
     });
     match result {
         Ok(()) => tracing::debug!("lease thread runs with SCHED_FIFO priority"),

@@ -155,17 +155,23 @@ fn write_lines<W: Write>(rx: Receiver<Msg>, mut out: W, counters: &Counters) {
 
 /// Install the global subscriber: `RUST_LOG` (default `info`), into the
 /// lossy queue, colours only when stderr is a terminal (not in journald or
-/// a file).
+/// a file), no timestamps of its own under journald.
 pub fn init() -> std::io::Result<LogSink> {
     let sink = LogSink::start(std::io::stderr())?;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Fails only when a subscriber is already set: then that one logs.
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(sink.clone())
-        .try_init();
+        .with_writer(sink.clone());
+    // Fails only when a subscriber is already set: then that one logs.
+    // Under systemd (JOURNAL_STREAM set) the journal stamps each line
+    // itself, so a second timestamp would only crowd `journalctl`.
+    let _ = if std::env::var_os("JOURNAL_STREAM").is_some() {
+        builder.without_time().try_init()
+    } else {
+        builder.try_init()
+    };
     let _ = SINK.set(sink.clone());
     Ok(sink)
 }

@@ -34,11 +34,15 @@ cargo build --release -p piconet-server -p piconet-cli
 "$TARGET/release/piconetd" --listen "127.0.0.1:$port" --board sim &
 daemon=$!
 trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null' EXIT
+started() { kill -0 "$daemon" 2>/dev/null || { echo "demo: piconetd did not start (see above)" >&2; exit 1; }; }
 for _ in $(seq 50); do
+  started
   listening "$port" && break
-  kill -0 "$daemon" 2>/dev/null || { echo "demo: piconetd did not start (see above)" >&2; exit 1; }
   sleep 0.1
 done
+# A piconetd that could not bind has exited by now: never talk to another server.
+sleep 0.2
+started
 piconet() {
   printf '\n$ piconet %s\n' "$*" >&2
   "$TARGET/release/piconet" "$@"

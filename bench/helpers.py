@@ -20,6 +20,12 @@
       opening and closing connections as fast as they can; `tls` 16 tasks
       doing full TLS handshakes, one ping, close.
 
+  chrt -f 10 python3 bench/helpers.py rtprobe --out FILE
+      The machine's own floor for real-time wake-ups: sleeps 10 ms at a
+      time until SIGTERM, then writes the oversleep p50/p99/max (µs) as
+      JSON to FILE. Nothing of piconetd is involved: on a shared VM the
+      hypervisor's scheduling alone makes a SCHED_FIFO thread late.
+
   python3 bench/helpers.py busy
       One ordinary (SCHED_OTHER) process spinning on a CPU, as "other
       programs on the Raspberry Pi".
@@ -184,6 +190,30 @@ async def flood(args):
     await asyncio.gather(*tasks)
 
 
+def rtprobe(args):
+    import signal
+
+    lates = []
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    while not stop:
+        t = time.monotonic()
+        time.sleep(0.010)
+        lates.append((time.monotonic() - t - 0.010) * 1e6)
+    lates.sort()
+    n = len(lates)
+    with open(args.out, "w") as f:
+        json.dump(
+            {
+                "samples": n,
+                "late_p50_us": round(lates[n // 2]) if n else None,
+                "late_p99_us": round(lates[int(n * 0.99)]) if n else None,
+                "late_max_us": round(lates[-1]) if n else None,
+            },
+            f,
+        )
+
+
 def busy():
     while True:
         pass
@@ -207,9 +237,13 @@ def main():
     f.add_argument("--tls", action="store_true")
     f.add_argument("--seconds", type=float, default=600)
     sub.add_parser("busy")
+    r = sub.add_parser("rtprobe")
+    r.add_argument("--out", required=True)
     args = parser.parse_args()
     if args.what == "busy":
         busy()
+    elif args.what == "rtprobe":
+        rtprobe(args)
     elif args.what == "flood":
         asyncio.run(flood(args))
     else:

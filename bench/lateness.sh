@@ -11,18 +11,23 @@
 # ordinary busy processes competing for the CPUs, the flood, and
 # `helpers.py leases` driving N leases (10-50 ms, 26 pins) to expiry; the
 # figures are get_info's `lease_reverts` (revert time minus deadline, taken
-# by the engine). piconetd's lease thread asks for SCHED_FIFO itself; run
+# by the engine), and beside it a bare SCHED_FIFO thread sleeping 10 ms at a
+# time (helpers.py rtprobe): the machine's own floor. piconetd's lease thread asks for SCHED_FIFO itself; run
 # as root (or give the binaries CAP_SYS_NICE) or the figures are for a
 # normal-priority thread -- the script prints the policy it got.
 #
 # Environment: N (leases per run, default 5000), BEFORE_REV, BASE_PORT
-# (default 23500). Writes bench/results/lateness-*.json and
+# (default 23500), KINDS (default "valid invalid connect tls"), BUILDS
+# (default "before after"; "after" alone skips the old build). About 15
+# minutes: the invalid flood slows the lease driver down most. Writes bench/results/lateness-*.json and
 # bench/results/lateness.md. Benchmarks only; nothing here runs in CI.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 N=${N:-5000}
+KINDS=${KINDS:-valid invalid connect tls}
+BUILDS=${BUILDS:-before after}
 BEFORE_REV=${BEFORE_REV:-3eb8469}
 BASE_PORT=${BASE_PORT:-23500}
 OUT=bench/results
@@ -47,9 +52,11 @@ say "building piconetd: after (this checkout) and before ($BEFORE_REV)"
 cargo build --release -p piconet-server --bin piconetd
 AFTER_BIN=$TARGET/release/piconetd
 BEFORE_TARGET=${BEFORE_TARGET:-$TARGET/lateness-before}
-git worktree add --detach "$WORK/before-src" "$BEFORE_REV" >/dev/null
-(cd "$WORK/before-src" && CARGO_TARGET_DIR=$BEFORE_TARGET \
-    cargo build --release -p piconet-server --bin piconetd)
+if [[ " $BUILDS " == *" before "* ]]; then
+    git worktree add --detach "$WORK/before-src" "$BEFORE_REV" >/dev/null
+    (cd "$WORK/before-src" && CARGO_TARGET_DIR=$BEFORE_TARGET \
+        cargo build --release -p piconet-server --bin piconetd)
+fi
 BEFORE_BIN=$BEFORE_TARGET/release/piconetd
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
@@ -101,24 +108,34 @@ run_one() { # kind, build name, binary
     python3 bench/helpers.py flood --port "$port" --kind "$kind" & load+=($!)
     PIDS+=("${load[@]}")
     sleep 1
+    # The machine's floor: a bare SCHED_FIFO sleeper beside the run.
+    chrt -f 10 python3 bench/helpers.py rtprobe --out "$WORK/probe.json" &
+    local probe=$!
+    PIDS+=("$probe")
     say "$kind flood, $build build (lease thread: $policy)"
-    python3 bench/helpers.py leases --port "$port" -n "$N" "${tls_flag[@]}" \
-        | python3 -c 'import json,sys; d=json.load(sys.stdin); d["flood"]=sys.argv[1]; d["build"]=sys.argv[2]; d["policy"]=sys.argv[3]; print(json.dumps(d))' \
-            "$kind" "$build" "$policy" | tee "$OUT/lateness-$kind-$build.json" >&2
+    python3 bench/helpers.py leases --port "$port" -n "$N" "${tls_flag[@]}" >"$WORK/leases.json"
+    kill -TERM "$probe"
+    wait "$probe" 2>/dev/null || true
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["flood"]=sys.argv[2]; d["build"]=sys.argv[3]; d["policy"]=sys.argv[4]; d["fifo_sleeper"]=json.load(open(sys.argv[5])); print(json.dumps(d))' \
+        "$WORK/leases.json" "$kind" "$build" "$policy" "$WORK/probe.json" \
+        | tee "$OUT/lateness-$kind-$build.json" >&2
     kill "${load[@]}" "$daemon" 2>/dev/null || true
     wait "${load[@]}" "$daemon" 2>/dev/null || true
 }
 
-for kind in valid invalid connect tls; do
-    run_one "$kind" before "$BEFORE_BIN"
-    run_one "$kind" after "$AFTER_BIN"
+for kind in $KINDS; do
+    for build in $BUILDS; do
+        bin=$AFTER_BIN
+        [ "$build" = before ] && bin=$BEFORE_BIN
+        run_one "$kind" "$build" "$bin"
+    done
 done
 
 python3 - "$OUT" <<'EOF' | tee "$OUT/lateness.md"
 import json, sys, os
 out = sys.argv[1]
-print("| flood | build | lease thread | reverts | p50 µs | p99 µs | max µs |")
-print("|---|---|---|---:|---:|---:|---:|")
+print("| flood | build | lease thread | reverts | p50 µs | p99 µs | max µs | bare FIFO sleeper p99 / max µs |")
+print("|---|---|---|---:|---:|---:|---:|---:|")
 for kind in ["valid", "invalid", "connect", "tls"]:
     for build in ["before", "after"]:
         path = os.path.join(out, f"lateness-{kind}-{build}.json")
@@ -126,5 +143,7 @@ for kind in ["valid", "invalid", "connect", "tls"]:
             continue
         d = json.load(open(path))
         r = d["lease_reverts"]
-        print(f"| {kind} | {build} | {d['policy']} | {r['count']:,} | {r['late_p50_us']:,} | {r['late_p99_us']:,} | {r['late_max_us']:,} |")
+        p = d.get("fifo_sleeper")
+        floor = f"{p['late_p99_us']:,} / {p['late_max_us']:,}" if p else "not measured"
+        print(f"| {kind} | {build} | {d['policy']} | {r['count']:,} | {r['late_p50_us']:,} | {r['late_p99_us']:,} | {r['late_max_us']:,} | {floor} |")
 EOF

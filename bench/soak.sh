@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Soak test (issue 12): many clients, connection churn, random kills and
-# leases against one release piconetd on loopback for SECONDS (default 600):
+# leases against one release piconetd on loopback for SOAK_SECONDS (default 600):
 #
-#   bench/soak.sh              # SECONDS=600 BOUND_MS=5 PORT=23990
+#   bench/soak.sh              # SOAK_SECONDS=600 BOUND_MS=5 PORT=23990
 #
 # bench/soak.py does the work and the checks (every lease reverted, none
 # later than BOUND_MS, RSS flat after the first minute); the result is
@@ -13,7 +13,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-SECONDS_TO_RUN=${SECONDS:-600}
+SECONDS_TO_RUN=${SOAK_SECONDS:-600}
 BOUND_MS=${BOUND_MS:-5}
 PORT=${PORT:-23990}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}

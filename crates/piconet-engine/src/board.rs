@@ -49,6 +49,12 @@ impl BoardError {
 /// Pin numbers are the board's own (GPIO numbers on the Pico W, line
 /// offsets on a Linux GPIO chip). The engine only calls `configure`,
 /// `write` and `read` on pins for which `pin_kind` said `Usable`.
+///
+/// No method has a default body: a wrapper (the `Box<B>` below, piconetd's
+/// `HostBoard`) must forward each one, so it can never fall back silently
+/// to "no update slot" or "no settings" for a board that has them.
+/// Optional capabilities are accessors returning `Option`: a board without
+/// one writes `None` explicitly.
 pub trait Board {
     /// Short human-readable board name, reported by `get_info` as `board`.
     /// The original client checks that it contains "pico" before updating.
@@ -87,25 +93,20 @@ pub trait Board {
     fn sleep(&mut self, ms: u32, deep: bool);
 
     /// Wall-clock time for the `time_received` field, in nanoseconds.
-    /// Boards without a real-time clock report time since boot.
-    fn timestamp_ns(&self, now: Instant) -> u64 {
-        now.as_nanos()
-    }
+    /// Boards without a real-time clock report time since boot
+    /// (`now.as_nanos()`).
+    fn timestamp_ns(&self, now: Instant) -> u64;
 
     /// Add the board's own `get_info` fields (memory, uptime, radio, ...).
     fn write_info(&mut self, now: Instant, info: &mut ObjectWriter<'_>) -> Result<(), Full>;
 
-    /// The board's firmware update slot. Boards without one (the default)
+    /// The board's firmware update slot. Boards without one (`None`)
     /// refuse the update actions with "this board cannot update itself".
-    fn update_slot(&mut self) -> Option<&mut dyn UpdateSlot> {
-        None
-    }
+    fn update_slot(&mut self) -> Option<&mut dyn UpdateSlot>;
 
-    /// The board's stored settings. Boards without them (the default)
-    /// refuse the provisioning actions with "this board keeps no settings".
-    fn settings(&mut self) -> Option<&mut dyn SettingsStore> {
-        None
-    }
+    /// The board's stored settings. Boards without them (`None`) refuse
+    /// the provisioning actions with "this board keeps no settings".
+    fn settings(&mut self) -> Option<&mut dyn SettingsStore>;
 }
 
 /// A boxed board, so a host can choose its board at run time.
@@ -152,5 +153,26 @@ impl<B: Board + ?Sized> Board for alloc::boxed::Box<B> {
     }
     fn settings(&mut self) -> Option<&mut dyn SettingsStore> {
         (**self).settings()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::SimBoard;
+    use crate::sim_flash::{sim_image, SimFlash};
+
+    #[test]
+    fn a_boxed_board_keeps_its_capabilities() {
+        let board = SimBoard::new().with_settings().with_flash(SimFlash::new(
+            4,
+            &sim_image("1.0.0", false, 0),
+            [7; 32],
+        ));
+        let mut boxed: alloc::boxed::Box<dyn Board> = alloc::boxed::Box::new(board);
+        assert!(boxed.update_slot().is_some());
+        assert!(boxed.settings().is_some());
+        let t = Instant::from_millis(3);
+        assert_eq!(boxed.timestamp_ns(t), SimBoard::new().timestamp_ns(t));
     }
 }

@@ -77,4 +77,13 @@ impl Board for LevelsBoard {
     fn write_info(&mut self, _now: Instant, _info: &mut ObjectWriter<'_>) -> Result<(), Full> {
         Ok(())
     }
+    fn timestamp_ns(&self, now: Instant) -> u64 {
+        now.as_nanos()
+    }
+    fn update_slot(&mut self) -> Option<&mut dyn crate::UpdateSlot> {
+        None
+    }
+    fn settings(&mut self) -> Option<&mut dyn crate::SettingsStore> {
+        None
+    }
 }

@@ -283,6 +283,14 @@ impl<L: Lines> Board for GpioChipBoard<L> {
         info.uint("lines", self.lines.num_lines().into())?;
         info.uint("uptime_ms", now.as_nanos() / 1_000_000)
     }
+
+    fn update_slot(&mut self) -> Option<&mut dyn piconet_engine::UpdateSlot> {
+        None
+    }
+
+    fn settings(&mut self) -> Option<&mut dyn piconet_engine::SettingsStore> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -213,6 +213,11 @@ impl Board for PicoBoard {
         Ok(())
     }
 
+    // No real-time clock: time since boot.
+    fn timestamp_ns(&self, now: Instant) -> u64 {
+        now.as_nanos()
+    }
+
     fn update_slot(&mut self) -> Option<&mut dyn UpdateSlot> {
         Some(&mut self.update)
     }

@@ -151,6 +151,15 @@ fn a_failing_read_answers_with_the_error_alone() {
         ) -> Result<(), Full> {
             Ok(())
         }
+        fn timestamp_ns(&self, now: Instant) -> u64 {
+            now.as_nanos()
+        }
+        fn update_slot(&mut self) -> Option<&mut dyn crate::UpdateSlot> {
+            None
+        }
+        fn settings(&mut self) -> Option<&mut dyn crate::SettingsStore> {
+            None
+        }
     }
     let mut e = Engine::new(
         BadRead(

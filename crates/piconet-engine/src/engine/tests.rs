@@ -527,6 +527,15 @@ impl Board for Flaky {
     fn write_info(&mut self, _: Instant, _: &mut ObjectWriter<'_>) -> Result<(), Full> {
         Ok(())
     }
+    fn timestamp_ns(&self, now: Instant) -> u64 {
+        now.as_nanos()
+    }
+    fn update_slot(&mut self) -> Option<&mut dyn crate::UpdateSlot> {
+        None
+    }
+    fn settings(&mut self) -> Option<&mut dyn crate::SettingsStore> {
+        None
+    }
 }
 
 #[test]

@@ -18,7 +18,12 @@ use piconet_protocol::sink::{Full, Sink};
 use piconet_protocol::ProtocolError;
 
 /// Room to reserve in a response buffer beyond the longest accepted line:
-/// a response is the echoed line plus at most this much.
+/// a response is the echoed line plus at most this much, except
+/// `get_pins`, whose list takes up to 76 bytes per configured pin (2,027
+/// bytes with all 26 of a Pico W's: with a 2,048-byte line limit it fits
+/// beside a request of about 1,000 bytes). An answer that does not fit
+/// the buffer is replaced by a short error, so no board ever sends half a
+/// line.
 pub const RESPONSE_OVERHEAD: usize = 1024;
 
 /// How long a failed revert waits before it is tried again. A revert is

@@ -24,18 +24,37 @@
 //! assert!(!s.summary().to_string().contains("hunter22"));
 //! # });
 //! ```
+//!
+//! The value types ([`Settings`], [`ConfigError`], the limits) need no
+//! flash: without the default `store` feature the crate has no
+//! `sequential-storage` or flash dependency, for code that only reads or
+//! reports settings.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod error;
+#[cfg(feature = "store")]
 pub mod ram;
+#[cfg(feature = "store")]
 mod record;
 mod settings;
+#[cfg(feature = "store")]
 mod store;
 
-pub use record::{MAX_CERT, MAX_KEY, MAX_PASSWORD, MAX_SSID};
+pub use error::ConfigError;
 pub use settings::{Settings, Summary, TlsIdentity, Wifi};
-pub use store::{ConfigError, ConfigStore, BUFFER_SIZE};
+#[cfg(feature = "store")]
+pub use store::{ConfigStore, BUFFER_SIZE};
+
+/// Longest SSID (IEEE 802.11).
+pub const MAX_SSID: usize = 32;
+/// Longest WPA2 passphrase.
+pub const MAX_PASSWORD: usize = 64;
+/// Largest certificate (DER); an EC P-256 self-signed one is about 500 B.
+pub const MAX_CERT: usize = 2048;
+/// Largest private key (DER, SEC1 or PKCS#8); EC P-256 is about 140 B.
+pub const MAX_KEY: usize = 256;
 
 /// The port the server listens on unless provisioned otherwise.
 pub const DEFAULT_PORT: u16 = 12345;

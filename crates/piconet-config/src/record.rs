@@ -4,15 +4,7 @@
 use heapless::{String, Vec};
 
 use crate::settings::{TlsIdentity, Wifi};
-
-/// Longest SSID (IEEE 802.11).
-pub const MAX_SSID: usize = 32;
-/// Longest WPA2 passphrase.
-pub const MAX_PASSWORD: usize = 64;
-/// Largest certificate (DER); an EC P-256 self-signed one is about 500 B.
-pub const MAX_CERT: usize = 2048;
-/// Largest private key (DER, SEC1 or PKCS#8); EC P-256 is about 140 B.
-pub const MAX_KEY: usize = 256;
+use crate::{MAX_CERT, MAX_KEY, MAX_PASSWORD, MAX_SSID};
 
 const V1: u8 = 1;
 

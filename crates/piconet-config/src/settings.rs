@@ -5,7 +5,7 @@ use core::fmt;
 use heapless::{String, Vec};
 use sha2::{Digest, Sha256};
 
-use crate::record::{MAX_CERT, MAX_KEY, MAX_PASSWORD, MAX_SSID};
+use crate::{MAX_CERT, MAX_KEY, MAX_PASSWORD, MAX_SSID};
 
 /// WiFi network to join.
 #[derive(Clone, PartialEq, Eq)]

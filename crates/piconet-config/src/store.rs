@@ -6,6 +6,7 @@ use embedded_storage_async::nor_flash::MultiwriteNorFlash;
 use sequential_storage::cache::{Cache, Uncached};
 use sequential_storage::map::{MapConfig, MapStorage};
 
+use crate::error::ConfigError;
 use crate::record::{self, Key, RecordError};
 use crate::settings::Settings;
 
@@ -14,36 +15,6 @@ use crate::settings::Settings;
 pub const BUFFER_SIZE: usize = 2 * 1024 + 256 + 32;
 
 type Map<F> = MapStorage<u8, F, Cache<Uncached, Uncached, Uncached, u8>>;
-
-/// Why the settings could not be read or written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConfigError {
-    /// The flash region is not usable for the store (bad bounds).
-    Region(&'static str),
-    /// The flash driver failed.
-    Flash,
-    /// The region is full even after reclaiming space.
-    Full,
-    /// The region holds data the store cannot repair; erase it to start
-    /// over (`ConfigStore::erase`).
-    Corrupted,
-    /// A value is out of range; the text says which and how.
-    Invalid(&'static str),
-}
-
-impl core::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            ConfigError::Region(why) => write!(f, "config flash region unusable: {why}"),
-            ConfigError::Flash => f.write_str("config flash read/write failed"),
-            ConfigError::Full => f.write_str("config flash region full"),
-            ConfigError::Corrupted => {
-                f.write_str("config flash corrupted: erase it and provision again")
-            }
-            ConfigError::Invalid(why) => f.write_str(why),
-        }
-    }
-}
 
 impl<E> From<sequential_storage::Error<E>> for ConfigError {
     fn from(e: sequential_storage::Error<E>) -> Self {

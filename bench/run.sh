@@ -150,11 +150,11 @@ PIDS=()
 
 # --- memory per connection ---------------------------------------------------
 say "memory per idle connection (1,000 plaintext)"
-piconetd "$P_MEMORY" --max-connections 2000
+piconetd "$P_MEMORY" --max-connections 2000 --max-connections-per-address 2000
 python3 bench/helpers.py memory --pid "$LAST_PID" --port "$P_MEMORY" -n 1000 \
     | tee "$OUT/memory-plain.json" >&2
 say "memory per TLS connection (200)"
-piconetd "$P_MEMORY_TLS" --max-connections 2000 \
+piconetd "$P_MEMORY_TLS" --max-connections 2000 --max-connections-per-address 2000 \
     --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem"
 python3 bench/helpers.py memory --pid "$LAST_PID" --port "$P_MEMORY_TLS" -n 200 --tls \
     | tee "$OUT/memory-tls.json" >&2

@@ -199,6 +199,10 @@ fn a_stalled_log_reader_delays_nothing_and_the_loss_is_counted() {
     let info = p.conn().cmd(json!({"action": "get_info"}))["info"].clone();
     let dropped = info["log_lines_dropped"].as_u64().unwrap();
     assert!(dropped > 0, "{info}");
+    // The original firmware's memory keys, from the process and the host.
+    let rss = info["mem_alloc"].as_u64().unwrap();
+    assert!(rss > 1024 * 1024, "VmRSS in bytes: {info}");
+    assert!(info["mem_free"].as_u64().unwrap() > 0, "{info}");
 
     // Now read it, then stop: the loss is reported in the log itself and
     // the shutdown still reverts the 60 s lease.

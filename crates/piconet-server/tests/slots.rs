@@ -236,3 +236,54 @@ async fn over_the_limit_a_tls_client_is_refused_before_the_handshake() {
     }
     d.stop().await;
 }
+
+#[tokio::test]
+async fn a_silent_tls_connection_is_closed_at_the_handshake_timeout() {
+    let dir = tempdir("slots-tls-timeout");
+    let (files, _) = tls_identity(&dir);
+    let limits = Limits {
+        handshake_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let d = daemon(limits, Some(files)).await;
+    let mut silent = connect_from(3, d.addr).await;
+    let mut buf = Vec::new();
+    let n = tokio::time::timeout(Duration::from_secs(5), silent.read_to_end(&mut buf))
+        .await
+        .expect("closed by the handshake timeout, long before the idle timeout")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "nothing sent to a peer that never said hello");
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_handshake_stage_drops_its_oldest_for_a_newcomer() {
+    let dir = tempdir("slots-tls-stage");
+    let (files, der) = tls_identity(&dir);
+    let limits = Limits {
+        max_handshakes: 4,
+        max_handshakes_per_address: 4,
+        evictable_after: Duration::from_millis(200),
+        // Only eviction can close the silent ones within the test.
+        handshake_timeout: Duration::from_secs(60),
+        ..Limits::default()
+    };
+    let d = daemon(limits, Some(files)).await;
+    let connector = tls_client(der);
+    // Four silent peers from four addresses fill the stage...
+    let mut silent = Vec::new();
+    for host in 3..7 {
+        silent.push(connect_from(host, d.addr).await);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // ...and a real client still gets its handshake: the oldest makes way.
+    let mut c = BufReader::new(tls_from(2, &d, &connector).await.unwrap());
+    assert!(ping(&mut c).await.get("error").is_none());
+    let mut buf = Vec::new();
+    let n = tokio::time::timeout(Duration::from_secs(5), silent[0].read_to_end(&mut buf))
+        .await
+        .expect("the oldest pending handshake was dropped")
+        .unwrap_or(0);
+    assert_eq!(n, 0);
+    d.stop().await;
+}

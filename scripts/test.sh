@@ -14,6 +14,11 @@ python3 -m pip install -q --disable-pip-version-check -r tests/compat/requiremen
 step "unit, property and end-to-end tests (cargo test)"
 # The seed-certificate tests make their certificates with the openssl command.
 command -v openssl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null; }
+# The MQTT bridge's end-to-end test starts its own Mosquitto on a free
+# loopback port (a daemon apt may start on 1883 is not used). Debian puts
+# the broker in /usr/sbin.
+PATH="$PATH:/usr/sbin"
+command -v mosquitto >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null; }
 cargo test --workspace --all-features
 
 step "no_std, no alloc: protocol and engine build for the RP2040"

@@ -1,0 +1,278 @@
+//! The bridge for real: a Mosquitto broker of the test's own (own config, own
+//! loopback port), piconetd on the simulated board in-process, the
+//! `piconet-bridge` binary as a child process, and an MQTT client and a
+//! piconet client looking from outside.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use piconet_client::{Client, Level};
+use piconet_server::{Server, ServerConfig};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use tokio::sync::mpsc;
+
+const LEASE_S: u64 = 3;
+
+/// Kills the child when the test ends, however it ends.
+struct Reaped(Child);
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn mosquitto_binary() -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    // Debian installs the broker in sbin, often not on a user's PATH.
+    dirs.extend(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from));
+    dirs.into_iter()
+        .map(|d| d.join("mosquitto"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "the MQTT bridge tests need the mosquitto broker: install it \
+                 (Debian/Ubuntu: apt-get install mosquitto; scripts/test.sh does)"
+            )
+        })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn scratch() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "piconet-bridge-test-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn start_mosquitto(dir: &Path) -> (Reaped, u16) {
+    let port = free_port();
+    let conf = dir.join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+    )
+    .unwrap();
+    let child = Command::new(mosquitto_binary())
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting mosquitto");
+    let child = Reaped(child);
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return (child, port);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("mosquitto did not listen on 127.0.0.1:{port}");
+}
+
+/// Every message the watcher sees: (topic, payload, retained).
+type Seen = (String, String, bool);
+
+async fn watcher(port: u16, id: &str, filters: &[&str]) -> (AsyncClient, Watch) {
+    let mut opts = MqttOptions::new(id, "127.0.0.1", port);
+    opts.set_keep_alive(Duration::from_secs(5));
+    let (client, mut events) = AsyncClient::new(opts, 16);
+    for f in filters {
+        client.subscribe(*f, QoS::AtLeastOnce).await.unwrap();
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    let watch = Watch {
+        rx,
+        seen: Vec::new(),
+    };
+    tokio::spawn(async move {
+        while let Ok(event) = events.poll().await {
+            if let Event::Incoming(Packet::Publish(p)) = event {
+                let payload = String::from_utf8_lossy(&p.payload).into_owned();
+                if tx.send((p.topic, payload, p.retain)).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    (client, watch)
+}
+
+/// What a watcher saw, each message taken by at most one wait, so the
+/// order in which the bridge publishes independent topics does not matter.
+struct Watch {
+    rx: mpsc::UnboundedReceiver<Seen>,
+    seen: Vec<(Seen, bool)>,
+}
+
+impl Watch {
+    /// The first message not yet taken on `topic` with `payload` (any
+    /// payload: `None`), waiting up to 15 s for it.
+    async fn take(&mut self, topic: &str, payload: Option<&str>) -> Seen {
+        let matches = |s: &Seen| s.0 == topic && payload.is_none_or(|p| s.1 == p);
+        let wait = async {
+            let mut i = 0;
+            loop {
+                while i < self.seen.len() {
+                    let (s, taken) = &mut self.seen[i];
+                    if !*taken && matches(s) {
+                        *taken = true;
+                        return s.clone();
+                    }
+                    i += 1;
+                }
+                let s = self.rx.recv().await.expect("watcher ended");
+                self.seen.push((s, false));
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(15), wait)
+            .await
+            .unwrap_or_else(|_| panic!("no {payload:?} on {topic} within 15 s"))
+    }
+
+    async fn until(&mut self, topic: &str, payload: &str) -> Seen {
+        self.take(topic, Some(payload)).await
+    }
+
+    async fn next_on(&mut self, topic: &str) -> Seen {
+        self.take(topic, None).await
+    }
+}
+
+fn start_bridge(dir: &Path, mqtt_port: u16, board: SocketAddr) -> Reaped {
+    let config = dir.join("bridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[broker]
+url = "mqtt://127.0.0.1:{mqtt_port}"
+[[boards]]
+name = "garden"
+address = "{board}"
+outputs = [{{ pin = 2, name = "valve", safe = 0, lease_s = {LEASE_S} }}]
+inputs = [{{ pin = 5, name = "button", pull = "up" }}]
+"#
+        ),
+    )
+    .unwrap();
+    Reaped(
+        Command::new(env!("CARGO_BIN_EXE_piconet-bridge"))
+            .arg("--config")
+            .arg(&config)
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting piconet-bridge"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_commands_reach_the_pin_and_a_killed_bridge_lets_go() {
+    let dir = scratch();
+    let (_broker, port) = start_mosquitto(&dir).await;
+    let server = Server::bind(ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..ServerConfig::default()
+    })
+    .await
+    .unwrap();
+    let board_addr = server.local_addr();
+    tokio::spawn(server.run(std::future::pending::<()>()));
+    let board = Client::new(board_addr.to_string().parse().unwrap());
+
+    let (ha, mut seen) = watcher(port, "test-watcher", &["piconet/#", "homeassistant/#"]).await;
+    let mut bridge = start_bridge(&dir, port, board_addr);
+
+    // Live deliveries carry no retain flag (MQTT 3.1.1); retention is
+    // checked by a late subscriber below.
+    seen.until("piconet/garden/status", "online").await;
+    let discovery = seen
+        .next_on("homeassistant/device/piconet_garden/config")
+        .await;
+    let payload: serde_json::Value = serde_json::from_str(&discovery.1).unwrap();
+    assert_eq!(payload["cmps"]["piconet_garden_2"]["p"], "switch");
+    assert_eq!(payload["cmps"]["piconet_garden_5"]["p"], "binary_sensor");
+    assert_eq!(payload["availability_topic"], "piconet/garden/status");
+    seen.until("piconet/garden/2/state", "OFF").await;
+    // The input was set up with its pull-up: the simulated pin reads 1.
+    seen.until("piconet/garden/5/state", "ON").await;
+    assert_eq!(board.read_pin(2).await.unwrap(), Level::Low);
+
+    ha.publish("piconet/garden/2/set", QoS::AtLeastOnce, false, "ON")
+        .await
+        .unwrap();
+    seen.until("piconet/garden/2/state", "ON").await;
+    assert_eq!(board.read_pin(2).await.unwrap(), Level::High);
+    // Two leases later it is still on: the bridge renews.
+    tokio::time::sleep(Duration::from_secs(2 * LEASE_S)).await;
+    assert_eq!(
+        board.read_pin(2).await.unwrap(),
+        Level::High,
+        "the lease was not renewed"
+    );
+
+    ha.publish("piconet/garden/2/set", QoS::AtLeastOnce, false, "0")
+        .await
+        .unwrap();
+    seen.until("piconet/garden/2/state", "OFF").await;
+    assert_eq!(board.read_pin(2).await.unwrap(), Level::Low);
+
+    // Home Assistant restarting: discovery again.
+    ha.publish("homeassistant/status", QoS::AtLeastOnce, false, "online")
+        .await
+        .unwrap();
+    let again = seen
+        .next_on("homeassistant/device/piconet_garden/config")
+        .await;
+    assert_eq!(again.1, discovery.1);
+
+    ha.publish("piconet/garden/2/set", QoS::AtLeastOnce, false, "1")
+        .await
+        .unwrap();
+    seen.until("piconet/garden/2/state", "ON").await;
+    assert_eq!(board.read_pin(2).await.unwrap(), Level::High);
+
+    // SIGKILL: no clean shutdown runs; the board and the broker must act alone.
+    bridge.0.kill().unwrap();
+    bridge.0.wait().unwrap();
+    let killed = tokio::time::Instant::now();
+    seen.until("piconet/garden/status", "offline").await;
+    loop {
+        if board.read_pin(2).await.unwrap() == Level::Low {
+            break;
+        }
+        assert!(
+            killed.elapsed() <= Duration::from_secs(LEASE_S),
+            "pin 2 still high one lease ({LEASE_S} s) after the bridge was killed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Retained: a client arriving now learns the board is offline.
+    let (_late, mut late_seen) = watcher(port, "late-watcher", &["piconet/garden/status"]).await;
+    let retained = late_seen.next_on("piconet/garden/status").await;
+    assert_eq!((retained.1.as_str(), retained.2), ("offline", true));
+    // The state topic says what the board does (ON stays retained from
+    // before: nobody is left to read the board; Home Assistant shows the
+    // switch unavailable through the status topic instead).
+    let _ = std::fs::remove_dir_all(&dir);
+}

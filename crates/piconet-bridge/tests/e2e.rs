@@ -64,6 +64,11 @@ fn scratch() -> PathBuf {
 
 async fn start_mosquitto(dir: &Path) -> (Reaped, u16) {
     let port = free_port();
+    (mosquitto_on(dir, port).await, port)
+}
+
+/// A broker on `port` (again, after [`start_mosquitto`] chose it).
+async fn mosquitto_on(dir: &Path, port: u16) -> Reaped {
     let conf = dir.join("mosquitto.conf");
     std::fs::write(
         &conf,
@@ -83,7 +88,7 @@ async fn start_mosquitto(dir: &Path) -> (Reaped, u16) {
             .await
             .is_ok()
         {
-            return (child, port);
+            return child;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -186,19 +191,160 @@ inputs = [{{ pin = 5, name = "button", pull = "up" }}]
     )
 }
 
+/// piconetd on the simulated board, in this process, until `stop`ped.
+struct Board {
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Board {
+    async fn start(listen: SocketAddr) -> Board {
+        let server = Server::bind(ServerConfig {
+            listen,
+            ..ServerConfig::default()
+        })
+        .await
+        .unwrap();
+        let addr = server.local_addr();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            server
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+        });
+        Board { addr, stop, task }
+    }
+
+    fn client(&self) -> Client {
+        Client::new(self.addr.to_string().parse().unwrap())
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap();
+    }
+}
+
+/// Polls pin 2 until it reads low; fails if that takes more than one lease from `since`.
+async fn low_within_one_lease(board: &Client, since: tokio::time::Instant, what: &str) {
+    loop {
+        if board.read_pin(2).await.unwrap() == Level::Low {
+            return;
+        }
+        assert!(
+            since.elapsed() <= Duration::from_secs(LEASE_S),
+            "pin 2 still high one lease ({LEASE_S} s) after {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A broker, a board, the bridge, a watcher; pin 2 switched ON through MQTT.
+async fn switched_on(dir: &Path) -> (Reaped, u16, Board, Reaped, AsyncClient, Watch) {
+    let (broker, port) = start_mosquitto(dir).await;
+    let board = Board::start("127.0.0.1:0".parse().unwrap()).await;
+    let (ha, mut seen) = watcher(port, "test-watcher", &["piconet/#", "homeassistant/#"]).await;
+    let bridge = start_bridge(dir, port, board.addr);
+    seen.until("piconet/garden/status", "online").await;
+    seen.until("piconet/garden/2/state", "OFF").await;
+    ha.publish("piconet/garden/2/set", QoS::AtLeastOnce, false, "ON")
+        .await
+        .unwrap();
+    seen.until("piconet/garden/2/state", "ON").await;
+    assert_eq!(board.client().read_pin(2).await.unwrap(), Level::High);
+    (broker, port, board, bridge, ha, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_broker_lets_go_and_a_returning_one_gets_the_state_again() {
+    let dir = scratch();
+    let (broker, port, board, _bridge, _ha, _seen) = switched_on(&dir).await;
+    drop(broker);
+    let gone = tokio::time::Instant::now();
+    low_within_one_lease(&board.client(), gone, "the broker went away").await;
+    // The broker comes back on the same port: the bridge reconnects by
+    // itself (backoff 1 s, 2 s, ...) and publishes status and state anew.
+    let _broker = mosquitto_on(&dir, port).await;
+    let (_late, mut late) = watcher(port, "late-watcher", &["piconet/#"]).await;
+    late.until("piconet/garden/status", "online").await;
+    late.until("piconet/garden/2/state", "OFF").await;
+    assert_eq!(board.client().read_pin(2).await.unwrap(), Level::Low);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_board_is_offline_and_comes_back_set_up() {
+    let dir = scratch();
+    let (_broker, _port, board, _bridge, ha, mut seen) = switched_on(&dir).await;
+    let addr = board.addr;
+    board.stop().await;
+    // Seen by the next renewal (every lease / 3) at the latest.
+    seen.until("piconet/garden/status", "offline").await;
+    let board = Board::start(addr).await;
+    seen.until("piconet/garden/status", "online").await;
+    // Set up again: the pin is an output at its safe level, and takes commands.
+    seen.until("piconet/garden/2/state", "OFF").await;
+    ha.publish("piconet/garden/2/set", QoS::AtLeastOnce, false, "ON")
+        .await
+        .unwrap();
+    seen.until("piconet/garden/2/state", "ON").await;
+    assert_eq!(board.client().read_pin(2).await.unwrap(), Level::High);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_puts_the_pins_back_and_marks_the_board_offline() {
+    let dir = scratch();
+    let (_broker, _port, board, mut bridge, _ha, mut seen) = switched_on(&dir).await;
+    let term = Command::new("kill")
+        .arg("-TERM")
+        .arg(bridge.0.id().to_string())
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let stopped = tokio::time::Instant::now();
+    seen.until("piconet/garden/status", "offline").await;
+    low_within_one_lease(&board.client(), stopped, "SIGTERM").await;
+    let exit = tokio::task::spawn_blocking(move || bridge.0.wait().map(|s| s.code()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(exit, Some(0), "a clean stop exits 0");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bad_config_names_the_setting_and_exits_2() {
+    let dir = scratch();
+    let config = dir.join("bridge.toml");
+    std::fs::write(
+        &config,
+        "[broker]\nurl = \"mqtt://127.0.0.1\"\n[[boards]]\nname = \"Garden\"\naddress = \"h:1\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_piconet-bridge"))
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("boards[0].name"), "{stderr}");
+    assert!(stderr.contains("a-z, 0-9 and -"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mqtt_commands_reach_the_pin_and_a_killed_bridge_lets_go() {
     let dir = scratch();
     let (_broker, port) = start_mosquitto(&dir).await;
-    let server = Server::bind(ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..ServerConfig::default()
-    })
-    .await
-    .unwrap();
-    let board_addr = server.local_addr();
-    tokio::spawn(server.run(std::future::pending::<()>()));
-    let board = Client::new(board_addr.to_string().parse().unwrap());
+    let daemon = Board::start("127.0.0.1:0".parse().unwrap()).await;
+    let board_addr = daemon.addr;
+    let board = daemon.client();
 
     let (ha, mut seen) = watcher(port, "test-watcher", &["piconet/#", "homeassistant/#"]).await;
     let mut bridge = start_bridge(&dir, port, board_addr);
@@ -257,16 +403,7 @@ async fn mqtt_commands_reach_the_pin_and_a_killed_bridge_lets_go() {
     bridge.0.wait().unwrap();
     let killed = tokio::time::Instant::now();
     seen.until("piconet/garden/status", "offline").await;
-    loop {
-        if board.read_pin(2).await.unwrap() == Level::Low {
-            break;
-        }
-        assert!(
-            killed.elapsed() <= Duration::from_secs(LEASE_S),
-            "pin 2 still high one lease ({LEASE_S} s) after the bridge was killed"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    low_within_one_lease(&board, killed, "the bridge was killed").await;
     // Retained: a client arriving now learns the board is offline.
     let (_late, mut late_seen) = watcher(port, "late-watcher", &["piconet/garden/status"]).await;
     let retained = late_seen.next_on("piconet/garden/status").await;

@@ -99,8 +99,18 @@ async fn mosquitto_on(dir: &Path, port: u16) -> Reaped {
 type Seen = (String, String, bool);
 
 async fn watcher(port: u16, id: &str, filters: &[&str]) -> (AsyncClient, Watch) {
+    watcher_with(port, id, filters, |_| {}).await
+}
+
+async fn watcher_with(
+    port: u16,
+    id: &str,
+    filters: &[&str],
+    configure: impl FnOnce(&mut MqttOptions),
+) -> (AsyncClient, Watch) {
     let mut opts = MqttOptions::new(id, "127.0.0.1", port);
     opts.set_keep_alive(Duration::from_secs(5));
+    configure(&mut opts);
     let (client, mut events) = AsyncClient::new(opts, 16);
     for f in filters {
         client.subscribe(*f, QoS::AtLeastOnce).await.unwrap();
@@ -165,13 +175,22 @@ impl Watch {
 }
 
 fn start_bridge(dir: &Path, mqtt_port: u16, board: SocketAddr) -> Reaped {
+    start_bridge_with(
+        dir,
+        &format!("url = \"mqtt://127.0.0.1:{mqtt_port}\""),
+        board,
+    )
+}
+
+/// The bridge with `broker` as the [broker] table's lines.
+fn start_bridge_with(dir: &Path, broker: &str, board: SocketAddr) -> Reaped {
     let config = dir.join("bridge.toml");
     std::fs::write(
         &config,
         format!(
             r#"
 [broker]
-url = "mqtt://127.0.0.1:{mqtt_port}"
+{broker}
 [[boards]]
 name = "garden"
 address = "{board}"
@@ -314,6 +333,96 @@ async fn sigterm_puts_the_pins_back_and_marks_the_board_offline() {
         .unwrap()
         .unwrap();
     assert_eq!(exit, Some(0), "a clean stop exits 0");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtts_with_a_ca_file_and_a_password() {
+    let dir = scratch();
+    let ca_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "test broker CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    std::fs::write(dir.join("ca.pem"), ca_cert.pem()).unwrap();
+    std::fs::write(dir.join("server.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.join("server.key"), key.serialize_pem()).unwrap();
+    let passwd = dir.join("passwd");
+    let mut mosquitto_passwd = mosquitto_binary();
+    mosquitto_passwd.set_file_name("mosquitto_passwd");
+    if !mosquitto_passwd.is_file() {
+        mosquitto_passwd = PathBuf::from("mosquitto_passwd");
+    }
+    let made = Command::new(&mosquitto_passwd)
+        .args(["-b", "-c"])
+        .arg(&passwd)
+        .args(["bridge", "s3cret"])
+        .status()
+        .expect("mosquitto_passwd (Debian's mosquitto package has it)");
+    assert!(made.success());
+    let port = free_port();
+    let d = dir.display();
+    std::fs::write(
+        dir.join("mosquitto.conf"),
+        format!(
+            "listener {port} 127.0.0.1\ncafile {d}/ca.pem\ncertfile {d}/server.pem\n\
+             keyfile {d}/server.key\nallow_anonymous false\npassword_file {d}/passwd\n\
+             persistence false\n"
+        ),
+    )
+    .unwrap();
+    let _broker = Reaped(
+        Command::new(mosquitto_binary())
+            .arg("-c")
+            .arg(dir.join("mosquitto.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let board = Board::start("127.0.0.1:0".parse().unwrap()).await;
+    let ca = std::fs::read(dir.join("ca.pem")).unwrap();
+    let (ha, mut seen) = watcher_with(port, "tls-watcher", &["piconet/#"], |o| {
+        o.set_credentials("bridge", "s3cret");
+        o.set_transport(rumqttc::Transport::tls_with_config(
+            rumqttc::TlsConfiguration::Simple {
+                ca,
+                alpn: None,
+                client_auth: None,
+            },
+        ));
+    })
+    .await;
+    let _bridge = start_bridge_with(
+        &dir,
+        &format!(
+            "url = \"mqtts://127.0.0.1:{port}\"\nusername = \"bridge\"\npassword = \"s3cret\"\nca = \"{d}/ca.pem\""
+        ),
+        board.addr,
+    );
+    seen.until("piconet/garden/status", "online").await;
+    ha.publish("piconet/garden/2/set", QoS::AtLeastOnce, false, "ON")
+        .await
+        .unwrap();
+    seen.until("piconet/garden/2/state", "ON").await;
+    assert_eq!(board.client().read_pin(2).await.unwrap(), Level::High);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -107,6 +107,17 @@ pub trait Board {
     /// The board's stored settings. Boards without them (`None`) refuse
     /// the provisioning actions with "this board keeps no settings".
     fn settings(&mut self) -> Option<&mut dyn SettingsStore>;
+
+    /// The inputs a test or user sets by hand: only the simulated board
+    /// has them. Real boards (`None`) refuse `sim_input` with an
+    /// `OSError`: their wiring sets the inputs.
+    fn simulated_inputs(&mut self) -> Option<&mut dyn SimulatedInputs>;
+}
+
+/// What `sim_input` sets on a simulated board.
+pub trait SimulatedInputs {
+    /// Apply `level` to `pin` from outside, overriding its pull.
+    fn set_input(&mut self, pin: u32, level: Level);
 }
 
 /// A boxed board, so a host can choose its board at run time.
@@ -153,6 +164,9 @@ impl<B: Board + ?Sized> Board for alloc::boxed::Box<B> {
     }
     fn settings(&mut self) -> Option<&mut dyn SettingsStore> {
         (**self).settings()
+    }
+    fn simulated_inputs(&mut self) -> Option<&mut dyn SimulatedInputs> {
+        (**self).simulated_inputs()
     }
 }
 

@@ -12,6 +12,7 @@ use crate::pins::{Lease, Pins, Slot};
 use crate::settings::Origin;
 use crate::time::Instant;
 use crate::update::Upload;
+use crate::watchers::Watchers;
 use piconet_protocol::command::parse;
 use piconet_protocol::response::write_error_line;
 use piconet_protocol::sink::{Full, Sink};
@@ -93,6 +94,8 @@ pub struct Engine<B> {
     pub(crate) peer: Peer,
     /// A setting was stored since the last boot (it applies at the next).
     pub(crate) settings_changed: bool,
+    /// The connections' pin watches and their queued event lines.
+    pub(crate) watchers: Watchers,
 }
 
 impl<B: Board> Engine<B> {
@@ -107,6 +110,7 @@ impl<B: Board> Engine<B> {
             boot_confirmed: false,
             peer: Peer::network(ConnId(0)),
             settings_changed: false,
+            watchers: Watchers::new(),
         }
     }
 
@@ -225,8 +229,9 @@ impl<B: Board> Engine<B> {
         reverted
     }
 
-    /// The connection `conn` ended: drive every pin whose running lease it
-    /// wrote with `"release_on_disconnect": true` back to its safe level
+    /// The connection `conn` ended: its pin watches end, its queued event
+    /// lines are dropped, and every pin whose running lease it
+    /// wrote with `"release_on_disconnect": true` goes back to its safe level
     /// now, whatever the deadline. Returns how many pins were reverted. A
     /// failed write is reported and retried shortly by [`Engine::poll`],
     /// as a failed revert at a deadline is.
@@ -236,6 +241,7 @@ impl<B: Board> Engine<B> {
         conn: ConnId,
         mut report: impl FnMut(Revert),
     ) -> usize {
+        self.watchers.remove(conn);
         let mut reverted = 0;
         // Each revert ends the bound lease (a failed one leaves a retry
         // lease that is not bound), so this visits every pin once.
@@ -253,6 +259,41 @@ impl<B: Board> Engine<B> {
             });
         }
         reverted
+    }
+
+    /// `pin` changed to `level` at `time_us` (the board's monotonic
+    /// microseconds when the edge happened: taken at the interrupt or the
+    /// kernel event, not now). Every board's edge source calls this; it
+    /// queues an event line for each connection whose watch of the pin
+    /// the edge passes (debounce, then edge kind), and never blocks.
+    /// Edges on pins not set up as inputs are ignored.
+    pub fn edge(&mut self, pin: u32, level: Level, time_us: u64) {
+        if !self.watchers.is_watched(pin) {
+            return;
+        }
+        if let Slot::Input { .. } = self.pins.get(pin) {
+            self.watchers.edge(pin, level, time_us);
+        }
+    }
+
+    /// True when event lines wait to be written for `conn`.
+    pub fn has_events(&self, conn: ConnId) -> bool {
+        self.watchers.has_events(conn)
+    }
+
+    /// Write the next event line waiting for `conn` (`\n` included) to
+    /// `out`: `Ok(true)` when one was written, `Ok(false)` when none
+    /// waits, `Err(Full)` when it does not fit (nothing was written and it
+    /// stays queued). A transport writes them between responses.
+    pub fn write_event(&mut self, conn: ConnId, out: &mut dyn Sink) -> Result<bool, Full> {
+        self.watchers.write_next(conn, out)
+    }
+
+    /// A connection that had event lines queued since it was last
+    /// returned, for the transport to wake; `None` when there is none.
+    /// Call it until `None` after anything that may detect edges.
+    pub fn take_woken(&mut self) -> Option<ConnId> {
+        self.watchers.take_woken()
     }
 
     /// How late lease reverts have been so far.
@@ -311,6 +352,7 @@ impl<B: Board> Engine<B> {
     /// a freshly booted image to confirm.
     fn rebooted(&mut self) {
         self.pins.clear();
+        self.watchers.clear();
         self.upload = Upload::default();
         self.boot_confirmed = false;
         self.settings_changed = false;
@@ -344,6 +386,8 @@ impl<B: Board> Engine<B> {
 
 #[cfg(test)]
 mod disconnect_tests;
+#[cfg(test)]
+mod events_tests;
 #[cfg(test)]
 mod get_pins_tests;
 #[cfg(test)]

@@ -47,6 +47,24 @@ pub enum EngineError {
     },
     /// The settings store failed.
     Settings(ConfigError),
+    /// `watch_pin` on an output.
+    NotInput(u32),
+    /// `unwatch_pin` on a pin this connection does not watch.
+    NotWatched(u32),
+    /// Every slot for connections that watch is taken.
+    TooManyWatchers {
+        /// The slots.
+        max: usize,
+    },
+    /// This connection watches as many pins as one may.
+    TooManyWatches {
+        /// Pins per connection.
+        max: usize,
+    },
+    /// `sim_input` on a real board.
+    NotSimulated,
+    /// `sim_input` with `volts`, which needs ADC pins.
+    NoAdc(u32),
 }
 
 impl Message for EngineError {
@@ -58,6 +76,9 @@ impl Message for EngineError {
             EngineError::SettingsLocalOnly | EngineError::NoSettings => ErrorClass::OSError,
             EngineError::Settings(ConfigError::Invalid(_)) => ErrorClass::ValueError,
             EngineError::Settings(_) => ErrorClass::OSError,
+            EngineError::TooManyWatchers { .. }
+            | EngineError::TooManyWatches { .. }
+            | EngineError::NotSimulated => ErrorClass::OSError,
             _ => ErrorClass::ValueError,
         }
     }
@@ -120,6 +141,30 @@ impl Message for EngineError {
                 let mut text: heapless::String<96> = heapless::String::new();
                 let _ = core::fmt::write(&mut text, format_args!("{e}"));
                 m.text(&text)
+            }
+            EngineError::NotInput(p) => {
+                pin(m, p)?;
+                m.text(" is an output: set it up with mode \"input\" to watch it")
+            }
+            EngineError::NotWatched(p) => {
+                pin(m, p)?;
+                m.text(" is not watched by this connection: nothing to unwatch")
+            }
+            EngineError::TooManyWatchers { max } => {
+                m.uint(max as u64)?;
+                m.text(" other connections already watch pins, the most this board serves events to: close one of them (a connection keeps its place until it ends)")
+            }
+            EngineError::TooManyWatches { max } => {
+                m.text("this connection already watches ")?;
+                m.uint(max as u64)?;
+                m.text(" pins, the most one connection may: unwatch_pin one first")
+            }
+            EngineError::NotSimulated => m.text(
+                "sim_input works on the simulated board only: on this board the wiring sets the inputs",
+            ),
+            EngineError::NoAdc(p) => {
+                pin(m, p)?;
+                m.text(": volts needs a pin in adc mode, which this server does not offer yet: apply a level with \"value\" instead")
             }
         }
     }

@@ -86,4 +86,7 @@ impl Board for LevelsBoard {
     fn settings(&mut self) -> Option<&mut dyn crate::SettingsStore> {
         None
     }
+    fn simulated_inputs(&mut self) -> Option<&mut dyn crate::SimulatedInputs> {
+        None
+    }
 }

@@ -49,11 +49,13 @@ pub mod sim_flash;
 pub mod slots;
 mod time;
 pub mod update;
+pub mod watchers;
 
-pub use board::{Board, BoardError, Level, Mode, PinKind, Pull};
+pub use board::{Board, BoardError, Level, Mode, PinKind, Pull, SimulatedInputs};
 pub use engine::{After, Config, Engine, Revert, RESPONSE_OVERHEAD};
 pub use error::EngineError;
 pub use peer::{ConnId, Peer};
+pub use piconet_protocol::action::events::Edge;
 pub use pins::MAX_PINS;
 pub use settings::{Origin, SettingsStore};
 #[cfg(feature = "sim")]

@@ -5,7 +5,7 @@ use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use core::fmt;
 
-use crate::board::{Board, BoardError, Level, Mode, PinKind, Pull};
+use crate::board::{Board, BoardError, Level, Mode, PinKind, Pull, SimulatedInputs};
 use crate::pico::{self, GPIO_COUNT};
 use crate::settings::{FlashSettings, SettingsStore};
 use crate::sim_flash::SimFlash;
@@ -374,5 +374,15 @@ impl Board for SimBoard {
         self.settings
             .as_deref_mut()
             .map(|s| s as &mut dyn SettingsStore)
+    }
+
+    fn simulated_inputs(&mut self) -> Option<&mut dyn SimulatedInputs> {
+        Some(self)
+    }
+}
+
+impl SimulatedInputs for SimBoard {
+    fn set_input(&mut self, pin: u32, level: Level) {
+        SimBoard::set_input(self, pin, level);
     }
 }

@@ -88,6 +88,7 @@ fn command<'a>(fields: &Fields<'a>) -> Result<Command<'a>, ProtocolError<'a>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::action::events::{Edge, SimValue};
     use crate::error::ErrorClass;
     use crate::response::Message;
 
@@ -223,6 +224,48 @@ mod tests {
             (r#"{"action": "clear_config"}"#, Command::ClearConfig),
             (r#"{"action": "get_config"}"#, Command::GetConfig),
             (r#"{"action": "get_pins"}"#, Command::GetPins),
+            (
+                r#"{"action": "watch_pin", "pin": 5}"#,
+                Command::WatchPin {
+                    pin: 5,
+                    edge: Edge::Both,
+                    debounce_ms: 0,
+                },
+            ),
+            (
+                r#"{"action": "watch_pin", "pin": 5, "edge": "rising", "debounce_ms": 1000}"#,
+                Command::WatchPin {
+                    pin: 5,
+                    edge: Edge::Rising,
+                    debounce_ms: 1000,
+                },
+            ),
+            (
+                r#"{"action": "watch_pin", "pin": "6", "edge": "falling", "debounce_ms": "20"}"#,
+                Command::WatchPin {
+                    pin: 6,
+                    edge: Edge::Falling,
+                    debounce_ms: 20,
+                },
+            ),
+            (
+                r#"{"action": "unwatch_pin", "pin": 5}"#,
+                Command::UnwatchPin { pin: 5 },
+            ),
+            (
+                r#"{"action": "sim_input", "pin": 5, "value": 1}"#,
+                Command::SimInput {
+                    pin: 5,
+                    input: SimValue::Level(Level::High),
+                },
+            ),
+            (
+                r#"{"action": "sim_input", "pin": 26, "volts": 1.65}"#,
+                Command::SimInput {
+                    pin: 26,
+                    input: SimValue::Volts(1.65),
+                },
+            ),
         ];
         for (line, want) in table {
             assert_eq!(&ok(line), want, "{line}");
@@ -246,9 +289,10 @@ mod tests {
     #[test]
     fn the_table_gives_names_and_reply_keys() {
         use crate::key::Key;
-        assert_eq!(ACTIONS.len(), 22);
+        assert_eq!(ACTIONS.len(), 25);
         assert_eq!(ACTIONS.first(), Some(&"setup_pin"));
-        assert_eq!(ACTIONS.last(), Some(&"get_pins"));
+        assert_eq!(ACTIONS[21], "get_pins");
+        assert_eq!(ACTIONS.last(), Some(&"sim_input"));
         let keys = |line: &str| ok(line).reply_keys();
         let t = KeySet::TIME_RECEIVED;
         assert_eq!(keys(r#"{"action": "ping"}"#), t);
@@ -397,6 +441,56 @@ mod tests {
             let msg = message(&e);
             assert!(msg.contains(text), "{line}: {msg}");
             assert!(echoed, "{line}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_event_commands() {
+        let table: &[(&str, &str)] = &[
+            (r#"{"action": "watch_pin"}"#, "missing fields: pin"),
+            (
+                r#"{"action": "watch_pin", "pin": 5, "edge": "up"}"#,
+                "edge must be \\\"rising\\\", \\\"falling\\\" or \\\"both\\\"",
+            ),
+            (
+                r#"{"action": "watch_pin", "pin": 5, "debounce_ms": 1001}"#,
+                "debounce_ms must be a whole number of milliseconds from 0 to 1000",
+            ),
+            (
+                r#"{"action": "watch_pin", "pin": 5, "debounce_ms": -1}"#,
+                "debounce_ms must be a whole number of milliseconds from 0 to 1000",
+            ),
+            (
+                r#"{"action": "watch_pin", "pin": 5, "debounce_ms": 2.5}"#,
+                "debounce_ms must be a whole number",
+            ),
+            (r#"{"action": "unwatch_pin"}"#, "missing fields: pin"),
+            (
+                r#"{"action": "sim_input", "pin": 5}"#,
+                "value must be given, or \\\"volts\\\" instead, but not both",
+            ),
+            (
+                r#"{"action": "sim_input", "pin": 5, "value": 1, "volts": 1}"#,
+                "value must be given, or \\\"volts\\\" instead, but not both",
+            ),
+            (
+                r#"{"action": "sim_input", "pin": 5, "value": 2}"#,
+                "value must be 0 or 1",
+            ),
+            (
+                r#"{"action": "sim_input", "pin": 26, "volts": 3.7}"#,
+                "volts must be a number of volts from 0 to 3.6",
+            ),
+            (
+                r#"{"action": "sim_input", "pin": 26, "volts": "NaN"}"#,
+                "volts must be a number of volts from 0 to 3.6",
+            ),
+        ];
+        for (line, want) in table {
+            let (e, echoed) = err(line);
+            assert!(echoed, "{line}");
+            let text = message(&e);
+            assert!(text.contains(want), "{line}: {text}");
         }
     }
 

@@ -119,6 +119,12 @@ keys! {
         Cert = b"cert";
         /// TLS private key.
         Key = b"key" [secret];
+        /// `watch_pin`: which edges (`rising`, `falling`, `both`).
+        Edge = b"edge";
+        /// `watch_pin`: edges this soon after the last one are ignored.
+        DebounceMs = b"debounce_ms";
+        /// `sim_input`: an ADC pin's voltage.
+        Volts = b"volts";
     }
     replies {
         /// When the command arrived, on every success.
@@ -140,7 +146,7 @@ keys! {
     }
 }
 
-const _: () = assert!(Key::ALL.len() <= u32::BITS as usize);
+const _: () = assert!(Key::ALL.len() <= u64::BITS as usize);
 
 /// The longest key name, in bytes: a key longer than this (once decoded)
 /// is none the protocol knows.
@@ -160,7 +166,7 @@ pub const MAX_KEY_NAME: usize = {
 /// with one of them is left out so the key never appears twice), or those
 /// a request carried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct KeySet(u32);
+pub struct KeySet(u64);
 
 impl KeySet {
     /// No keys.
@@ -175,7 +181,7 @@ impl KeySet {
 
     /// The set holding `key` alone.
     pub const fn of(key: Key) -> KeySet {
-        KeySet(1 << key as u32)
+        KeySet(1 << key as u64)
     }
 
     /// The set of the keys in `keys`.

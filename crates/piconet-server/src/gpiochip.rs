@@ -291,6 +291,9 @@ impl<L: Lines> Board for GpioChipBoard<L> {
     fn settings(&mut self) -> Option<&mut dyn piconet_engine::SettingsStore> {
         None
     }
+    fn simulated_inputs(&mut self) -> Option<&mut dyn piconet_engine::SimulatedInputs> {
+        None
+    }
 }
 
 #[cfg(test)]

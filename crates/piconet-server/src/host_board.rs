@@ -95,6 +95,9 @@ impl<B: Board> Board for HostBoard<B> {
     fn settings(&mut self) -> Option<&mut dyn SettingsStore> {
         self.inner.settings()
     }
+    fn simulated_inputs(&mut self) -> Option<&mut dyn piconet_engine::SimulatedInputs> {
+        self.inner.simulated_inputs()
+    }
 }
 
 #[cfg(test)]

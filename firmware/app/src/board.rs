@@ -225,4 +225,7 @@ impl Board for PicoBoard {
     fn settings(&mut self) -> Option<&mut dyn SettingsStore> {
         self.settings.as_mut().map(|s| s as &mut dyn SettingsStore)
     }
+    fn simulated_inputs(&mut self) -> Option<&mut dyn piconet_engine::SimulatedInputs> {
+        None
+    }
 }

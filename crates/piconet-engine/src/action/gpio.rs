@@ -32,6 +32,8 @@ impl<B: Board> Engine<B> {
             }
             Mode::Output => {
                 self.board.configure(pin, mode, pull, value)?;
+                // Only inputs are watched.
+                self.watchers.unwatch_everywhere(pin as u8);
                 let safe = match value {
                     Some(v) => v,
                     None => self.board.read(pin)?,
@@ -105,7 +107,8 @@ impl<B: Board> Engine<B> {
                             o.uint("pin", pin.into())?;
                             o.str("mode", Mode::Input.as_str())?;
                             o.str("pull", pull.as_str())?;
-                            o.uint("level", level.as_u8().into())
+                            o.uint("level", level.as_u8().into())?;
+                            o.bool("watched", e.watchers.is_watched(pin))
                         })?,
                         Slot::Output { safe, lease } => list.object(|o| {
                             o.uint("pin", pin.into())?;

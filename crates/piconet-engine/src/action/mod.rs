@@ -3,6 +3,7 @@
 //! family's file holding its actions. A new action is a new `Command`
 //! variant, which this match does not compile without.
 
+mod events;
 mod gpio;
 mod settings;
 mod system;
@@ -82,6 +83,16 @@ impl<B: Board> Engine<B> {
             Command::ClearTls => return self.clear_tls(now, command, echo, out),
             Command::ClearConfig => return self.clear_config(now, command, echo, out),
             Command::GetConfig => return self.get_config(now, command, echo, out),
+            // events
+            Command::WatchPin {
+                pin,
+                edge,
+                debounce_ms,
+            } => return self.watch_pin(now, pin, edge, debounce_ms, command, echo, out),
+            Command::UnwatchPin { pin } => return self.unwatch_pin(now, pin, command, echo, out),
+            Command::SimInput { pin, input } => {
+                return self.sim_input(now, pin, input, command, echo, out)
+            }
         };
         let done = match done {
             Ok(done) => done,

@@ -54,8 +54,8 @@ fn outputs_and_inputs_in_pin_order_with_the_remaining_lease() {
         v["pins"],
         json!([
             {"pin": 2, "mode": "output", "level": 1, "safe": 0, "lease_ms": 4200},
-            {"pin": 3, "mode": "input", "pull": "none", "level": levels[0]},
-            {"pin": 5, "mode": "input", "pull": "up", "level": levels[1]},
+            {"pin": 3, "mode": "input", "pull": "none", "level": levels[0], "watched": false},
+            {"pin": 5, "mode": "input", "pull": "up", "level": levels[1], "watched": false},
             {"pin": 7, "mode": "output", "level": 1, "safe": 1},
         ])
     );
@@ -160,6 +160,9 @@ fn a_failing_read_answers_with_the_error_alone() {
         fn settings(&mut self) -> Option<&mut dyn crate::SettingsStore> {
             None
         }
+        fn simulated_inputs(&mut self) -> Option<&mut dyn crate::SimulatedInputs> {
+            None
+        }
     }
     let mut e = Engine::new(
         BadRead(
@@ -183,10 +186,11 @@ fn a_failing_read_answers_with_the_error_alone() {
 }
 
 #[test]
-fn get_pins_is_listed_last() {
+fn get_pins_is_listed_after_the_original_actions_and_before_the_events() {
     let mut e = Engine::new(SimBoard::new(), Config::default());
     let v = ok(&mut e, Instant::ZERO, r#"{"action": "list_actions"}"#);
     let actions = v["actions"].as_array().unwrap();
-    assert_eq!(actions.last().unwrap(), "get_pins");
-    assert_eq!(actions.len(), 22);
+    assert_eq!(actions[21], "get_pins");
+    assert_eq!(actions[22..], ["watch_pin", "unwatch_pin", "sim_input"]);
+    assert_eq!(actions.len(), 25);
 }

@@ -536,6 +536,9 @@ impl Board for Flaky {
     fn settings(&mut self) -> Option<&mut dyn crate::SettingsStore> {
         None
     }
+    fn simulated_inputs(&mut self) -> Option<&mut dyn crate::SimulatedInputs> {
+        self.inner.simulated_inputs()
+    }
 }
 
 #[test]

@@ -125,7 +125,7 @@ pub(crate) fn get_pins<'a>(_: &Fields<'a>) -> Result<Command<'a>, ProtocolError<
 }
 
 #[inline(always)]
-fn pin<'a>(raw: Option<&[u8]>) -> Result<u32, ProtocolError<'a>> {
+pub(crate) fn pin<'a>(raw: Option<&[u8]>) -> Result<u32, ProtocolError<'a>> {
     raw.and_then(scalar::integer)
         .and_then(|p| u32::try_from(p).ok())
         .ok_or(ProtocolError::BadValue {
@@ -135,7 +135,7 @@ fn pin<'a>(raw: Option<&[u8]>) -> Result<u32, ProtocolError<'a>> {
 }
 
 #[inline(always)]
-fn level<'a>(raw: &[u8]) -> Result<Level, ProtocolError<'a>> {
+pub(crate) fn level<'a>(raw: &[u8]) -> Result<Level, ProtocolError<'a>> {
     scalar::bit(raw)
         .map(Level::from_bool)
         .ok_or(ProtocolError::BadValue {

@@ -3,6 +3,7 @@
 //! the keys each action's answer adds. Each family's file parses its
 //! actions' fields; the engine's `action` folder carries them out.
 
+pub mod events;
 pub mod gpio;
 pub mod settings;
 pub mod system;
@@ -152,4 +153,27 @@ actions! {
     [b"get_config"] GetConfig => settings::get_config, adds [Config];
     /// Report every configured pin: mode, level, safe level, lease.
     [b"get_pins"] GetPins => gpio::get_pins, adds [Pins];
+    /// Send an event line for every edge on an input pin, to this
+    /// connection, until `unwatch_pin` or the connection ends.
+    [b"watch_pin"] WatchPin {
+        /// GPIO number.
+        pin: u32,
+        /// Which edges are reported.
+        edge: events::Edge,
+        /// Edges less than this many milliseconds after the last one
+        /// are ignored (0–1000).
+        debounce_ms: u16,
+    } => events::watch_pin, adds [];
+    /// Stop this connection's watch of a pin.
+    [b"unwatch_pin"] UnwatchPin {
+        /// GPIO number.
+        pin: u32,
+    } => events::unwatch_pin, adds [];
+    /// Simulated board only: set what the outside applies to a pin.
+    [b"sim_input"] SimInput {
+        /// GPIO number.
+        pin: u32,
+        /// The level applied.
+        input: events::SimValue,
+    } => events::sim_input, adds [];
 }

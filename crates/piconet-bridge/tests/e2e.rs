@@ -72,7 +72,7 @@ async fn mosquitto_on(dir: &Path, port: u16) -> Reaped {
     let conf = dir.join("mosquitto.conf");
     std::fs::write(
         &conf,
-        format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_type error\nlog_type warning\n"),
     )
     .unwrap();
     let child = Command::new(mosquitto_binary())
@@ -184,10 +184,9 @@ fn start_bridge(dir: &Path, mqtt_port: u16, board: SocketAddr) -> Reaped {
 
 /// The bridge with `broker` as the [broker] table's lines.
 fn start_bridge_with(dir: &Path, broker: &str, board: SocketAddr) -> Reaped {
-    let config = dir.join("bridge.toml");
-    std::fs::write(
-        &config,
-        format!(
+    start_bridge_config(
+        dir,
+        &format!(
             r#"
 [broker]
 {broker}
@@ -199,7 +198,12 @@ inputs = [{{ pin = 5, name = "button", pull = "up" }}]
 "#
         ),
     )
-    .unwrap();
+}
+
+/// The bridge with `toml` as its whole configuration.
+fn start_bridge_config(dir: &Path, toml: &str) -> Reaped {
+    let config = dir.join("bridge.toml");
+    std::fs::write(&config, toml).unwrap();
     Reaped(
         Command::new(env!("CARGO_BIN_EXE_piconet-bridge"))
             .arg("--config")
@@ -219,8 +223,13 @@ struct Board {
 
 impl Board {
     async fn start(listen: SocketAddr) -> Board {
+        Self::start_tls(listen, None).await
+    }
+
+    async fn start_tls(listen: SocketAddr, tls: Option<piconet_server::TlsFiles>) -> Board {
         let server = Server::bind(ServerConfig {
             listen,
+            tls,
             ..ServerConfig::default()
         })
         .await
@@ -423,6 +432,71 @@ async fn mqtts_with_a_ca_file_and_a_password() {
         .unwrap();
     seen.until("piconet/garden/2/state", "ON").await;
     assert_eq!(board.client().read_pin(2).await.unwrap(), Level::High);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_boards_one_over_tls_both_offline_and_released_when_the_bridge_is_killed() {
+    let dir = scratch();
+    let (_broker, port) = start_mosquitto(&dir).await;
+    let garden = Board::start("127.0.0.1:0".parse().unwrap()).await;
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["pico".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let files = piconet_server::TlsFiles {
+        cert: dir.join("shed.crt"),
+        key: dir.join("shed.key"),
+    };
+    std::fs::write(&files.cert, cert.pem()).unwrap();
+    std::fs::write(&files.key, key.serialize_pem()).unwrap();
+    let shed = Board::start_tls("127.0.0.1:0".parse().unwrap(), Some(files.clone())).await;
+    let shed_client = shed
+        .client()
+        .with_tls(piconet_client::TlsVerify::CaFile(files.cert.clone()));
+    let (ha, mut seen) = watcher(port, "test-watcher", &["home/#", "homeassistant/#"]).await;
+    let mut bridge = start_bridge_config(
+        &dir,
+        &format!(
+            r#"
+[broker]
+url = "mqtt://127.0.0.1:{port}"
+prefix = "home"
+[[boards]]
+name = "garden"
+address = "{garden}"
+outputs = [{{ pin = 2, name = "valve", safe = 0, lease_s = {LEASE_S} }}]
+[[boards]]
+name = "shed"
+address = "{shed}"
+ca = "{cert}"
+outputs = [{{ pin = 2, name = "light", safe = 0, lease_s = {LEASE_S} }}]
+"#,
+            garden = garden.addr,
+            shed = shed.addr,
+            cert = files.cert.display(),
+        ),
+    );
+    for name in ["garden", "shed"] {
+        seen.until(&format!("home/{name}/status"), "online").await;
+        seen.next_on(&format!("homeassistant/device/piconet_{name}/config"))
+            .await;
+        ha.publish(format!("home/{name}/2/set"), QoS::AtLeastOnce, false, "ON")
+            .await
+            .unwrap();
+        seen.until(&format!("home/{name}/2/state"), "ON").await;
+    }
+    assert_eq!(garden.client().read_pin(2).await.unwrap(), Level::High);
+    assert_eq!(shed_client.read_pin(2).await.unwrap(), Level::High);
+    bridge.0.kill().unwrap();
+    bridge.0.wait().unwrap();
+    let killed = tokio::time::Instant::now();
+    // One last will per board: each board's own connection had its own.
+    seen.until("home/garden/status", "offline").await;
+    seen.until("home/shed/status", "offline").await;
+    low_within_one_lease(&garden.client(), killed, "the bridge was killed").await;
+    low_within_one_lease(&shed_client, killed, "the bridge was killed").await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -167,7 +167,8 @@ struct BoardBridge {
     last_sent: Instant,
 }
 
-/// A board command failed: the connection is gone (error) or the board said no.
+/// What a board command came to: an answer (which may be an error answer),
+/// or the connection is gone (and has been marked lost).
 enum Outcome {
     Answer(Response),
     Lost,

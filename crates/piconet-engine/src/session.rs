@@ -180,6 +180,8 @@ pub struct Session<L, O> {
     /// A line went to the engine since the last release: it may have
     /// leased a pin bound to this connection.
     engine_used: bool,
+    /// [`Session::pump_events`] stopped with lines left in the engine.
+    events_waiting: bool,
 }
 
 impl<L: LineStorage, O: OutputStorage> Session<L, O> {
@@ -206,6 +208,7 @@ impl<L: LineStorage, O: OutputStorage> Session<L, O> {
             after: None,
             state: State::Open,
             engine_used: false,
+            events_waiting: false,
         }
     }
 
@@ -468,6 +471,43 @@ impl<L: LineStorage, O: OutputStorage> Session<L, O> {
             return 0;
         }
         engine.disconnected(now, self.peer.conn, report)
+    }
+
+    /// Move the event lines waiting in `engine` for this connection into
+    /// the output, after the replies already there (so never inside one),
+    /// while no more than `max_output` bytes wait: the rest stay in the
+    /// engine's bounded queue, which counts what it must drop. Returns how
+    /// many lines were moved. A transport calls it when the engine woke
+    /// this connection ([`Engine::take_woken`]).
+    pub fn pump_events<B: Board>(&mut self, now: Instant, engine: &mut Engine<B>) -> usize {
+        if self.state != State::Open {
+            return 0;
+        }
+        self.compact();
+        let was_idle = self.out.is_empty();
+        let mut moved = 0;
+        self.events_waiting = loop {
+            if self.pending() > self.limits.max_output {
+                break engine.has_events(self.peer.conn);
+            }
+            match engine.write_event(self.peer.conn, &mut self.out) {
+                Ok(true) => moved += 1,
+                Ok(false) => break false,
+                // A fixed buffer without room for one more line.
+                Err(_) => break true,
+            }
+        };
+        if was_idle && moved > 0 {
+            self.stalled_since = now;
+        }
+        moved
+    }
+
+    /// True when [`Session::pump_events`] left lines in the engine for
+    /// want of room and there is room again: call it once more (the
+    /// engine wakes a connection only for new edges).
+    pub fn events_due(&self) -> bool {
+        self.events_waiting && self.state == State::Open && self.pending() <= self.limits.max_output
     }
 
     /// False when [`Session::disconnected`] has nothing to do (no line
@@ -951,6 +991,75 @@ mod tests {
         assert_eq!(s.disconnected(ms(1), &mut e, |_| {}), 0, "once");
         assert_eq!(other.disconnected(ms(1), &mut e, |_| {}), 1);
         assert_eq!(e.board().level(4), Some(Level::Low));
+    }
+
+    #[test]
+    fn event_lines_go_between_replies_and_stop_at_max_output() {
+        let limits = Limits {
+            max_output: 250,
+            ..limits()
+        };
+        let (mut s, mut e) = (session(limits), engine());
+        let other = Peer::network(ConnId(77));
+        let mut driver: Host = Session::new(
+            ms(0),
+            other,
+            limits,
+            LineDecoder::new(Vec::new(), 256),
+            Vec::new(),
+        );
+        feed(
+            &mut s,
+            &mut e,
+            ms(0),
+            b"{\"action\": \"setup_pin\", \"pin\": 5, \"mode\": \"input\"}\n{\"action\": \"watch_pin\", \"pin\": 5}\n",
+        );
+        // Another connection drives the pin: 6 edges.
+        for i in 0..6u64 {
+            let line = std::format!(
+                "{{\"action\": \"sim_input\", \"pin\": 5, \"value\": {}}}\n",
+                (i + 1) % 2
+            );
+            assert_eq!(feed(&mut driver, &mut e, ms(1 + i), line.as_bytes()), b"");
+            drain(&mut driver, ms(1 + i));
+        }
+        assert_eq!(e.take_woken(), Some(ME.conn));
+        // The replies waiting come first; events are added while at most
+        // max_output bytes wait, the rest stay queued in the engine.
+        let moved = s.pump_events(ms(10), &mut e);
+        assert!(moved > 0 && moved < 6, "{moved}");
+        assert!(e.has_events(ME.conn));
+        assert!(!s.events_due(), "no room yet");
+        let lines = drain(&mut s, ms(10));
+        assert_eq!(lines[0]["action"], "setup_pin");
+        assert_eq!(lines[1]["action"], "watch_pin");
+        let mut seqs: Vec<u64> = lines[2..]
+            .iter()
+            .map(|l| l["seq"].as_u64().unwrap())
+            .collect();
+        assert!(lines[2..]
+            .iter()
+            .all(|l| l["event"] == "edge" && l.get("action").is_none()));
+        assert!(s.events_due(), "room again, lines left");
+        while s.pump_events(ms(11), &mut e) > 0 {
+            let more = drain(&mut s, ms(11));
+            seqs.extend(more.iter().map(|l| l["seq"].as_u64().unwrap()));
+        }
+        assert_eq!(seqs, [1, 2, 3, 4, 5, 6]);
+        assert!(!e.has_events(ME.conn));
+        assert!(!s.events_due());
+        // A reply after them comes after them.
+        feed(
+            &mut driver,
+            &mut e,
+            ms(12),
+            b"{\"action\": \"sim_input\", \"pin\": 5, \"value\": 1}\n",
+        );
+        s.pump_events(ms(12), &mut e);
+        feed(&mut s, &mut e, ms(12), ping());
+        let lines = drain(&mut s, ms(12));
+        assert_eq!(lines[0]["seq"], 7);
+        assert_eq!(lines[1]["action"], "ping");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use piconet_engine::session::{self, Session};
 use piconet_engine::{ConnId, Peer, Revert};
 use piconet_protocol::framing::LineDecoder;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::Notify;
 use tracing::{info, warn};
 
 use crate::server::Shared;
@@ -66,6 +67,7 @@ where
 {
     let conn = ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed));
     let limits = shared.limits;
+    let events = shared.event_waker(conn);
     let mut guard = Release {
         shared,
         session: Session::new(
@@ -76,7 +78,7 @@ where
             Vec::new(),
         ),
     };
-    let ended = run(stream, shared, &mut guard.session).await;
+    let ended = run(stream, shared, &mut guard.session, &events).await;
     // Before the close reaches the client: one that sees its connection
     // end may rely on its pins being back.
     guard.release();
@@ -116,13 +118,19 @@ impl Release<'_> {
 impl Drop for Release<'_> {
     fn drop(&mut self) {
         self.release();
+        self.shared.forget_event_waker(self.session.peer().conn);
     }
 }
 
 /// A connection's session on piconetd: buffers that grow as needed.
 pub(crate) type HostSession = Session<Vec<u8>, Vec<u8>>;
 
-async fn run<S>(stream: &mut S, shared: &Shared, session: &mut HostSession) -> Ended
+async fn run<S>(
+    stream: &mut S,
+    shared: &Shared,
+    session: &mut HostSession,
+    events: &Notify,
+) -> Ended
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -144,6 +152,9 @@ where
             }
         }
         start = end - input.len();
+        if session.events_due() {
+            shared.with_engine(|engine| session.pump_events(shared.clock.now(), engine));
+        }
         if session.after_due() {
             if let Err(e) = flush(stream, write_timeout).await {
                 return e;
@@ -182,15 +193,26 @@ where
         if !session.accepts_input() || start < end {
             // Nothing to write and no input wanted: only a deadline can
             // change that.
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => return Ended::Closed,
+            let Some(d) = deadline else {
+                return Ended::Closed;
+            };
+            tokio::select! {
+                () = tokio::time::sleep_until(d) => session.handle_timeout(shared.clock.now()),
+                () = events.notified() => pump(shared, session),
             }
-            session.handle_timeout(shared.clock.now());
             continue;
         }
         resize(&mut buf, end);
-        match until(deadline, stream.read(&mut buf)).await {
+        // Event lines are taken only here, between replies, when nothing
+        // waits to be written: a reply is never held up by them.
+        let read = tokio::select! {
+            read = until(deadline, stream.read(&mut buf)) => read,
+            () = events.notified() => {
+                pump(shared, session);
+                continue;
+            }
+        };
+        match read {
             None => session.handle_timeout(shared.clock.now()),
             Some(Ok(0)) => session.peer_closed(),
             Some(Ok(n)) => (start, end) = (0, n),
@@ -198,6 +220,12 @@ where
         }
         session.shrink_to(READ_CHUNK);
     }
+}
+
+/// Move the event lines the engine queued for this connection into its
+/// output.
+fn pump(shared: &Shared, session: &mut HostSession) {
+    shared.with_engine(|engine| session.pump_events(shared.clock.now(), engine));
 }
 
 /// Grow the read buffer after a read that filled it; give a burst's

@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use piconet_engine::{After, Board, Config, Engine, Revert};
+use piconet_engine::{After, Board, Config, ConnId, Engine, Revert};
+use std::collections::HashMap;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -123,6 +124,9 @@ pub(crate) struct Shared {
     power_cycles: tokio::sync::watch::Sender<u64>,
     /// During a deep sleep: when it ends (no connection is accepted).
     asleep_until: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Each connection's wake-up for event lines the engine queued for it
+    /// (by another connection's `sim_input`, or a board's edge source).
+    event_wakers: std::sync::Mutex<HashMap<ConnId, Arc<Notify>>>,
 }
 
 impl Shared {
@@ -140,12 +144,49 @@ impl Shared {
             let mut engine = self.engine();
             let before = engine.next_deadline();
             let r = f(&mut engine);
-            (r, engine.next_deadline() != before)
+            let changed = engine.next_deadline() != before;
+            // Rare (an edge on a watched pin): the common case is one
+            // look at the engine's few watcher slots.
+            if let Some(first) = engine.take_woken() {
+                drop(engine);
+                self.wake_for_events(first);
+                while let Some(conn) = self.engine().take_woken() {
+                    self.wake_for_events(conn);
+                }
+            }
+            (r, changed)
         };
         if changed {
             self.wake_leases();
         }
         r
+    }
+
+    /// Register `conn` for event wake-ups; the returned `Notify` is
+    /// signalled whenever the engine queues event lines for it.
+    pub(crate) fn event_waker(&self, conn: ConnId) -> Arc<Notify> {
+        let notify = Arc::new(Notify::new());
+        self.event_wakers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(conn, notify.clone());
+        notify
+    }
+
+    /// `conn` ended: no more wake-ups for it.
+    pub(crate) fn forget_event_waker(&self, conn: ConnId) {
+        self.event_wakers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&conn);
+    }
+
+    fn wake_for_events(&self, conn: ConnId) {
+        let wakers = self.event_wakers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = wakers.get(&conn) {
+            // Stores a permit when the task is not waiting: no wake-up lost.
+            n.notify_one();
+        }
     }
 
     /// Tell the lease thread to look at the deadlines again.
@@ -256,6 +297,7 @@ impl Server {
                 clients: AtomicUsize::new(0),
                 power_cycles: tokio::sync::watch::Sender::new(0),
                 asleep_until: std::sync::Mutex::new(None),
+                event_wakers: std::sync::Mutex::new(HashMap::new()),
             }),
         })
     }

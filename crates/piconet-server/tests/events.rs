@@ -1,0 +1,222 @@
+//! Input events end to end on piconetd's simulated board: one connection
+//! watches a pin, another drives it with `sim_input`; the event lines
+//! arrive between replies, in seq order, with increasing timestamps; an
+//! unwatch stops them; a burst into a client that does not read is
+//! accounted for by overflow lines.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use piconet_server::{Limits, ServerConfig};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+mod common;
+use common::{loopback, Daemon};
+
+struct Conn {
+    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl Conn {
+    async fn open(addr: SocketAddr) -> Conn {
+        let (r, w) = TcpStream::connect(addr).await.unwrap().into_split();
+        Conn {
+            reader: BufReader::new(r),
+            writer: w,
+        }
+    }
+
+    async fn line(&mut self) -> Value {
+        let mut s = String::new();
+        let n = tokio::time::timeout(Duration::from_secs(10), self.reader.read_line(&mut s))
+            .await
+            .expect("no line within 10 s")
+            .unwrap();
+        assert!(n > 0, "connection closed");
+        serde_json::from_str(&s).unwrap_or_else(|e| panic!("{s:?}: {e}"))
+    }
+
+    async fn send(&mut self, v: Value) {
+        self.writer
+            .write_all(format!("{v}\n").as_bytes())
+            .await
+            .unwrap();
+    }
+
+    /// Send `v` and return its reply, collecting the event lines that
+    /// come before it into `events`.
+    async fn cmd(&mut self, v: Value, events: &mut Vec<Value>) -> Value {
+        self.send(v).await;
+        loop {
+            let line = self.line().await;
+            if line.get("event").is_some() {
+                assert!(line.get("action").is_none(), "{line}");
+                events.push(line);
+                continue;
+            }
+            assert!(line.get("error").is_none(), "{line}");
+            return line;
+        }
+    }
+}
+
+async fn daemon(limits: Limits) -> Daemon {
+    Daemon::start(ServerConfig {
+        listen: loopback(),
+        limits,
+        ..ServerConfig::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn edges_driven_by_one_connection_reach_the_one_watching() {
+    let d = daemon(Limits::default()).await;
+    let mut watcher = Conn::open(d.addr).await;
+    let mut driver = Conn::open(d.addr).await;
+    let mut none = Vec::new();
+    watcher
+        .cmd(
+            json!({"action": "setup_pin", "pin": 5, "mode": "input", "pull": "down"}),
+            &mut none,
+        )
+        .await;
+    watcher
+        .cmd(json!({"action": "watch_pin", "pin": 5}), &mut none)
+        .await;
+    let pins = watcher.cmd(json!({"action": "get_pins"}), &mut none).await;
+    assert_eq!(pins["pins"][0]["watched"], true);
+    for i in 0..10 {
+        driver
+            .cmd(
+                json!({"action": "sim_input", "pin": 5, "value": (i + 1) % 2}),
+                &mut none,
+            )
+            .await;
+    }
+    assert!(none.is_empty(), "the driver watches nothing: {none:?}");
+    // The events come without the watcher asking.
+    let mut events = Vec::new();
+    for _ in 0..10 {
+        events.push(watcher.line().await);
+    }
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e["event"], "edge", "{e}");
+        assert_eq!(e["pin"], 5);
+        assert_eq!(e["seq"], i as u64 + 1, "{e}");
+        assert_eq!(e["value"], (i as u64 + 1) % 2, "{e}");
+    }
+    let times: Vec<u64> = events
+        .iter()
+        .map(|e| e["time_us"].as_u64().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
+    // Unwatch: no more events, the replies alone.
+    let mut after = Vec::new();
+    watcher
+        .cmd(json!({"action": "unwatch_pin", "pin": 5}), &mut after)
+        .await;
+    driver
+        .cmd(
+            json!({"action": "sim_input", "pin": 5, "value": 1}),
+            &mut none,
+        )
+        .await;
+    let r = watcher.cmd(json!({"action": "ping"}), &mut after).await;
+    assert_eq!(r["action"], "ping");
+    assert!(after.is_empty(), "{after:?}");
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_burst_into_a_client_that_does_not_read_is_counted() {
+    // Small output bound so the engine's queue fills while the watcher's
+    // socket buffers are not yet full.
+    let d = daemon(Limits {
+        max_output: 0,
+        ..Limits::default()
+    })
+    .await;
+    let mut watcher = Conn::open(d.addr).await;
+    let mut driver = Conn::open(d.addr).await;
+    let mut none = Vec::new();
+    watcher
+        .cmd(
+            json!({"action": "setup_pin", "pin": 6, "mode": "input"}),
+            &mut none,
+        )
+        .await;
+    watcher
+        .cmd(json!({"action": "watch_pin", "pin": 6}), &mut none)
+        .await;
+    // 2,000 edges as fast as the driver can send them, pipelined.
+    const EDGES: u64 = 2_000;
+    let mut burst = String::new();
+    for i in 0..EDGES {
+        burst.push_str(&format!(
+            "{}\n",
+            json!({"action": "sim_input", "pin": 6, "value": (i + 1) % 2})
+        ));
+    }
+    driver.writer.write_all(burst.as_bytes()).await.unwrap();
+    for _ in 0..EDGES {
+        let r = driver.line().await;
+        assert!(r.get("error").is_none(), "{r}");
+    }
+    // Every edge is either delivered or counted.
+    let (mut delivered, mut dropped, mut covered) = (0u64, 0u64, 0u64);
+    while covered < EDGES {
+        let e = watcher.line().await;
+        let seq = e["seq"].as_u64().unwrap();
+        match e["event"].as_str().unwrap() {
+            "edge" => {
+                assert_eq!(seq, covered + 1, "{e}");
+                delivered += 1;
+            }
+            "overflow" => {
+                let k = e["dropped"].as_u64().unwrap();
+                assert_eq!(seq, covered + k, "{e}");
+                dropped += k;
+            }
+            other => panic!("unknown event {other}"),
+        }
+        covered = seq;
+    }
+    assert_eq!(delivered + dropped, EDGES);
+    eprintln!("burst of {EDGES}: {delivered} delivered, {dropped} dropped");
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_connection_that_ends_stops_watching() {
+    let d = daemon(Limits::default()).await;
+    let mut none = Vec::new();
+    let mut driver = Conn::open(d.addr).await;
+    {
+        let mut watcher = Conn::open(d.addr).await;
+        watcher
+            .cmd(
+                json!({"action": "setup_pin", "pin": 7, "mode": "input"}),
+                &mut none,
+            )
+            .await;
+        watcher
+            .cmd(json!({"action": "watch_pin", "pin": 7}), &mut none)
+            .await;
+    }
+    // The engine learns of the close shortly after.
+    let mut watched = true;
+    for _ in 0..100 {
+        let pins = driver.cmd(json!({"action": "get_pins"}), &mut none).await;
+        watched = pins["pins"][0]["watched"].as_bool().unwrap();
+        if !watched {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!watched, "the closed connection's watch ended");
+    d.stop().await;
+}

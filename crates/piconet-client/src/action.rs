@@ -7,6 +7,7 @@ use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
 use crate::pin::{Level, Mode, Pull};
+pub use piconet_protocol::action::events::Edge;
 
 /// One command, typed. [`Action::to_command`] writes it as the wire JSON
 /// (without `time_sent`, which [`crate::Connection::request`] stamps).
@@ -105,6 +106,29 @@ pub enum Action<'a> {
     },
     /// `clear_tls`: back to plaintext.
     ClearTls,
+    /// `watch_pin` (piconet servers): event lines for this connection on
+    /// every edge of an input (read them with
+    /// [`crate::Connection::next_event`]).
+    WatchPin {
+        /// GPIO number, set up as an input.
+        pin: u32,
+        /// Which edges.
+        edge: Edge,
+        /// Edges this many ms after the last one are bounces (0–1000).
+        debounce_ms: u16,
+    },
+    /// `unwatch_pin`: no more events for that pin.
+    UnwatchPin {
+        /// GPIO number.
+        pin: u32,
+    },
+    /// `sim_input` (simulated boards only): the level applied to a pin.
+    SimInput {
+        /// GPIO number.
+        pin: u32,
+        /// The level.
+        value: Level,
+    },
 }
 
 impl Action<'_> {
@@ -130,6 +154,9 @@ impl Action<'_> {
             Action::SetPort { .. } => "set_port",
             Action::SetTls { .. } => "set_tls",
             Action::ClearTls => "clear_tls",
+            Action::WatchPin { .. } => "watch_pin",
+            Action::UnwatchPin { .. } => "unwatch_pin",
+            Action::SimInput { .. } => "sim_input",
         }
     }
 
@@ -166,7 +193,13 @@ impl Action<'_> {
                 }
                 cmd
             }
-            Action::ReadPin { pin } => json!({ "pin": pin }),
+            Action::ReadPin { pin } | Action::UnwatchPin { pin } => json!({ "pin": pin }),
+            Action::WatchPin {
+                pin,
+                edge,
+                debounce_ms,
+            } => json!({"pin": pin, "edge": edge.as_str(), "debounce_ms": debounce_ms}),
+            Action::SimInput { pin, value } => json!({"pin": pin, "value": value.as_u8()}),
             Action::UpdateBegin {
                 size,
                 sha256,
@@ -264,6 +297,25 @@ mod tests {
             json!({"action": "sleep", "time_ms": 10, "deep": 1})
         );
         assert_eq!(wire(Action::GetPins), json!({"action": "get_pins"}));
+        assert_eq!(
+            wire(Action::WatchPin {
+                pin: 5,
+                edge: Edge::Rising,
+                debounce_ms: 20
+            }),
+            json!({"action": "watch_pin", "pin": 5, "edge": "rising", "debounce_ms": 20})
+        );
+        assert_eq!(
+            wire(Action::UnwatchPin { pin: 5 }),
+            json!({"action": "unwatch_pin", "pin": 5})
+        );
+        assert_eq!(
+            wire(Action::SimInput {
+                pin: 5,
+                value: Level::High
+            }),
+            json!({"action": "sim_input", "pin": 5, "value": 1})
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::action::Action;
 use crate::address::{Endpoint, ServerAddr};
 use crate::config::BoardConfig;
 use crate::error::Error;
+use crate::event::{Event, EventBuffer, MAX_BUFFERED_EVENTS};
 use crate::framing::{self, LineEnd, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::known_hosts::KnownHosts;
 use crate::pin::PinState;
@@ -126,6 +127,7 @@ impl Client {
             limit: self.max_response_bytes,
             answered: 0,
             line: Vec::new(),
+            events: EventBuffer::new(MAX_BUFFERED_EVENTS),
         })
     }
 
@@ -408,6 +410,8 @@ pub struct Connection {
     limit: usize,
     answered: usize,
     line: Vec<u8>,
+    /// Event lines that came while an answer was awaited.
+    events: EventBuffer,
 }
 
 impl std::fmt::Debug for Connection {
@@ -438,6 +442,7 @@ impl Connection {
             line,
             limit,
             resync,
+            events,
             ..
         } = self;
         let exchange = async {
@@ -445,6 +450,15 @@ impl Connection {
             io.flush().await?;
             loop {
                 let end = framing::read_line(io, line, *limit).await?;
+                // Events interleave with answers on a watching connection.
+                if end == LineEnd::Line {
+                    if let Some(event) = event_line(line) {
+                        if let Ok(event) = event {
+                            events.push(event);
+                        }
+                        continue;
+                    }
+                }
                 if !(*resync && end == LineEnd::Line && answers_another(line, sent)) {
                     return Ok::<_, io::Error>(end);
                 }
@@ -501,6 +515,49 @@ impl Connection {
         self.request(action.to_command(), last).await
     }
 
+    /// The next event line (after `watch_pin` on this connection): one
+    /// that came while an answer was awaited, else the next to arrive,
+    /// however long that takes. Event kinds this client does not know are
+    /// skipped; an answer here (no command is waiting for one) is an
+    /// [`Error::InvalidResponse`].
+    pub async fn next_event(&mut self) -> Result<Event, Error> {
+        if let Some(event) = self.events.pop() {
+            return Ok(event);
+        }
+        loop {
+            let end = framing::read_line(&mut self.io, &mut self.line, self.limit)
+                .await
+                .map_err(|source| Error::Io {
+                    addr: self.addr.clone(),
+                    source,
+                })?;
+            match end {
+                LineEnd::Line => {}
+                LineEnd::TooLong => {
+                    return Err(Error::ResponseTooLarge {
+                        addr: self.addr.clone(),
+                        limit: self.limit,
+                    })
+                }
+                LineEnd::Closed => {
+                    return Err(Error::Closed {
+                        addr: self.addr.clone(),
+                        answered: self.answered,
+                    })
+                }
+            }
+            match event_line(&self.line) {
+                Some(Ok(event)) => return Ok(event),
+                Some(Err(_)) => continue,
+                None => {
+                    return Err(self.invalid(
+                        "an answer while no command was waiting for one".to_owned(),
+                    ))
+                }
+            }
+        }
+    }
+
     /// Closes the connection, telling a TLS peer so; errors no longer matter then.
     pub async fn close(mut self) {
         let _ = tokio::time::timeout(self.timeout, self.io.shutdown()).await;
@@ -511,6 +568,19 @@ impl Connection {
             addr: self.addr.clone(),
             reason,
         }
+    }
+}
+
+/// The event `line` holds, if it is an event line (`Err` for a kind this
+/// client does not know); `None` for an answer.
+fn event_line(line: &[u8]) -> Option<Result<Event, ()>> {
+    // Most lines are answers: look for the key before parsing.
+    if !line.windows(7).any(|w| w == b"\"event\"") {
+        return None;
+    }
+    match serde_json::from_slice::<Value>(line) {
+        Ok(Value::Object(map)) => Event::from_line(&map).map(|r| r.map_err(|_| ())),
+        _ => None,
     }
 }
 

@@ -32,6 +32,7 @@ mod address;
 mod client;
 mod config;
 mod error;
+mod event;
 mod framing;
 mod known_hosts;
 mod pin;
@@ -44,11 +45,12 @@ mod update;
 #[cfg(test)]
 mod test_server;
 
-pub use action::{hex, Action};
+pub use action::{hex, Action, Edge};
 pub use address::{Endpoint, ServerAddr, DEFAULT_PORT};
 pub use client::{now_ns, Client, Connection, Stream, DEFAULT_TIMEOUT};
 pub use config::BoardConfig;
 pub use error::Error;
+pub use event::{Event, MAX_BUFFERED_EVENTS};
 pub use framing::{read_line, LineEnd, DEFAULT_MAX_RESPONSE_BYTES};
 pub use known_hosts::{Fingerprint, KnownHost, KnownHosts, KNOWN_HOSTS_ENV};
 /// The wire protocol's types and limits, shared with piconetd and the firmware.

@@ -220,3 +220,56 @@ async fn a_connection_that_ends_stops_watching() {
     assert!(!watched, "the closed connection's watch ended");
     d.stop().await;
 }
+
+#[tokio::test]
+async fn the_client_routes_events_and_answers_apart_on_one_connection() {
+    use piconet_client::{Action, Client, Edge, Event, Level, Mode, ServerAddr};
+    let d = daemon(Limits::default()).await;
+    let client = Client::new(ServerAddr::new(d.addr.ip().to_string(), d.addr.port()));
+    let mut watcher = client.connect().await.unwrap();
+    let setup = Action::SetupPin {
+        pin: 8,
+        mode: Mode::Input,
+        value: None,
+        pull: None,
+    };
+    for action in [
+        setup,
+        Action::WatchPin {
+            pin: 8,
+            edge: Edge::Both,
+            debounce_ms: 0,
+        },
+    ] {
+        let r = watcher.perform(action, false).await.unwrap();
+        assert!(r.server_error().is_none(), "{r:?}");
+    }
+    let mut driver = client.connect().await.unwrap();
+    for i in 0..6u32 {
+        let value = if i % 2 == 0 { Level::High } else { Level::Low };
+        let r = driver
+            .perform(Action::SimInput { pin: 8, value }, false)
+            .await
+            .unwrap();
+        assert!(r.server_error().is_none(), "{r:?}");
+        if i == 2 {
+            // Answers while events arrive: each answer is the ping's.
+            let r = watcher.perform(Action::Ping, false).await.unwrap();
+            assert_eq!(r.raw()["action"], "ping", "{r:?}");
+        }
+    }
+    let mut seqs = Vec::new();
+    while seqs.len() < 6 {
+        match watcher.next_event().await.unwrap() {
+            Event::Edge { pin, seq, .. } => {
+                assert_eq!(pin, 8);
+                seqs.push(seq);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6]);
+    let r = watcher.perform(Action::Ping, true).await.unwrap();
+    assert_eq!(r.raw()["action"], "ping");
+    d.stop().await;
+}

@@ -150,6 +150,30 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Print one line per edge on input pins until Ctrl-C (watch_pin).
+    ///
+    /// Each PIN must be set up as an input (piconet setup, or piconet send). A line per
+    /// event: the pin, its level, the board's time in µs and the seq; lost edges are
+    /// reported as "overflow" lines that count them. --json prints the server's event
+    /// lines. Needs a server with watch_pin (piconetd). piconetd closes a connection
+    /// that sends nothing for --idle-timeout-secs (300 s by default): the watch then
+    /// ends with exit 1 and says so.
+    Watch {
+        /// The server: HOST[:PORT] or [IPv6]:PORT.
+        addr: ServerAddr,
+        /// The input pins to watch.
+        #[arg(required = true, value_name = "PIN")]
+        pins: Vec<u32>,
+        /// Which edges: rising, falling or both.
+        #[arg(long, default_value = "both", value_parser = edge)]
+        edge: piconet_client::Edge,
+        /// Ignore edges this many milliseconds after the last one (0-1000).
+        #[arg(long, value_name = "MS", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1000))]
+        debounce_ms: u16,
+        /// Exit after this many event lines (default: until Ctrl-C).
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+    },
     /// Load a server and measure it: commands per second and latency percentiles.
     ///
     /// N connections each send commands in a closed loop (with --pipeline K: K commands
@@ -426,7 +450,9 @@ impl Command {
             | Command::Version { target }
             | Command::Actions { target }
             | Command::Pins { target } => target.endpoint(),
-            Command::Bench { addr, .. } => Endpoint::Tcp(addr.clone()),
+            Command::Bench { addr, .. } | Command::Watch { addr, .. } => {
+                Endpoint::Tcp(addr.clone())
+            }
             Command::Update { target, .. } => target
                 .clone()
                 .unwrap_or_else(|| unreachable!("try_parse_args sets the update's target")),
@@ -498,6 +524,17 @@ fn bench_warmup(text: &str) -> Result<Duration, String> {
         return Ok(Duration::ZERO);
     }
     bench_seconds(text)
+}
+
+/// `--edge`: the wire words.
+fn edge(s: &str) -> Result<piconet_client::Edge, String> {
+    use piconet_client::Edge;
+    match s {
+        "rising" => Ok(Edge::Rising),
+        "falling" => Ok(Edge::Falling),
+        "both" => Ok(Edge::Both),
+        _ => Err(format!("{s:?}: use rising, falling or both")),
+    }
 }
 
 #[cfg(test)]

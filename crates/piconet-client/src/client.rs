@@ -550,9 +550,9 @@ impl Connection {
                 Some(Ok(event)) => return Ok(event),
                 Some(Err(_)) => continue,
                 None => {
-                    return Err(self.invalid(
-                        "an answer while no command was waiting for one".to_owned(),
-                    ))
+                    return Err(
+                        self.invalid("an answer while no command was waiting for one".to_owned())
+                    )
                 }
             }
         }

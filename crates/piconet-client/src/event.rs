@@ -179,11 +179,7 @@ mod tests {
         let rest: Vec<Event> = std::iter::from_fn(|| b.pop()).collect();
         assert_eq!(
             rest,
-            [
-                edge(3),
-                Event::Overflow { dropped: 2, seq: 5 },
-                edge(6)
-            ]
+            [edge(3), Event::Overflow { dropped: 2, seq: 5 }, edge(6)]
         );
     }
 }

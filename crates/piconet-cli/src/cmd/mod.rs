@@ -10,6 +10,7 @@ pub mod provision;
 pub mod send;
 pub mod update;
 pub mod version;
+pub mod watch;
 
 use std::io::Write;
 
@@ -78,6 +79,13 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Version { .. } => version::run(&client, json, out).await,
         Command::Actions { .. } => actions::run(&client, json, out).await,
         Command::Pins { .. } => pins::run(&client, json, out).await,
+        Command::Watch {
+            pins,
+            edge,
+            debounce_ms,
+            count,
+            ..
+        } => watch::run(&client, &pins, edge, debounce_ms, count, json, out).await,
         Command::Bench {
             connections,
             duration,

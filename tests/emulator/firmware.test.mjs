@@ -202,3 +202,10 @@ test('release_on_disconnect over USB: the pin reverts when its session ends with
   assert.equal(pins.find((p) => p.pin === 17).lease_ms, undefined);
   assert.ok(pins.find((p) => p.pin === 15).lease_ms > 0);
 });
+
+test('get_info reports the heap as the original did: mem_free and mem_alloc add up to heap_size', () => {
+  const info = board.request({ action: 'get_info' }).info;
+  assert.equal(typeof info.mem_free, 'number', JSON.stringify(info));
+  assert.equal(typeof info.mem_alloc, 'number', JSON.stringify(info));
+  assert.equal(info.mem_free + info.mem_alloc, info.heap_size, JSON.stringify(info));
+});

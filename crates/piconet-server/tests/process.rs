@@ -93,6 +93,22 @@ impl Proc {
         }
     }
 
+    /// A connection the daemon serves, waiting (up to 30 s) while it
+    /// still answers "busy": after a burst of connections from this
+    /// address their slots are freed only once the daemon has seen them
+    /// close, which takes longer on a loaded machine.
+    fn served_conn(&self) -> Conn {
+        let until = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut c = self.conn();
+            match c.try_cmd(json!({"action": "ping"})) {
+                Some(r) if r.get("error").is_none() => return c,
+                r => assert!(Instant::now() < until, "still not served: {r:?}"),
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// SIGTERM, then the exit status (within 10 s).
     fn terminate(&mut self) -> ExitStatus {
         let pid = self.child.id().to_string();
@@ -125,6 +141,15 @@ struct Conn {
 }
 
 impl Conn {
+    /// The answer to `v`, or `None` when the connection ends first (a
+    /// refused connection gets one "busy" line and is closed).
+    fn try_cmd(&mut self, v: Value) -> Option<Value> {
+        self.writer.write_all(format!("{v}\n").as_bytes()).ok()?;
+        let mut line = String::new();
+        self.reader.read_line(&mut line).ok()?;
+        serde_json::from_str(&line).ok()
+    }
+
     fn cmd(&mut self, v: Value) -> Value {
         self.writer.write_all(format!("{v}\n").as_bytes()).unwrap();
         let mut line = String::new();
@@ -140,14 +165,14 @@ impl Conn {
 /// A 0.3 s lease on pin 2 reverts with no client traffic at all, then a
 /// 60 s lease on pin 3 is left for shutdown.
 fn lease_reverts_by_itself(p: &Proc) {
-    let mut c = p.conn();
+    let mut c = p.served_conn();
     for pin in [2, 3] {
         c.cmd(json!({"action": "setup_pin", "pin": pin, "mode": "output", "value": 0}));
     }
     c.cmd(json!({"action": "write_pin", "pin": 2, "value": 1, "timeout": 0.3}));
     c.cmd(json!({"action": "write_pin", "pin": 3, "value": 1, "timeout": 60}));
     std::thread::sleep(Duration::from_millis(800));
-    let mut other = p.conn();
+    let mut other = p.served_conn();
     let r = other.cmd(json!({"action": "read_pin", "pin": 2}));
     assert_eq!(r["value"], 0, "the lease thread reverted pin 2");
 }
@@ -193,10 +218,10 @@ fn a_stalled_log_reader_delays_nothing_and_the_loss_is_counted() {
         drop(TcpStream::connect(p.addr).unwrap());
     }
     // Until the server has seen them close they hold their address's
-    // slots (each counts as in use for its first second).
-    std::thread::sleep(Duration::from_millis(1500));
+    // slots (each counts as in use for its first second): the helpers
+    // wait while it still answers "busy".
     lease_reverts_by_itself(&p);
-    let info = p.conn().cmd(json!({"action": "get_info"}))["info"].clone();
+    let info = p.served_conn().cmd(json!({"action": "get_info"}))["info"].clone();
     let dropped = info["log_lines_dropped"].as_u64().unwrap();
     assert!(dropped > 0, "{info}");
     // The original firmware's memory keys, from the process and the host.

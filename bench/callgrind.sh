@@ -25,7 +25,7 @@ fi
 
 echo "==> building the command_cost example (release, debug symbols)"
 # The bench profile is release with debug = true (see the workspace Cargo.toml).
-cargo build --profile bench -p piconet-engine --example command_cost
+cargo build --profile bench -p piconet-sim --example command_cost
 BIN="$CARGO_TARGET_DIR/release/examples/command_cost"
 
 OUT="$(mktemp -d)"

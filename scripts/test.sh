@@ -22,7 +22,7 @@ command -v mosquitto >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=nonin
 cargo test --workspace --all-features
 
 step "no_std, no alloc: protocol and engine build for the RP2040"
-cargo build --release --target thumbv6m-none-eabi -p piconet-protocol -p piconet-engine -p piconet-config
+cargo build --release --target thumbv6m-none-eabi -p piconet-protocol -p piconet-engine -p piconet-config -p piconet-boot-slot
 
 step "wire compatibility with the original Python client and server (pytest)"
 cargo build -p piconet-server --bin piconetd

@@ -7,7 +7,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use piconet_engine::{Config, ConnId, Engine, Instant, Origin, Peer, SimBoard};
+use piconet_engine::{Config, ConnId, Engine, Instant, Origin, Peer};
+use piconet_sim::SimBoard;
 
 fuzz_target!(|data: &[u8]| {
     let mut engine = Engine::new(SimBoard::new().with_settings(), Config::default());
@@ -33,8 +34,8 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     for stamped in engine.board().log() {
-        if let piconet_engine::sim::Event::Level { pin, .. }
-        | piconet_engine::sim::Event::Configured { pin, .. } = stamped.event
+        if let piconet_sim::sim::Event::Level { pin, .. }
+        | piconet_sim::sim::Event::Configured { pin, .. } = stamped.event
         {
             assert!(!matches!(pin, 23 | 24 | 25 | 29));
         }

@@ -6,8 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use piconet_engine::sim::SimBoard;
-use piconet_engine::sim_flash::{sim_image, Boot, SimFlash};
+use piconet_sim::sim::SimBoard;
+use piconet_sim::sim_flash::{sim_image, Boot, SimFlash};
 use piconet_engine::{Config, Engine, Instant};
 
 /// Some ed25519 public key (its secret is unknown to anyone).

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use piconet_client::{Client, Map, ServerAddr, Value};
-use piconet_engine::sim_flash::sim_image;
 use piconet_server::{Server, ServerConfig};
+use piconet_sim::sim_flash::sim_image;
 use serde_json::json;
 
 fn piconet(args: &[&str]) -> Output {
@@ -217,12 +217,12 @@ mod common;
 /// simulated Pico W behind a pseudo-terminal (its lines of local origin).
 #[test]
 fn an_update_over_the_serial_port_swaps_in_the_new_image() {
-    use piconet_engine::sim_flash::SimFlash;
+    use piconet_sim::sim_flash::SimFlash;
     let dir = tempdir("serial");
     let (key, public) = keygen(&dir);
     let factory = sim_image("1.0.0", false, 0);
     let board = common::PtyBoard::with_board(
-        piconet_engine::SimBoard::new().with_flash(SimFlash::new(16, &factory, public)),
+        piconet_sim::SimBoard::new().with_flash(SimFlash::new(16, &factory, public)),
     );
     let image = sign(
         &dir,

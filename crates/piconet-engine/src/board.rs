@@ -169,24 +169,3 @@ impl<B: Board + ?Sized> Board for alloc::boxed::Box<B> {
         (**self).simulated_inputs()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sim::SimBoard;
-    use crate::sim_flash::{sim_image, SimFlash};
-
-    #[test]
-    fn a_boxed_board_keeps_its_capabilities() {
-        let board = SimBoard::new().with_settings().with_flash(SimFlash::new(
-            4,
-            &sim_image("1.0.0", false, 0),
-            [7; 32],
-        ));
-        let mut boxed: alloc::boxed::Box<dyn Board> = alloc::boxed::Box::new(board);
-        assert!(boxed.update_slot().is_some());
-        assert!(boxed.settings().is_some());
-        let t = Instant::from_millis(3);
-        assert_eq!(boxed.timestamp_ns(t), SimBoard::new().timestamp_ns(t));
-    }
-}

@@ -7,20 +7,10 @@
 //! access goes through the [`Board`] trait. The Pico W firmware, the host
 //! daemon and the tests therefore run exactly this code.
 //!
-//! ```
-//! use core::time::Duration;
-//! use piconet_engine::{Config, Engine, Instant, Level, SimBoard};
-//!
-//! let mut engine = Engine::new(SimBoard::new(), Config::default());
-//! let mut out = Vec::new();
-//! let t0 = Instant::ZERO;
-//! engine.handle(t0, br#"{"action": "setup_pin", "pin": 2, "mode": "output", "value": 0}"#, &mut out);
-//! engine.handle(t0, br#"{"action": "write_pin", "pin": 2, "value": 1, "timeout": 5}"#, &mut out);
-//! assert_eq!(engine.next_deadline(), Some(t0 + Duration::from_secs(5)));
-//! assert_eq!(engine.board().level(2), Some(Level::High));
-//! engine.poll(t0 + Duration::from_secs(5));
-//! assert_eq!(engine.board().level(2), Some(Level::Low));
-//! ```
+//! The boards are adapters in their own crates: `piconet-sim` (the
+//! simulated Pico W and the minimal board) and `piconet-boot-slot` (the
+//! [`UpdateSlot`] over embassy-boot); the firmware's board is in
+//! `firmware/`. None of them is a dependency of this crate.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -30,23 +20,18 @@ extern crate alloc;
 
 mod action;
 pub mod board;
-#[cfg(feature = "embassy-boot")]
-pub mod boot_slot;
 mod engine;
 mod error;
 pub mod lateness;
 pub mod led;
-pub mod levels;
 mod peer;
 pub mod pico;
 mod pins;
 pub mod session;
 pub mod settings;
-#[cfg(feature = "sim")]
-pub mod sim;
-#[cfg(feature = "sim")]
-pub mod sim_flash;
 pub mod slots;
+#[cfg(test)]
+mod test_board;
 mod time;
 pub mod update;
 pub mod watchers;
@@ -58,7 +43,5 @@ pub use peer::{ConnId, Peer};
 pub use piconet_protocol::action::events::Edge;
 pub use pins::MAX_PINS;
 pub use settings::{Origin, SettingsStore};
-#[cfg(feature = "sim")]
-pub use sim::SimBoard;
 pub use time::Instant;
 pub use update::{FlashOp, LastUpdate, UpdateError, UpdateSlot};

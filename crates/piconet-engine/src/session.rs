@@ -533,7 +533,8 @@ impl Session<alloc::vec::Vec<u8>, alloc::vec::Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Config, ConnId, Level, SimBoard};
+    use crate::test_board::TestBoard;
+    use crate::{Config, ConnId, Level};
     use serde_json::Value;
     use std::string::String;
     use std::vec::Vec;
@@ -565,15 +566,15 @@ mod tests {
         )
     }
 
-    fn engine() -> Engine<SimBoard> {
-        Engine::new(SimBoard::new(), Config::default())
+    fn engine() -> Engine<TestBoard> {
+        Engine::new(TestBoard::new(), Config::default())
     }
 
     /// Take as much of `input` as the session accepts, one step at a time
     /// as a transport does; returns the bytes left over.
     fn feed<'a, L: LineStorage, O: OutputStorage>(
         s: &mut Session<L, O>,
-        e: &mut Engine<SimBoard>,
+        e: &mut Engine<TestBoard>,
         now: Instant,
         mut input: &'a [u8],
     ) -> &'a [u8] {
@@ -856,7 +857,7 @@ mod tests {
         assert_eq!(drain(&mut s, ms(0))[0]["action"], "ping");
     }
 
-    fn lease(s: &mut Host, e: &mut Engine<SimBoard>, pin: u32, on_disconnect: bool) {
+    fn lease(s: &mut Host, e: &mut Engine<TestBoard>, pin: u32, on_disconnect: bool) {
         let setup = std::format!(
             "{{\"action\": \"setup_pin\", \"pin\": {pin}, \"mode\": \"output\", \"value\": 0}}\n"
         );
@@ -894,14 +895,14 @@ mod tests {
         let events: Vec<_> = e.board().log().map(|s| s.event).collect();
         let slept = events
             .iter()
-            .position(|ev| matches!(ev, crate::sim::Event::Sleep { .. }))
+            .position(|ev| matches!(ev, crate::test_board::Event::Sleep { .. }))
             .unwrap();
         let lows = events[..slept]
             .iter()
             .filter(|ev| {
                 matches!(
                     ev,
-                    crate::sim::Event::Level {
+                    crate::test_board::Event::Level {
                         level: Level::Low,
                         ..
                     }
@@ -927,7 +928,7 @@ mod tests {
         let events: Vec<_> = e.board().log().map(|s| s.event).collect();
         assert_eq!(
             events[0],
-            crate::sim::Event::Level {
+            crate::test_board::Event::Level {
                 pin: 2,
                 level: Level::Low
             },

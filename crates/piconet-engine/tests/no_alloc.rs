@@ -10,10 +10,11 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
 
-use piconet_engine::levels::LevelsBoard;
-use piconet_engine::{Board, Config, Engine, Instant, SimBoard};
+use piconet_engine::{Board, Config, Engine, Instant};
 use piconet_protocol::framing::{Frame, LineDecoder, LineStorage};
 use piconet_protocol::sink::{Sink, SliceSink};
+use piconet_sim::levels::LevelsBoard;
+use piconet_sim::SimBoard;
 
 struct Counting;
 

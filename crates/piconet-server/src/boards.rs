@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use piconet_engine::sim_flash::{sim_image, SimFlash};
-use piconet_engine::{Board, SimBoard};
+use piconet_engine::Board;
+use piconet_sim::sim_flash::{sim_image, SimFlash};
+use piconet_sim::SimBoard;
 
 use crate::clock::Clock;
 use crate::gpiochip::{GpioChipBoard, GpioChipError};

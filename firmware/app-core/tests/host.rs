@@ -12,8 +12,9 @@ use futures_executor::block_on;
 use piconet_app_core::conn::{serve, Closed, Limits};
 use piconet_app_core::{lease, Shared};
 use piconet_engine::led::Status;
-use piconet_engine::sim::Event;
-use piconet_engine::{Board, Config, Level, Origin, SimBoard};
+use piconet_engine::{Board, Config, Level, Origin};
+use piconet_sim::sim::Event;
+use piconet_sim::SimBoard;
 
 type Sh = Shared<CriticalSectionRawMutex, SimBoard>;
 

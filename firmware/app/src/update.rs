@@ -1,4 +1,4 @@
-//! The board's firmware update slot: the engine's `BootSlot` (embassy-boot)
+//! The board's firmware update slot: piconet-boot-slot's `BootSlot` (embassy-boot)
 //! over the DFU and BOOTLOADER_STATE partitions of the RP2040's flash.
 //!
 //! The flash is written with embassy-rp's blocking API (updates are rare):
@@ -11,7 +11,7 @@
 //! at `update_begin`, but still confirms a swapped-in image (an image
 //! without a key that came by an update must not be rolled back for it).
 
-use piconet_engine::boot_slot::BootSlot;
+use piconet_boot_slot::BootSlot;
 use piconet_engine::{LastUpdate, UpdateError, UpdateSlot};
 
 use crate::flash::{partition, Part, SharedFlash};

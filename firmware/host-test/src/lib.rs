@@ -4,7 +4,7 @@
 //! ([`link::cable`]): the "board" stack runs app-core's listener (the same
 //! `listener::run` the firmware's socket tasks run, with the firmware's
 //! buffer sizes, TLS permits and MbedTLS profile) and its lease timer over
-//! the engine's `SimBoard`; the "client" stack is the test's. Everything is
+//! piconet-sim's `SimBoard`; the "client" stack is the test's. Everything is
 //! polled by one thread (`futures_executor::block_on`) on embassy-time's std
 //! driver.
 
@@ -30,7 +30,8 @@ use piconet_app_core::entropy::Csprng;
 use piconet_app_core::listener::sizes::{CHUNK, LINE_BUF, OUT_BUF, RX_BUF, TLS_SESSIONS, TX_BUF};
 use piconet_app_core::listener::{self, Listen, TlsServer};
 use piconet_app_core::{lease, Shared};
-use piconet_engine::{Config, SimBoard};
+use piconet_engine::Config;
+use piconet_sim::SimBoard;
 
 /// The board's engine and shared state, as in the firmware.
 pub type Sh = Shared<CriticalSectionRawMutex, SimBoard>;

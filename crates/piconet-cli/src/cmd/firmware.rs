@@ -241,7 +241,7 @@ fn same_version(given: &str, embedded: &str) -> bool {
             .is_some_and(|rest| rest.starts_with(['-', '+']))
 }
 
-/// First bytes of a simulated image (piconet_engine::sim_flash::SIM_IMAGE_MAGIC).
+/// First bytes of a simulated image (piconet_sim::sim_flash::SIM_IMAGE_MAGIC).
 const SIM_IMAGE_MAGIC: &[u8; 8] = b"PNSIMG1\0";
 /// What the firmware's board name starts with (firmware/app/src/board.rs).
 const FIRMWARE_MARK: &[u8] = b"piconet-firmware ";

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant as StdInstant;
 
-use piconet_engine::{After, Board, Config, ConnId, Engine, Instant, Peer, SimBoard};
+use piconet_engine::{After, Board, Config, ConnId, Engine, Instant, Peer};
+use piconet_sim::SimBoard;
 use serde_json::Value;
 
 pub type Shared = Arc<Mutex<Engine<SimBoard>>>;

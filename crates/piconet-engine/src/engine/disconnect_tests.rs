@@ -2,7 +2,7 @@
 
 use super::tests::Flaky;
 use super::*;
-use crate::sim::SimBoard;
+use crate::test_board::TestBoard;
 use serde_json::Value;
 use std::vec::Vec;
 
@@ -44,15 +44,15 @@ fn write<Bd: Board>(e: &mut Engine<Bd>, conn: ConnId, pin: u32, value: u8, extra
 
 const BOUND: &str = r#", "release_on_disconnect": true"#;
 
-fn engine() -> Engine<SimBoard> {
-    let mut e = Engine::new(SimBoard::new(), Config::default());
+fn engine() -> Engine<TestBoard> {
+    let mut e = Engine::new(TestBoard::new(), Config::default());
     for pin in [2, 3, 4] {
         output(&mut e, pin);
     }
     e
 }
 
-fn level(e: &Engine<SimBoard>, pin: u32) -> Level {
+fn level(e: &Engine<TestBoard>, pin: u32) -> Level {
     e.board().level(pin).unwrap()
 }
 
@@ -165,7 +165,7 @@ fn handle_is_connection_zero() {
 fn a_failed_release_is_retried_like_a_failed_revert() {
     let mut e = Engine::new(
         Flaky {
-            inner: SimBoard::new(),
+            inner: TestBoard::new(),
             fail_writes: false,
         },
         Config::default(),

@@ -2,8 +2,7 @@
 //! and the per-connection event queues.
 
 use super::*;
-use crate::levels::LevelsBoard;
-use crate::sim::SimBoard;
+use crate::test_board::TestBoard;
 use crate::watchers::{EVENT_QUEUE, MAX_WATCHERS, MAX_WATCHES_PER_CONNECTION};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -43,8 +42,8 @@ fn events<Bd: Board>(e: &mut Engine<Bd>, conn: ConnId) -> Vec<Value> {
         .collect()
 }
 
-fn input_engine() -> Engine<SimBoard> {
-    let mut e = Engine::new(SimBoard::new(), Config::default());
+fn input_engine() -> Engine<TestBoard> {
+    let mut e = Engine::new(TestBoard::new(), Config::default());
     ok(
         &mut e,
         Instant::ZERO,
@@ -54,7 +53,7 @@ fn input_engine() -> Engine<SimBoard> {
     e
 }
 
-fn sim(e: &mut Engine<SimBoard>, t_us: u64, conn: ConnId, value: u8) {
+fn sim(e: &mut Engine<TestBoard>, t_us: u64, conn: ConnId, value: u8) {
     let line = format!(r#"{{"action": "sim_input", "pin": 5, "value": {value}}}"#);
     ok(e, Instant::from_micros(t_us), conn, &line);
 }
@@ -220,7 +219,7 @@ fn drops_then_a_partial_drain_queue_the_overflow_before_the_next_edge() {
         r#"{"action": "watch_pin", "pin": 5}"#,
     );
     let mut level = 0;
-    let mut edge = |e: &mut Engine<SimBoard>, t: u64| {
+    let mut edge = |e: &mut Engine<TestBoard>, t: u64| {
         level ^= 1;
         sim(e, t, B, level);
     };
@@ -445,7 +444,7 @@ fn a_watched_input_set_up_as_output_is_watched_no_more() {
 
 #[test]
 fn one_connection_watches_a_bounded_number_of_pins() {
-    let mut e = Engine::new(SimBoard::new(), Config::default());
+    let mut e = Engine::new(TestBoard::new(), Config::default());
     for pin in 0..=MAX_WATCHES_PER_CONNECTION as u32 {
         let setup = format!(r#"{{"action": "setup_pin", "pin": {pin}, "mode": "input"}}"#);
         ok(&mut e, Instant::ZERO, A, &setup);
@@ -572,7 +571,7 @@ fn sim_input_sets_the_level_an_input_reads() {
 
 #[test]
 fn sim_input_is_refused_on_a_real_board() {
-    let mut e = Engine::new(LevelsBoard::new(), Config::default());
+    let mut e = Engine::new(TestBoard::real(), Config::default());
     for line in [
         r#"{"action": "sim_input", "pin": 5, "value": 1}"#,
         r#"{"action": "sim_input", "pin": 26, "volts": 1.0}"#,
@@ -658,7 +657,7 @@ proptest! {
 
 #[test]
 fn a_boxed_simulated_board_keeps_its_inputs() {
-    let board: std::boxed::Box<dyn Board + Send> = std::boxed::Box::new(SimBoard::new());
+    let board: std::boxed::Box<dyn Board + Send> = std::boxed::Box::new(TestBoard::new());
     let mut e = Engine::new(board, Config::default());
     ok(
         &mut e,

@@ -2,7 +2,7 @@
 
 use super::tests::Flaky;
 use super::*;
-use crate::sim::SimBoard;
+use crate::test_board::TestBoard;
 use serde_json::{json, Value};
 use std::vec::Vec;
 
@@ -21,7 +21,7 @@ fn ok<Bd: Board>(e: &mut Engine<Bd>, t: Instant, line: &str) -> Value {
 
 #[test]
 fn no_pin_configured_is_an_empty_list() {
-    let mut e = Engine::new(SimBoard::new(), Config::default());
+    let mut e = Engine::new(TestBoard::new(), Config::default());
     let t = Instant::from_millis(5);
     let v = ok(&mut e, t, r#"{"action": "get_pins", "id": 3}"#);
     let ts = e.board().timestamp_ns(t);
@@ -33,7 +33,7 @@ fn no_pin_configured_is_an_empty_list() {
 
 #[test]
 fn outputs_and_inputs_in_pin_order_with_the_remaining_lease() {
-    let mut e = Engine::new(SimBoard::new(), Config::default());
+    let mut e = Engine::new(TestBoard::new(), Config::default());
     let t0 = Instant::from_millis(1_000);
     for line in [
         r#"{"action": "setup_pin", "pin": 5, "mode": "input", "pull": "up"}"#,
@@ -73,7 +73,7 @@ fn outputs_and_inputs_in_pin_order_with_the_remaining_lease() {
 
 #[test]
 fn remaining_lease_rounds_up_and_a_setup_forgets_it() {
-    let mut e = Engine::new(SimBoard::new(), Config::default());
+    let mut e = Engine::new(TestBoard::new(), Config::default());
     let t0 = Instant::ZERO;
     ok(
         &mut e,
@@ -100,7 +100,7 @@ fn remaining_lease_rounds_up_and_a_setup_forgets_it() {
 
 #[test]
 fn a_request_key_named_pins_is_not_echoed_twice() {
-    let mut e = Engine::new(SimBoard::new(), Config::default());
+    let mut e = Engine::new(TestBoard::new(), Config::default());
     let mut out = Vec::new();
     e.handle(
         Instant::ZERO,
@@ -167,7 +167,7 @@ fn a_failing_read_answers_with_the_error_alone() {
     let mut e = Engine::new(
         BadRead(
             Flaky {
-                inner: SimBoard::new(),
+                inner: TestBoard::new(),
                 fail_writes: false,
             },
             false,
@@ -187,7 +187,7 @@ fn a_failing_read_answers_with_the_error_alone() {
 
 #[test]
 fn get_pins_is_listed_after_the_original_actions_and_before_the_events() {
-    let mut e = Engine::new(SimBoard::new(), Config::default());
+    let mut e = Engine::new(TestBoard::new(), Config::default());
     let v = ok(&mut e, Instant::ZERO, r#"{"action": "list_actions"}"#);
     let actions = v["actions"].as_array().unwrap();
     assert_eq!(actions[21], "get_pins");

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::settings::{Origin, SettingsStore};
-use crate::sim::SimBoard;
+use crate::test_board::TestBoard;
 use piconet_config::ram::RamFlash;
 use serde_json::Value;
 use std::string::String;
@@ -10,11 +10,11 @@ use std::vec::Vec;
 
 const T: Instant = Instant::ZERO;
 
-fn engine() -> Engine<SimBoard> {
-    Engine::new(SimBoard::new().with_settings(), Config::default())
+fn engine() -> Engine<TestBoard> {
+    Engine::new(TestBoard::new().with_settings(), Config::default())
 }
 
-fn send(e: &mut Engine<SimBoard>, origin: Origin, line: &str) -> (String, Value) {
+fn send(e: &mut Engine<TestBoard>, origin: Origin, line: &str) -> (String, Value) {
     let mut out = Vec::new();
     assert_eq!(
         e.handle_from(
@@ -34,7 +34,7 @@ fn send(e: &mut Engine<SimBoard>, origin: Origin, line: &str) -> (String, Value)
     (text, v)
 }
 
-fn local(e: &mut Engine<SimBoard>, line: &str) -> Value {
+fn local(e: &mut Engine<TestBoard>, line: &str) -> Value {
     let (text, v) = send(e, Origin::Local, line);
     assert!(v.get("error").is_none(), "{line} -> {text}");
     v
@@ -172,7 +172,7 @@ fn bad_values_are_refused_and_secrets_stay_out_of_errors() {
 
 #[test]
 fn boards_without_settings_say_so() {
-    let mut e = Engine::new(SimBoard::new(), Config::default());
+    let mut e = Engine::new(TestBoard::new(), Config::default());
     let (_, v) = send(&mut e, Origin::Local, r#"{"action": "get_config"}"#);
     assert_eq!(v["exception"], "OSError");
     assert!(v["error"].as_str().unwrap().contains("keeps no settings"));
@@ -207,7 +207,7 @@ fn settings_survive_a_reboot_and_restart_needed_clears() {
     let flash: RamFlash<2> = store.into_flash();
     let reopened = crate::settings::FlashSettings::new(flash, 0..8192).unwrap();
     let mut e = Engine::new(
-        SimBoard::new().with_settings_store(reopened),
+        TestBoard::new().with_settings_store(reopened),
         Config::default(),
     );
     let v = local(&mut e, r#"{"action": "get_config"}"#);
@@ -227,7 +227,7 @@ fn a_write_cut_by_power_loss_keeps_the_previous_settings() {
         flash.cut_power_after(cut);
         let store = crate::settings::FlashSettings::new(flash, 0..8192).unwrap();
         let mut e = Engine::new(
-            SimBoard::new().with_settings_store(store),
+            TestBoard::new().with_settings_store(store),
             Config::default(),
         );
         let (_, v) = send(

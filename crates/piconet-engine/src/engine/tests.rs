@@ -1,6 +1,6 @@
 use super::*;
 use crate::board::{Mode, PinKind};
-use crate::sim::{Event, SimBoard};
+use crate::test_board::{Event, TestBoard};
 use piconet_protocol::command::ACTIONS;
 use piconet_protocol::framing::{Frame, LineDecoder};
 use piconet_protocol::response::ObjectWriter;
@@ -9,14 +9,14 @@ use std::string::String;
 use std::vec::Vec;
 
 struct Harness {
-    engine: Engine<SimBoard>,
+    engine: Engine<TestBoard>,
     now: Instant,
 }
 
 impl Harness {
     fn new() -> Self {
         Harness {
-            engine: Engine::new(SimBoard::new(), Config::default()),
+            engine: Engine::new(TestBoard::new(), Config::default()),
             now: Instant::from_millis(1_000),
         }
     }
@@ -430,7 +430,7 @@ fn max_lease_is_accepted_and_configurable() {
     h.output(2, 0);
     assert!(h.write(2, 1, 86400.0).get("error").is_none());
     let mut short = Engine::new(
-        SimBoard::new(),
+        TestBoard::new(),
         Config {
             max_lease: Duration::from_secs(10),
             ..Config::default()
@@ -492,7 +492,7 @@ fn reset_and_deep_sleep_forget_every_pin() {
 
 /// A board whose writes fail on demand, to test that reverts retry.
 pub(super) struct Flaky {
-    pub(super) inner: SimBoard,
+    pub(super) inner: TestBoard,
     pub(super) fail_writes: bool,
 }
 
@@ -545,7 +545,7 @@ impl Board for Flaky {
 fn a_failed_revert_is_retried_and_a_failed_write_is_an_os_error() {
     let mut e = Engine::new(
         Flaky {
-            inner: SimBoard::new(),
+            inner: TestBoard::new(),
             fail_writes: false,
         },
         Config::default(),
@@ -588,7 +588,7 @@ fn a_failed_revert_is_retried_and_a_failed_write_is_an_os_error() {
 
 #[test]
 fn a_response_too_large_for_the_buffer_becomes_a_short_error() {
-    let mut e = Engine::new(SimBoard::new(), Config::default());
+    let mut e = Engine::new(TestBoard::new(), Config::default());
     let mut out: heapless::Vec<u8, 128> = heapless::Vec::new();
     let big = format!(r#"{{"action": "ping", "pad": "{}"}}"#, "x".repeat(200));
     assert_eq!(
@@ -601,7 +601,7 @@ fn a_response_too_large_for_the_buffer_becomes_a_short_error() {
 
 #[test]
 fn too_long_lines_get_one_error() {
-    let mut e = Engine::new(SimBoard::new(), Config::default());
+    let mut e = Engine::new(TestBoard::new(), Config::default());
     let mut out = Vec::new();
     e.handle_too_long(64, &mut out);
     let r: Value = serde_json::from_slice(&out).unwrap();
@@ -627,7 +627,7 @@ fn the_original_clients_bytes_get_the_original_servers_answers() {
         r#"{"action": "read_pin", "pin": 2, "time_sent": 1732451000000300000}"#,
         "\n\n",
     );
-    let mut engine = Engine::new(SimBoard::new(), Config::default());
+    let mut engine = Engine::new(TestBoard::new(), Config::default());
     let mut dec = LineDecoder::new(Vec::new(), 1024);
     let mut responses = Vec::new();
     let mut ended = false;

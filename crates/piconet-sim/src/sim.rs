@@ -5,12 +5,12 @@ use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use core::fmt;
 
-use crate::board::{Board, BoardError, Level, Mode, PinKind, Pull, SimulatedInputs};
-use crate::pico::{self, GPIO_COUNT};
-use crate::settings::{FlashSettings, SettingsStore};
 use crate::sim_flash::SimFlash;
-use crate::time::Instant;
-use crate::update::UpdateSlot;
+use piconet_engine::board::{Board, BoardError, Level, Mode, PinKind, Pull, SimulatedInputs};
+use piconet_engine::pico::{self, GPIO_COUNT};
+use piconet_engine::settings::{FlashSettings, SettingsStore};
+use piconet_engine::update::UpdateSlot;
+use piconet_engine::Instant;
 use piconet_protocol::response::ObjectWriter;
 use piconet_protocol::sink::Full;
 
@@ -80,7 +80,8 @@ type Clock = Box<dyn Fn() -> Instant + Send + Sync>;
 /// level was applied with [`SimBoard::set_input`].
 ///
 /// ```
-/// use piconet_engine::{Board, Level, Mode, Pull, SimBoard};
+/// use piconet_engine::{Board, Level, Mode, Pull};
+/// use piconet_sim::SimBoard;
 /// let mut b = SimBoard::new();
 /// b.configure(4, Mode::Input, Pull::Up, None).unwrap();
 /// assert_eq!(b.read(4), Ok(Level::High));

@@ -6,13 +6,17 @@
 //! `BlockingFirmwareUpdater::verify_and_mark_updated`: ed25519 over the
 //! SHA-512 digest of the image as stored in the DFU partition.
 
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 use embassy_boot::{
     BlockingFirmwareState, BlockingFirmwareUpdater, FirmwareUpdaterConfig, FirmwareUpdaterError,
     State,
 };
 use embedded_storage::nor_flash::NorFlash;
 
-use crate::update::{FlashOp, LastUpdate, UpdateError, UpdateSlot};
+use piconet_engine::update::{FlashOp, LastUpdate, UpdateError, UpdateSlot};
 
 /// Largest flash write granularity supported (embassy-boot's own bound).
 const MAX_WRITE_SIZE: usize = 32;

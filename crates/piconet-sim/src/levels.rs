@@ -2,16 +2,17 @@
 //! allocation, no hardware: for benchmarks and allocation tests, and as the
 //! shortest example of implementing the trait.
 
-use crate::board::{Board, BoardError, Level, Mode, PinKind, Pull};
-use crate::pico;
-use crate::time::Instant;
+use piconet_engine::board::{Board, BoardError, Level, Mode, PinKind, Pull};
+use piconet_engine::pico;
+use piconet_engine::Instant;
 use piconet_protocol::response::ObjectWriter;
 use piconet_protocol::sink::Full;
 
 /// A Pico W pin map over an array of levels.
 ///
 /// ```
-/// use piconet_engine::{levels::LevelsBoard, Board, Level, Mode, Pull};
+/// use piconet_engine::{Board, Level, Mode, Pull};
+/// use piconet_sim::levels::LevelsBoard;
 /// let mut b = LevelsBoard::new();
 /// b.configure(2, Mode::Output, Pull::None, Some(Level::High)).unwrap();
 /// assert_eq!(b.read(2), Ok(Level::High));
@@ -80,13 +81,13 @@ impl Board for LevelsBoard {
     fn timestamp_ns(&self, now: Instant) -> u64 {
         now.as_nanos()
     }
-    fn update_slot(&mut self) -> Option<&mut dyn crate::UpdateSlot> {
+    fn update_slot(&mut self) -> Option<&mut dyn piconet_engine::UpdateSlot> {
         None
     }
-    fn settings(&mut self) -> Option<&mut dyn crate::SettingsStore> {
+    fn settings(&mut self) -> Option<&mut dyn piconet_engine::SettingsStore> {
         None
     }
-    fn simulated_inputs(&mut self) -> Option<&mut dyn crate::SimulatedInputs> {
+    fn simulated_inputs(&mut self) -> Option<&mut dyn piconet_engine::SimulatedInputs> {
         None
     }
 }

@@ -2,8 +2,9 @@
 //! embassy-boot's signature check, swap and revert, and power cuts.
 
 use super::*;
-use crate::{After, Config, Engine, Instant, SimBoard};
+use crate::SimBoard;
 use ed25519_dalek::{Signer, SigningKey};
+use piconet_engine::{After, Config, Engine, Instant};
 use serde_json::Value;
 use sha2::{Digest, Sha256, Sha512};
 use std::format;

@@ -15,8 +15,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use embassy_boot::{BootLoader, BootLoaderConfig};
 use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};
 
-use crate::boot_slot::BootSlot;
-use crate::update::{LastUpdate, UpdateError, UpdateSlot};
+use piconet_boot_slot::BootSlot;
+use piconet_engine::update::{LastUpdate, UpdateError, UpdateSlot};
 
 /// Erase unit of the simulated flash (the RP2040's sector).
 pub const PAGE: usize = 4096;
@@ -33,7 +33,7 @@ pub const SIM_IMAGE_CRASHES: u8 = 1;
 /// Build a simulated image: header, then `payload_len` bytes of filler.
 ///
 /// ```
-/// use piconet_engine::sim_flash::{sim_image, parse_sim_image};
+/// use piconet_sim::sim_flash::{sim_image, parse_sim_image};
 /// let img = sim_image("2.0.0", false, 100);
 /// assert_eq!(parse_sim_image(&img), Some(("2.0.0".into(), false)));
 /// ```
@@ -232,7 +232,7 @@ impl SimFlash {
     /// simulated image) in ACTIVE, trusting `public_key`. Boots it.
     ///
     /// ```
-    /// use piconet_engine::sim_flash::{sim_image, Boot, SimFlash};
+    /// use piconet_sim::sim_flash::{sim_image, Boot, SimFlash};
     /// use piconet_engine::{LastUpdate, UpdateSlot};
     /// let mut flash = SimFlash::new(16, &sim_image("1.0.0", false, 0), [0; 32]);
     /// assert_eq!(flash.slot().running_version(), "1.0.0");

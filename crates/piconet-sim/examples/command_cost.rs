@@ -27,9 +27,10 @@
 use std::hint::black_box;
 use std::process::ExitCode;
 
-use piconet_engine::levels::LevelsBoard;
-use piconet_engine::{Board, Config, Engine, Instant, SimBoard};
+use piconet_engine::{Board, Config, Engine, Instant};
 use piconet_protocol::framing::{Frame, LineDecoder, LineStorage};
+use piconet_sim::levels::LevelsBoard;
+use piconet_sim::SimBoard;
 
 /// Longest accepted command line.
 const MAX_LINE: usize = 1024;

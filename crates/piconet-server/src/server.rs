@@ -493,23 +493,58 @@ async fn serve_tls(
 /// How long a refused client gets to take its "busy" line.
 const BUSY_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// The line a refused client gets.
-fn busy_message(refusal: Refusal, limits: &Limits) -> Vec<u8> {
-    let why = match refusal {
-        Refusal::Full => format!(
-            "server busy: {} connections already open and in use (piconetd --max-connections), try again later",
-            limits.max_connections
-        ),
-        Refusal::AddressFull => format!(
-            "server busy: your address already has {} connections open and in use (piconetd --max-connections-per-address); close one or try again later",
-            limits.max_connections_per_address
-        ),
-    };
-    format!("{{\"error\": \"{why}\", \"exception\": \"ConnectionRefusedError\"}}\n").into_bytes()
+/// Why a connection is turned away or closed by the slot policy: written
+/// through the protocol's error line, like every other error.
+enum SlotLine<'a> {
+    /// No slot for a newcomer.
+    Refused(Refusal, &'a Limits),
+    /// This idle connection made room for a newcomer.
+    Evicted,
 }
 
-/// The line an evicted connection gets before it is closed.
-const EVICTED: &[u8] = b"{\"error\": \"connection closed: the server is full and this connection was idle the longest (piconetd --max-connections)\", \"exception\": \"TimeoutError\"}\n";
+impl piconet_protocol::response::Message for SlotLine<'_> {
+    fn class(&self) -> piconet_protocol::ErrorClass {
+        match self {
+            SlotLine::Refused(..) => piconet_protocol::ErrorClass::ConnectionRefusedError,
+            SlotLine::Evicted => piconet_protocol::ErrorClass::TimeoutError,
+        }
+    }
+
+    fn write(
+        &self,
+        m: &mut piconet_protocol::response::MessageWriter<'_>,
+    ) -> Result<(), piconet_protocol::Full> {
+        match self {
+            SlotLine::Refused(Refusal::Full, limits) => {
+                m.text("server busy: ")?;
+                m.uint(limits.max_connections as u64)?;
+                m.text(" connections already open and in use (piconetd --max-connections), try again later")
+            }
+            SlotLine::Refused(Refusal::AddressFull, limits) => {
+                m.text("server busy: your address already has ")?;
+                m.uint(limits.max_connections_per_address as u64)?;
+                m.text(" connections open and in use (piconetd --max-connections-per-address); close one or try again later")
+            }
+            SlotLine::Evicted => m.text(
+                "connection closed: the server is full and this connection was idle the longest (piconetd --max-connections)",
+            ),
+        }
+    }
+}
+
+impl SlotLine<'_> {
+    fn line(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        // A Vec never runs out of room.
+        let _ = piconet_protocol::response::write_error_line(&mut out, self);
+        out
+    }
+}
+
+/// The line a refused client gets.
+fn busy_message(refusal: Refusal, limits: &Limits) -> Vec<u8> {
+    SlotLine::Refused(refusal, limits).line()
+}
 
 /// A warning about refused connections at most once a second, with the
 /// number refused since the last one: a connection flood must not turn
@@ -566,7 +601,7 @@ async fn with_stream<S: AsyncRead + AsyncWrite + Unpin>(
         Closed::Evicted => {
             info!(%peer, "idle connection closed to make room for a new one");
             let _ = tokio::time::timeout(BUSY_WRITE_TIMEOUT, async {
-                stream.write_all(EVICTED).await?;
+                stream.write_all(&SlotLine::Evicted.line()).await?;
                 stream.shutdown().await
             })
             .await;

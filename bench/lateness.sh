@@ -17,7 +17,9 @@
 # normal-priority thread -- the script prints the policy it got.
 #
 # Environment: N (leases per run, default 5000), BEFORE_REV, BASE_PORT
-# (default 23500), KINDS (default "valid invalid connect tls"), BUILDS
+# (default 23500), BEFORE_BIN (a piconetd already built from a tree that
+# takes this tree's flags, e.g. main before a change: used as "before"
+# instead of building BEFORE_REV), OUT (default bench/results), KINDS (default "valid invalid connect tls"), BUILDS
 # (default "before after"; "after" alone skips the old build). About 15
 # minutes: the invalid flood slows the lease driver down most. Writes bench/results/lateness-*.json and
 # bench/results/lateness.md. Benchmarks only; nothing here runs in CI.
@@ -30,7 +32,9 @@ KINDS=${KINDS:-valid invalid connect tls}
 BUILDS=${BUILDS:-before after}
 BEFORE_REV=${BEFORE_REV:-3eb8469}
 BASE_PORT=${BASE_PORT:-23500}
-OUT=bench/results
+OUT=${OUT:-bench/results}
+BEFORE_BIN=${BEFORE_BIN:-}
+BEFORE_TAKES_NEW_FLAGS=${BEFORE_BIN:+yes}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 WORK=$(mktemp -d)
 PIDS=()
@@ -52,12 +56,12 @@ say "building piconetd: after (this checkout) and before ($BEFORE_REV)"
 cargo build --release -p piconet-server --bin piconetd
 AFTER_BIN=$TARGET/release/piconetd
 BEFORE_TARGET=${BEFORE_TARGET:-$TARGET/lateness-before}
-if [[ " $BUILDS " == *" before "* ]]; then
+if [[ " $BUILDS " == *" before "* && -z "$BEFORE_BIN" ]]; then
     git worktree add --detach "$WORK/before-src" "$BEFORE_REV" >/dev/null
     (cd "$WORK/before-src" && CARGO_TARGET_DIR=$BEFORE_TARGET \
         cargo build --release -p piconet-server --bin piconetd)
 fi
-BEFORE_BIN=$BEFORE_TARGET/release/piconetd
+BEFORE_BIN=${BEFORE_BIN:-$BEFORE_TARGET/release/piconetd}
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/key.pem" 2>/dev/null
@@ -92,7 +96,9 @@ run_one() { # kind, build name, binary
     fi
     local extra
     extra="$(common_flags)"
-    [ "$build" = after ] && extra="$extra $(after_flags)"
+    if [ "$build" = after ] || [ -n "$BEFORE_TAKES_NEW_FLAGS" ]; then
+        extra="$extra $(after_flags)"
+    fi
     # shellcheck disable=SC2086
     env RUST_LOG=warn "$bin" --listen "127.0.0.1:$port" $extra "${tls_args[@]}" \
         >"$WORK/$kind-$build.log" 2>&1 &

@@ -127,6 +127,24 @@ async fn pipelined_commands_are_all_answered_in_order() {
 }
 
 #[tokio::test]
+async fn bursts_longer_than_one_lock_batch_are_all_answered_in_order() {
+    // Several batches of lines per engine lock (and a yield between
+    // them), with a line split across two writes at the end.
+    let d = plain().await;
+    let mut c = Conn::open(d.addr).await;
+    let burst: String = (0..300)
+        .map(|i| format!("{{\"action\": \"ping\", \"n\": {i}}}\n"))
+        .collect();
+    let (head, tail) = burst.split_at(burst.len() - 7);
+    c.write(head.as_bytes()).await;
+    c.write(tail.as_bytes()).await;
+    for i in 0..300 {
+        assert_eq!(ok(&c.line().await.unwrap())["n"], i);
+    }
+    d.stop().await;
+}
+
+#[tokio::test]
 async fn leased_pins_revert_on_shutdown() {
     let d = plain().await;
     let mut c = Conn::open(d.addr).await;

@@ -99,7 +99,11 @@ async fn a_full_table_of_idle_connections_makes_way_for_a_newcomer() {
     let limits = Limits {
         max_connections: 4,
         max_connections_per_address: 4,
-        evictable_after: Duration::from_millis(200),
+        // Long enough that the four connections set up below are still
+        // "in use" when `early` arrives, even on a loaded machine (with
+        // 200 ms the first could already be evictable, and `early` was
+        // served instead of refused).
+        evictable_after: Duration::from_millis(1000),
         ..Limits::default()
     };
     let d = daemon(limits, None).await;
@@ -114,11 +118,11 @@ async fn a_full_table_of_idle_connections_makes_way_for_a_newcomer() {
     let r = line(&mut early).await.unwrap();
     assert_eq!(r["exception"], "ConnectionRefusedError", "{r}");
     // ...but once they idle, the longest idle makes way.
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
     for c in &mut held[1..] {
         assert!(ping(c).await.get("error").is_none());
     }
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
     let mut newcomer = BufReader::new(connect_from(2, d.addr).await);
     assert!(ping(&mut newcomer).await.get("error").is_none());
     let r = line(&mut held[0]).await.expect("told why");

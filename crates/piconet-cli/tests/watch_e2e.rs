@@ -3,45 +3,12 @@
 //! come, one line each, in seq order.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use piconet_server::{Server, ServerConfig};
+mod common;
+use common::{piconet, piconetd, text};
 use serde_json::Value;
-
-fn piconet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_piconet"))
-        .args(args)
-        .env_remove("PICONET_KNOWN_HOSTS")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn piconetd() -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let server = Server::bind(ServerConfig {
-                listen: "127.0.0.1:0".parse().unwrap(),
-                ..ServerConfig::default()
-            })
-            .await
-            .unwrap();
-            tx.send(server.local_addr()).unwrap();
-            server.run(std::future::pending::<()>()).await.unwrap();
-        });
-    });
-    rx.recv().unwrap().to_string()
-}
 
 fn send(addr: &str, fields: &[&str]) -> Value {
     let mut args = vec!["send", addr, "-c"];

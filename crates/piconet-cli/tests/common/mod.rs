@@ -146,3 +146,41 @@ impl PtyBoard {
         String::from_utf8_lossy(&self.received.lock().unwrap()).into_owned()
     }
 }
+
+/// Runs the `piconet` binary with `args`, known_hosts from the default place.
+pub fn piconet(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_piconet"))
+        .args(args)
+        .env_remove("PICONET_KNOWN_HOSTS")
+        .output()
+        .unwrap()
+}
+
+/// Output bytes as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// piconetd (plaintext, simulated board) on a loopback port, in a thread of
+/// its own until the test process ends; its address.
+pub fn piconetd() -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let server = piconet_server::Server::bind(piconet_server::ServerConfig {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                ..piconet_server::ServerConfig::default()
+            })
+            .await
+            .unwrap();
+            tx.send(server.local_addr()).unwrap();
+            server.run(std::future::pending::<()>()).await.unwrap();
+        });
+    });
+    rx.recv().unwrap().to_string()
+}

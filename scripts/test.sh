@@ -5,6 +5,19 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# CI ends the whole run after 90 minutes and then reports nothing useful, so a
+# step that hangs must fail on its own, early, and say which step it was.
+# timeout signals its whole process group: servers a test started die too.
+bounded() {
+  local limit=$1 rc=0
+  shift
+  timeout --kill-after=30 "$limit" "$@" || rc=$?
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    printf 'error: `%s` did not finish within %s s: something in it hangs\n' "$*" "$limit" >&2
+  fi
+  return "$rc"
+}
+
 step "toolchain: thumbv6m-none-eabi target (for the no_std crates and the firmware)"
 rustup target list --installed | grep -qx thumbv6m-none-eabi || rustup target add thumbv6m-none-eabi
 
@@ -19,18 +32,18 @@ command -v openssl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninte
 # the broker in /usr/sbin.
 PATH="$PATH:/usr/sbin"
 command -v mosquitto >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null; }
-cargo test --workspace --all-features
+bounded 1800 cargo test --workspace --all-features
 
 step "no_std, no alloc: protocol and engine build for the RP2040"
 cargo build --release --target thumbv6m-none-eabi -p piconet-protocol -p piconet-engine -p piconet-config -p piconet-boot-slot
 
 step "wire compatibility with the original Python client and server (pytest)"
 cargo build -p piconet-server --bin piconetd
-PICONETD="$PWD/target/debug/piconetd" python3 -m pytest -q tests/compat
+PICONETD="$PWD/target/debug/piconetd" bounded 600 python3 -m pytest -q tests/compat
 
 if [ -x firmware/build.sh ]; then
   step "firmware: release build (bootloader + app), OTA payload, new-board UF2 and size report"
-  firmware/build.sh
+  bounded 1800 firmware/build.sh
 
   step "firmware in rp2040js 1.4.1: the new-board image (firmware/target/piconet-firmware-full.bin: bootloader, then the app) over USB CDC, also driven by the piconet CLI"
   # Needs node >= 18; rp2040js is pinned by tests/emulator/package-lock.json.
@@ -39,14 +52,16 @@ if [ -x firmware/build.sh ]; then
   command -v socat >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq socat >/dev/null; }
   cargo build -p piconet-cli
   npm ci --prefix tests/emulator --no-audit --no-fund
-  node --test tests/emulator/
+  # --test-force-exit: a handle left open after a file's last test (seen only
+  # on the CI machine) must not keep the run alive; the bound catches the rest.
+  bounded 900 node --test --test-force-exit --test-timeout=300000 tests/emulator/
 fi
 
 step "firmware on the host: app-core logic, and the network path (embassy-net over an in-memory link, plaintext and MbedTLS, SimBoard)"
 # Needs what firmware/build.sh installs (clang, cmake, ninja: MbedTLS is built
 # from source for x86_64 too) and the openssl command (test certificate).
 command -v openssl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null; }
-(cd firmware && cargo test -p piconet-app-core -p piconet-host-test --target x86_64-unknown-linux-gnu)
+(cd firmware && bounded 1800 cargo test -p piconet-app-core -p piconet-host-test --target x86_64-unknown-linux-gnu)
 
 step "fuzzing: every target for a bounded time from the kept corpus"
-fuzz/run.sh "${PICONET_FUZZ_SECONDS:-30}"
+bounded 1200 fuzz/run.sh "${PICONET_FUZZ_SECONDS:-30}"

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use piconet_client::{Action, Connection, Level, Mode, Response};
+use piconet_client::{Action, Connection, Edge, Event as BoardEvent, Level, Mode, Response};
 use rumqttc::{
     AsyncClient, ConnectionError, Event, LastWill, MqttOptions, Outgoing, Packet, QoS,
     TlsConfiguration, Transport,
@@ -167,6 +167,14 @@ struct BoardBridge {
     last_sent: Instant,
 }
 
+/// The next event of the board connection; never, without one.
+async fn next_event(conn: &mut Option<Connection>) -> Result<BoardEvent, piconet_client::Error> {
+    match conn {
+        Some(conn) => conn.next_event().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// What a board command came to: an answer (which may be an error answer),
 /// or the connection is gone (and has been marked lost).
 enum Outcome {
@@ -198,6 +206,40 @@ impl BoardBridge {
                 _ = tokio::time::sleep_until(renew_at), if connected => {
                     self.renew().await;
                 }
+                // Cancel-safe: a line half read when another branch wins
+                // is finished by the next read.
+                event = next_event(&mut self.conn), if connected => {
+                    self.on_board_event(event).await;
+                }
+            }
+        }
+    }
+
+    /// An input edge (or lost edges) from the board's `watch_pin`s.
+    async fn on_board_event(&mut self, event: Result<BoardEvent, piconet_client::Error>) {
+        match event {
+            Ok(BoardEvent::Edge { pin, value, .. }) => {
+                if self.board.inputs.iter().any(|i| i.pin == pin) {
+                    self.publish(
+                        "state",
+                        self.topics.state(pin),
+                        topics::state_payload(value == Level::High).into(),
+                    );
+                }
+            }
+            Ok(BoardEvent::Overflow { dropped, .. }) => {
+                // Which pins the lost edges were on is not known: every
+                // input's state is read again, so the retained states end
+                // right whatever was missed.
+                warn!(board = %self.board.name, dropped, "input edges lost (queue full): reading the inputs again");
+                let inputs: Vec<u32> = self.board.inputs.iter().map(|i| i.pin).collect();
+                for pin in inputs {
+                    self.publish_state(pin).await;
+                }
+            }
+            Err(e) => {
+                warn!(board = %self.board.name, "board connection lost: {e}");
+                self.lost();
             }
         }
     }
@@ -346,15 +388,23 @@ impl BoardBridge {
             value: None,
             pull: Some(i.pull.into()),
         });
-        for setup in outputs.chain(inputs).collect::<Vec<_>>() {
-            let pin = match &setup {
-                Action::SetupPin { pin, .. } => *pin,
-                _ => unreachable!("only setup_pin here"),
+        // Watched before the levels are first read and published: an
+        // edge in between is then an event after that read, never lost.
+        let watches = self.board.inputs.iter().map(|i| Action::WatchPin {
+            pin: i.pin,
+            edge: Edge::Both,
+            debounce_ms: i.debounce_ms,
+        });
+        for setup in outputs.chain(inputs).chain(watches).collect::<Vec<_>>() {
+            let (pin, what) = match &setup {
+                Action::SetupPin { pin, .. } => (*pin, "setup_pin"),
+                Action::WatchPin { pin, .. } => (*pin, "watch_pin"),
+                _ => unreachable!("only setup_pin and watch_pin here"),
             };
             match conn.perform(setup, false).await {
                 Ok(answer) => {
                     if let Some(e) = answer.server_error() {
-                        warn!(board = %name, pin, "setup_pin refused: {}: {}; again in {:?}",
+                        warn!(board = %name, pin, "{what} refused: {}: {}; again in {:?}",
                             e.error, e.exception, self.backoff);
                         conn.close().await;
                         self.schedule_retry();

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use piconet_client::protocol::action::events::MAX_DEBOUNCE_MS;
 use piconet_client::{KnownHosts, Level, Pull, ServerAddr, TlsVerify};
 use serde::Deserialize;
 
@@ -18,6 +19,11 @@ pub const DEFAULT_PREFIX: &str = "piconet";
 pub const MIN_LEASE_S: u64 = 3;
 /// The longest `lease_s`, piconetd's and the firmware's longest lease (24 h).
 pub const MAX_LEASE_S: u64 = 24 * 3600;
+
+/// The most inputs one board may have here: the pins one connection may
+/// watch on piconetd and the firmware (the engine's
+/// `MAX_WATCHES_PER_CONNECTION`); a ninth `watch_pin` would be refused.
+pub const MAX_INPUTS: usize = 8;
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize)]
@@ -101,6 +107,10 @@ pub struct Input {
     /// `up`, `down` or `none` (default).
     #[serde(default)]
     pub pull: PullSetting,
+    /// Edges closer than this to the last one are bounces (0 to
+    /// [`MAX_DEBOUNCE_MS`], default 0: every edge).
+    #[serde(default)]
+    pub debounce_ms: u16,
 }
 
 /// An input's pull resistor as the file spells it.
@@ -316,11 +326,26 @@ impl BridgeConfig {
                     ));
                 }
             }
+            if board.inputs.len() > MAX_INPUTS {
+                return Err((
+                    at("inputs"),
+                    format!(
+                        "{} inputs: a board watches at most {MAX_INPUTS} pins per connection",
+                        board.inputs.len()
+                    ),
+                ));
+            }
             for (j, input) in board.inputs.iter().enumerate() {
                 if !pins.insert(input.pin) {
                     return Err((
                         format!("boards[{i}].inputs[{j}].pin"),
                         format!("pin {} is listed twice", input.pin),
+                    ));
+                }
+                if input.debounce_ms > MAX_DEBOUNCE_MS {
+                    return Err((
+                        format!("boards[{i}].inputs[{j}].debounce_ms"),
+                        format!("{} is not 0..={MAX_DEBOUNCE_MS}", input.debounce_ms),
                     ));
                 }
             }

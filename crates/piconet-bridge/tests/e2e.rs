@@ -596,3 +596,57 @@ async fn mqtt_commands_reach_the_pin_and_a_killed_bridge_lets_go() {
     // switch unavailable through the status topic instead).
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Drives the simulated input `pin` of `board` to `high` (sim_input).
+async fn drive(board: &Client, pin: u32, high: bool) {
+    let answer = board
+        .perform(piconet_client::Action::SimInput {
+            pin,
+            value: Level::from_bool(high),
+        })
+        .await
+        .unwrap();
+    assert!(answer.server_error().is_none(), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn input_edges_arrive_as_retained_states_and_the_level_is_sent_again_on_reconnect() {
+    let dir = scratch();
+    let (_broker, port) = start_mosquitto(&dir).await;
+    let daemon = Board::start("127.0.0.1:0".parse().unwrap()).await;
+    let addr = daemon.addr;
+    let (_ha, mut seen) = watcher(port, "test-watcher", &["piconet/#"]).await;
+    let _bridge = start_bridge(&dir, port, addr);
+    seen.until("piconet/garden/status", "online").await;
+    // The pull-up's level, read once after the watch began.
+    seen.until("piconet/garden/5/state", "ON").await;
+    // The bridge watches the pin (get_pins says so) instead of polling it.
+    let pins = daemon.client().get_pins().await.unwrap();
+    let button = pins.iter().find(|p| p.pin == 5).expect("pin 5 set up");
+    assert_eq!(button.raw["watched"], true, "{button:?}");
+
+    let board = daemon.client();
+    for high in [false, true, false] {
+        drive(&board, 5, high).await;
+        seen.until("piconet/garden/5/state", if high { "ON" } else { "OFF" })
+            .await;
+    }
+    // Retained: a subscriber arriving now learns the last edge's level.
+    let (_late, mut late) = watcher(port, "late-watcher", &["piconet/garden/5/state"]).await;
+    let retained = late.next_on("piconet/garden/5/state").await;
+    assert_eq!((retained.1.as_str(), retained.2), ("OFF", true));
+
+    // A new board on the same address (its pull-up reads 1 again): after
+    // the reconnection the bridge publishes the level it reads, with no
+    // edge having happened on the new connection.
+    daemon.stop().await;
+    seen.until("piconet/garden/status", "offline").await;
+    let daemon = Board::start(addr).await;
+    seen.until("piconet/garden/status", "online").await;
+    seen.until("piconet/garden/5/state", "ON").await;
+    // And edges on the new connection still come through.
+    drive(&daemon.client(), 5, false).await;
+    seen.until("piconet/garden/5/state", "OFF").await;
+    daemon.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

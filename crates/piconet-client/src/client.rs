@@ -127,6 +127,7 @@ impl Client {
             limit: self.max_response_bytes,
             answered: 0,
             line: Vec::new(),
+            partial: false,
             events: EventBuffer::new(MAX_BUFFERED_EVENTS),
         })
     }
@@ -410,6 +411,9 @@ pub struct Connection {
     limit: usize,
     answered: usize,
     line: Vec<u8>,
+    /// `line` holds the start of a line whose reading was cancelled (a
+    /// dropped [`Connection::next_event`]): the next read continues it.
+    partial: bool,
     /// Event lines that came while an answer was awaited.
     events: EventBuffer,
 }
@@ -443,13 +447,18 @@ impl Connection {
             limit,
             resync,
             events,
+            partial,
             ..
         } = self;
         let exchange = async {
             io.write_all(&bytes).await?;
             io.flush().await?;
             loop {
-                let end = framing::read_line(io, line, *limit).await?;
+                // An event line cut short by a cancelled next_event ends first.
+                if !std::mem::take(partial) {
+                    line.clear();
+                }
+                let end = framing::continue_line(io, line, *limit).await?;
                 // Events interleave with answers on a watching connection.
                 if end == LineEnd::Line {
                     if let Some(event) = event_line(line) {
@@ -520,17 +529,26 @@ impl Connection {
     /// however long that takes. Event kinds this client does not know are
     /// skipped; an answer here (no command is waiting for one) is an
     /// [`Error::InvalidResponse`].
+    ///
+    /// Cancel-safe: dropped while a line is half read (in a `select!`),
+    /// the next call, or the next [`Connection::request`], goes on from
+    /// where it stopped.
     pub async fn next_event(&mut self) -> Result<Event, Error> {
         if let Some(event) = self.events.pop() {
             return Ok(event);
         }
         loop {
-            let end = framing::read_line(&mut self.io, &mut self.line, self.limit)
+            if !self.partial {
+                self.line.clear();
+            }
+            self.partial = true;
+            let end = framing::continue_line(&mut self.io, &mut self.line, self.limit)
                 .await
                 .map_err(|source| Error::Io {
                     addr: self.addr.clone(),
                     source,
                 })?;
+            self.partial = false;
             match end {
                 LineEnd::Line => {}
                 LineEnd::TooLong => {

@@ -35,6 +35,18 @@ pub async fn read_line<R: AsyncBufRead + Unpin>(
     limit: usize,
 ) -> std::io::Result<LineEnd> {
     buf.clear();
+    continue_line(reader, buf, limit).await
+}
+
+/// Reads the rest of a line whose start `buf` may already hold, as
+/// [`read_line`] does. Cancel-safe: every byte consumed from `reader` is
+/// in `buf` at every await, so a caller that drops the future (a
+/// `select!` on events) and calls again loses nothing.
+pub(crate) async fn continue_line<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<LineEnd> {
     loop {
         let available = reader.fill_buf().await?;
         if available.is_empty() {

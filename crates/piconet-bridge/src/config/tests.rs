@@ -40,6 +40,7 @@ fn the_protocol_example_parses() {
     assert_eq!(b.outputs[0].safe_level(), Level::Low);
     assert_eq!(b.outputs[0].lease(), Duration::from_secs(10));
     assert_eq!(b.inputs[0].pull, PullSetting::Up);
+    assert_eq!(b.inputs[0].debounce_ms, 0);
     assert!(b.client().is_ok());
 }
 
@@ -72,6 +73,32 @@ fn bad_values_name_their_field() {
     let (f, r) = invalid(&SPEC_EXAMPLE.replace("pin = 5", "pin = 2"));
     assert_eq!(f, "boards[0].inputs[0].pin");
     assert!(r.contains("twice"));
+    let debounced = |ms: u16| {
+        SPEC_EXAMPLE.replace(
+            "pull = \"up\"",
+            &format!("pull = \"up\", debounce_ms = {ms}"),
+        )
+    };
+    assert_eq!(
+        parse(&debounced(1000)).unwrap().boards[0].inputs[0].debounce_ms,
+        1000
+    );
+    let nine: Vec<String> = (10..19)
+        .map(|pin| format!("{{ pin = {pin}, name = \"in{pin}\" }}"))
+        .collect();
+    let many = |n: usize| {
+        SPEC_EXAMPLE.replace(
+            "inputs = [{ pin = 5, name = \"button\", pull = \"up\" }]",
+            &format!("inputs = [{}]", nine[..n].join(", ")),
+        )
+    };
+    assert_eq!(parse(&many(MAX_INPUTS)).unwrap().boards[0].inputs.len(), 8);
+    let (f, r) = invalid(&many(MAX_INPUTS + 1));
+    assert_eq!(f, "boards[0].inputs");
+    assert!(r.contains("at most 8"), "{r}");
+    let (f, r) = invalid(&debounced(1001));
+    assert_eq!(f, "boards[0].inputs[0].debounce_ms");
+    assert!(r.contains("0..=1000"), "{r}");
     let (f, _) = invalid(&SPEC_EXAMPLE.replace("mqtt://127.0.0.1:1883", "tcp://x"));
     assert_eq!(f, "broker.url");
     let (f, _) = invalid(&SPEC_EXAMPLE.replace("127.0.0.1:12345", "host:notaport"));

@@ -631,3 +631,69 @@ mod serial {
         assert!(matches!(err, Error::SerialOpen { .. }), "{err:?}");
     }
 }
+
+/// `next_event` in a `select!` is dropped whenever something else is
+/// ready first; a line it had half read must not be lost, neither for the
+/// next `next_event` nor for the next `request`.
+#[tokio::test]
+async fn a_cancelled_next_event_loses_no_half_read_line() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (go_tx, mut go_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let (r, mut w) = tcp.into_split();
+        let mut r = BufReader::new(r);
+        let edge = |seq: u32| {
+            format!(r#"{{"event": "edge", "pin": 5, "value": 1, "time_us": 9, "seq": {seq}}}"#)
+        };
+        let first_line = edge(1);
+        let (first, rest) = first_line.split_at(20);
+        w.write_all(first.as_bytes()).await.unwrap();
+        go_rx.recv().await.unwrap();
+        w.write_all(format!("{rest}\n").as_bytes()).await.unwrap();
+        let second = edge(2);
+        let (first, rest) = second.split_at(30);
+        w.write_all(first.as_bytes()).await.unwrap();
+        let mut command = String::new();
+        r.read_line(&mut command).await.unwrap();
+        w.write_all(format!("{rest}\n{{\"action\": \"ping\"}}\n").as_bytes())
+            .await
+            .unwrap();
+        // Holds the connection open until the client is done.
+        let _ = r.read_line(&mut command).await;
+    });
+    let client = Client::new(crate::ServerAddr::new("127.0.0.1", port));
+    let mut conn = client.connect().await.unwrap();
+    let edge = |seq| crate::Event::Edge {
+        pin: 5,
+        value: Level::High,
+        time_us: 9,
+        seq,
+    };
+    // Cancelled with the first half of the line read.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), conn.next_event())
+            .await
+            .is_err()
+    );
+    go_tx.send(()).await.unwrap();
+    assert_eq!(conn.next_event().await.unwrap(), edge(1));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), conn.next_event())
+            .await
+            .is_err()
+    );
+    let answer = conn
+        .request(cmd(json!({"action": "ping"})), false)
+        .await
+        .unwrap();
+    assert_eq!(answer.action(), "ping");
+    assert_eq!(conn.next_event().await.unwrap(), edge(2));
+    conn.close().await;
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .unwrap()
+        .unwrap();
+}

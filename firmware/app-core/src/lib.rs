@@ -11,6 +11,9 @@
 //!   lease deadline;
 //! - [`status::run_led`]: the original server's LED patterns;
 //! - [`entropy`]: a ChaCha20 CSPRNG seeded from many conditioned noise bits;
+//! - [`pwm`]: a PWM slice's divider, wrap and compare for a frequency and duty;
+//! - [`i2c`]: how long an I2C transfer may take, and [`bounded`]: running
+//!   a driver's future to completion or to that deadline;
 //! - [`settings`]: provisioned settings from the CONFIG flash region, or
 //!   the build-time fallback;
 //! - [`tls`] (feature `tls`): a TLS server session around [`conn::serve`];
@@ -19,12 +22,15 @@
 #![no_std]
 #![warn(missing_docs)]
 
+pub mod bounded;
 pub mod clock;
 pub mod conn;
 pub mod entropy;
+pub mod i2c;
 pub mod lease;
 #[cfg(feature = "server")]
 pub mod listener;
+pub mod pwm;
 pub mod settings;
 pub mod shared;
 pub mod status;

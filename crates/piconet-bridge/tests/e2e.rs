@@ -650,3 +650,101 @@ async fn input_edges_arrive_as_retained_states_and_the_level_is_sent_again_on_re
     daemon.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `n` consecutive loopback ports nobody listens on right now; the first.
+fn free_ports(n: u16) -> u16 {
+    for _ in 0..100 {
+        let first = free_port();
+        if first.checked_add(n).is_none() {
+            continue;
+        }
+        let held: Vec<_> = (first..first + n)
+            .map_while(|p| TcpListener::bind(("127.0.0.1", p)).ok())
+            .collect();
+        if held.len() == usize::from(n) {
+            return first;
+        }
+    }
+    panic!("no {n} consecutive free ports");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_from_one_piconetd_through_one_bridge() {
+    const N: u16 = 4;
+    let dir = scratch();
+    let (_broker, port) = start_mosquitto(&dir).await;
+    let first = free_ports(N);
+    let fleet = piconet_server::Fleet::bind(
+        ServerConfig {
+            listen: format!("127.0.0.1:{first}").parse().unwrap(),
+            ..ServerConfig::default()
+        },
+        N.into(),
+    )
+    .await
+    .unwrap();
+    let addrs = fleet.local_addrs();
+    assert_eq!(addrs.len(), usize::from(N));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let fleet = tokio::spawn(fleet.run(async {
+        let _ = stopped.await;
+    }));
+    let mut toml = format!("[broker]\nurl = \"mqtt://127.0.0.1:{port}\"\n");
+    for (i, addr) in addrs.iter().enumerate() {
+        toml.push_str(&format!(
+            "[[boards]]\nname = \"b{i}\"\naddress = \"{addr}\"\n\
+             outputs = [{{ pin = 2, name = \"valve\", safe = 0, lease_s = {LEASE_S} }}]\n\
+             inputs = [{{ pin = 5, name = \"button\", pull = \"up\" }}]\n"
+        ));
+    }
+    let (ha, mut seen) = watcher(port, "test-watcher", &["piconet/#"]).await;
+    let mut bridge = start_bridge_config(&dir, &toml);
+    for i in 0..N {
+        seen.until(&format!("piconet/b{i}/status"), "online").await;
+        seen.until(&format!("piconet/b{i}/5/state"), "ON").await;
+    }
+    let clients: Vec<Client> = addrs
+        .iter()
+        .map(|a| Client::new(a.to_string().parse().unwrap()))
+        .collect();
+    // Every other board switched on: each board's pin follows its own topic.
+    for i in (0..N).step_by(2) {
+        ha.publish(format!("piconet/b{i}/2/set"), QoS::AtLeastOnce, false, "ON")
+            .await
+            .unwrap();
+        seen.until(&format!("piconet/b{i}/2/state"), "ON").await;
+    }
+    for (i, c) in clients.iter().enumerate() {
+        let want = if i % 2 == 0 { Level::High } else { Level::Low };
+        assert_eq!(c.read_pin(2).await.unwrap(), want, "board b{i}");
+    }
+    // An edge on the last board reaches its own state topic only.
+    drive(&clients[usize::from(N) - 1], 5, false).await;
+    seen.until(&format!("piconet/b{}/5/state", N - 1), "OFF")
+        .await;
+    for (i, c) in clients.iter().enumerate().take(usize::from(N) - 1) {
+        assert_eq!(c.read_pin(5).await.unwrap(), Level::High, "board b{i}");
+    }
+
+    bridge.0.kill().unwrap();
+    bridge.0.wait().unwrap();
+    let killed = tokio::time::Instant::now();
+    for i in 0..N {
+        seen.until(&format!("piconet/b{i}/status"), "offline").await;
+    }
+    for (i, c) in clients.iter().enumerate() {
+        loop {
+            if c.read_pin(2).await.unwrap() == Level::Low {
+                break;
+            }
+            assert!(
+                killed.elapsed() <= Duration::from_secs(LEASE_S),
+                "board b{i}: pin 2 still high one lease after the bridge was killed"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let _ = stop.send(());
+    fleet.await.unwrap().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

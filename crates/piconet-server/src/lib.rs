@@ -23,6 +23,7 @@ mod admission;
 mod boards;
 mod clock;
 mod connection;
+mod fleet;
 pub mod gpiochip;
 mod host_board;
 mod leases;
@@ -34,6 +35,7 @@ mod status_led;
 pub mod tls;
 
 pub use boards::{BoardSpec, BoardSpecError};
+pub use fleet::{Fleet, FleetError, MAX_FLEET};
 pub use limits::Limits;
 pub use server::{Server, ServerConfig, ServerError, ShutdownReport};
 pub use tls::{TlsError, TlsFiles};

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use piconet_server::{logging, BoardSpec, Limits, Server, ServerConfig, TlsFiles};
+use piconet_server::{logging, BoardSpec, Fleet, Limits, ServerConfig, TlsFiles, MAX_FLEET};
 
 /// Serve the piconet GPIO protocol (wire-compatible with piconetcontrol
 /// 0.2.4) on this machine, on a simulated Pico W or on real GPIO lines.
@@ -19,6 +19,10 @@ struct Args {
     /// `sim` (a simulated Pico W) or `gpiochip:/dev/gpiochipN` (real lines).
     #[arg(long, default_value = "sim")]
     board: BoardSpec,
+    /// With `--board sim`: serve this many simulated boards, each with its
+    /// own engine, board `i` on the --listen port + `i` (1 to 1000).
+    #[arg(long, default_value_t = 1, value_parser = fleet_size)]
+    count: usize,
     /// With a gpiochip board: a line to blink as the status LED.
     #[arg(long)]
     led_line: Option<u32>,
@@ -95,6 +99,14 @@ fn at_least<const MIN: usize>(s: &str) -> Result<usize, String> {
     Ok(n)
 }
 
+fn fleet_size(s: &str) -> Result<usize, String> {
+    let n = at_least::<1>(s)?;
+    if n > MAX_FLEET {
+        return Err(format!("at most {MAX_FLEET} boards per process"));
+    }
+    Ok(n)
+}
+
 fn at_least_secs(s: &str) -> Result<u64, String> {
     Ok(at_least::<1>(s)? as u64)
 }
@@ -131,6 +143,19 @@ fn check_combinations(args: &Args) -> Result<(), String> {
              updated as a program (cargo install), not with firmware images"
                 .into(),
         ),
+        BoardSpec::GpioChip(_) if args.count > 1 => {
+            Err("--count needs --board sim: a GPIO chip is one board".into())
+        }
+        _ if args.count > 1 && args.listen.port() == 0 => {
+            Err("--count needs a fixed --listen port: board i listens on that port + i".into())
+        }
+        _ if usize::from(args.listen.port()) + args.count - 1 > usize::from(u16::MAX) => {
+            Err(format!(
+                "--count {} from port {}: the last board would need a port above 65535",
+                args.count,
+                args.listen.port()
+            ))
+        }
         _ => Ok(()),
     }
 }
@@ -175,6 +200,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> ExitCode {
+    let count = args.count;
     let defaults = ServerConfig::default();
     let config = ServerConfig {
         listen: args.listen,
@@ -213,11 +239,11 @@ fn run(args: Args) -> ExitCode {
         Err(e) => return fail(format_args!("cannot start the runtime: {e}")),
     };
     runtime.block_on(async {
-        let server = match Server::bind(config).await {
-            Ok(s) => s,
+        let fleet = match Fleet::bind(config, count).await {
+            Ok(f) => f,
             Err(e) => return fail(format_args!("{e}")),
         };
-        match server.run(shutdown_signal()).await {
+        match fleet.run(shutdown_signal()).await {
             Ok(_) => ExitCode::SUCCESS,
             Err(e) => fail(format_args!("{e}")),
         }

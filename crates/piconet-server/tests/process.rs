@@ -85,12 +85,7 @@ impl Proc {
     }
 
     fn conn(&self) -> Conn {
-        let s = TcpStream::connect(self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        Conn {
-            reader: BufReader::new(s.try_clone().unwrap()),
-            writer: s,
-        }
+        conn_to(self.addr)
     }
 
     /// A connection the daemon serves, waiting (up to 30 s) while it
@@ -98,15 +93,7 @@ impl Proc {
     /// address their slots are freed only once the daemon has seen them
     /// close, which takes longer on a loaded machine.
     fn served_conn(&self) -> Conn {
-        let until = Instant::now() + Duration::from_secs(30);
-        loop {
-            let mut c = self.conn();
-            match c.try_cmd(json!({"action": "ping"})) {
-                Some(r) if r.get("error").is_none() => return c,
-                r => assert!(Instant::now() < until, "still not served: {r:?}"),
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        served_conn_to(self.addr)
     }
 
     /// SIGTERM, then the exit status (within 10 s).
@@ -132,6 +119,28 @@ impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+fn conn_to(addr: SocketAddr) -> Conn {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    Conn {
+        reader: BufReader::new(s.try_clone().unwrap()),
+        writer: s,
+    }
+}
+
+/// See [`Proc::served_conn`].
+fn served_conn_to(addr: SocketAddr) -> Conn {
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut c = conn_to(addr);
+        match c.try_cmd(json!({"action": "ping"})) {
+            Some(r) if r.get("error").is_none() => return c,
+            r => assert!(Instant::now() < until, "still not served: {r:?}"),
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -275,6 +284,81 @@ fn nonsense_flags_are_refused_with_a_reason() {
     assert!(e.contains("for the simulated board"), "{e}");
     let e = refused(&["--listen", "localhost"]);
     assert!(e.contains("no port") && e.contains("0.0.0.0:12345"), "{e}");
+    assert!(refused(&["--count", "0"]).contains("at least 1"));
+    assert!(refused(&["--count", "1001"]).contains("at most 1000"));
+    let e = refused(&["--count", "2", "--board", "gpiochip:/dev/gpiochip0"]);
+    assert!(e.contains("--count needs --board sim"), "{e}");
+    let e = refused(&["--count", "2", "--listen", "127.0.0.1:0"]);
+    assert!(e.contains("fixed --listen port"), "{e}");
+    let e = refused(&["--count", "3", "--listen", "127.0.0.1:65534"]);
+    assert!(e.contains("above 65535"), "{e}");
+}
+
+/// `n` consecutive loopback ports nobody listens on right now; the first.
+fn free_ports(n: u16) -> u16 {
+    for _ in 0..100 {
+        let first = free_port();
+        if first.checked_add(n).is_none() {
+            continue;
+        }
+        let held: Vec<_> = (first..first + n)
+            .map_while(|p| TcpListener::bind(("127.0.0.1", p)).ok())
+            .collect();
+        if held.len() == usize::from(n) {
+            return first;
+        }
+    }
+    panic!("no {n} consecutive free ports");
+}
+
+#[test]
+fn count_serves_that_many_independent_boards_on_consecutive_ports() {
+    const N: u16 = 3;
+    let first = free_ports(N);
+    let listen = format!("127.0.0.1:{first}");
+    let child = Command::new(PICONETD)
+        .args(["--listen", &listen, "--count", &N.to_string()])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut p = Proc {
+        child,
+        addr: listen.parse().unwrap(),
+    };
+    let until = Instant::now() + Duration::from_secs(20);
+    let addr = |i: u16| -> SocketAddr { format!("127.0.0.1:{}", first + i).parse().unwrap() };
+    for i in 0..N {
+        while TcpStream::connect(addr(i)).is_err() {
+            assert!(p.child.try_wait().unwrap().is_none(), "piconetd exited");
+            assert!(Instant::now() < until, "board {i} does not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    // Nothing beyond the last one.
+    assert!(TcpStream::connect(addr(N)).is_err());
+    let mut conns: Vec<Conn> = (0..N).map(|i| served_conn_to(addr(i))).collect();
+    // Board i drives pin 2 to i % 2 with a long lease: each engine its own.
+    for (i, c) in conns.iter_mut().enumerate() {
+        c.cmd(json!({"action": "setup_pin", "pin": 2, "mode": "output", "value": 0}));
+        if i % 2 == 1 {
+            c.cmd(json!({"action": "write_pin", "pin": 2, "value": 1, "timeout": 60}));
+        }
+    }
+    for (i, c) in conns.iter_mut().enumerate() {
+        let r = c.cmd(json!({"action": "read_pin", "pin": 2}));
+        assert_eq!(r["value"], json!(i % 2), "board {i}: {r}");
+    }
+    // A pin set up on board 0 only is unknown to board 2.
+    conns[0].cmd(json!({"action": "setup_pin", "pin": 7, "mode": "output", "value": 1}));
+    let r = conns[2]
+        .try_cmd(json!({"action": "read_pin", "pin": 7}))
+        .unwrap();
+    assert!(r.get("error").is_some(), "{r}");
+    drop(conns);
+    assert!(p.terminate().success());
 }
 
 #[test]

@@ -84,10 +84,6 @@ impl Proc {
         p
     }
 
-    fn conn(&self) -> Conn {
-        conn_to(self.addr)
-    }
-
     /// A connection the daemon serves, waiting (up to 30 s) while it
     /// still answers "busy": after a burst of connections from this
     /// address their slots are freed only once the daemon has seen them

@@ -41,6 +41,16 @@ step "wire compatibility with the original Python client and server (pytest)"
 cargo build -p piconet-server --bin piconetd
 PICONETD="$PWD/target/debug/piconetd" bounded 600 python3 -m pytest -q tests/compat
 
+step "python: the piconet package (PyO3 extension, maturin debug wheel) and its gpiozero pin factory, against piconetd on the simulated board (pytest)"
+python3 -m pip install -q --disable-pip-version-check -r python/tests/requirements.txt
+# A debug wheel: it reuses the dev build of the workspace's dependencies
+# (users build the release wheel: python/README.md).
+wheels="$(mktemp -d)"
+maturin build --profile dev -m python/Cargo.toml -o "$wheels"
+python3 -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheels"/piconet-*.whl
+rm -rf "$wheels"
+PICONETD="${CARGO_TARGET_DIR:-$PWD/target}/debug/piconetd" python3 -m pytest -q python/tests
+
 if [ -x firmware/build.sh ]; then
   step "firmware: release build (bootloader + app), OTA payload, new-board UF2 and size report"
   bounded 1800 firmware/build.sh

@@ -1,0 +1,108 @@
+"""Type stubs of the extension module piconet._piconet (the Rust client)."""
+
+import os
+from typing import Any, Dict, List, Optional, Union
+
+DEFAULT_PORT: int
+"""The port piconet boards listen on by default (12345)."""
+DEFAULT_TIMEOUT: float
+"""Seconds allowed to connect, and to each command (3.0)."""
+MAX_LEASE: float
+"""What write_pin(timeout=None) asks for: 24 h, piconetd's default maximum."""
+
+_Path = Union[str, "os.PathLike[str]"]
+_Level = Union[int, bool]
+
+class EdgeEvent:
+    """An edge on a watched input pin."""
+
+    @property
+    def pin(self) -> int: ...
+    @property
+    def value(self) -> int:
+        """The pin's level after the edge, 0 or 1."""
+    @property
+    def time_us(self) -> int:
+        """The board's monotonic clock when the edge happened, µs."""
+    @property
+    def seq(self) -> int:
+        """This connection's edge count, from 1."""
+
+class OverflowEvent:
+    """``dropped`` edges did not fit the queue; the last of them was ``seq``."""
+
+    @property
+    def dropped(self) -> int: ...
+    @property
+    def seq(self) -> int: ...
+
+class Board:
+    """A piconet board reached over one connection, opened on first use and
+    again after it broke. Every wait releases the GIL."""
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        tls: bool = False,
+        ca: Optional[_Path] = None,
+        insecure: bool = False,
+        known_hosts: Optional[_Path] = None,
+        timeout: float = 3.0,
+    ) -> None:
+        """``address``: ``host``, ``host:port``, ``[v6]:port`` or a serial
+        port (``/dev/ttyACM0``). TLS: ``ca`` trusts that CA or certificate
+        file; ``insecure=True`` encrypts without verifying; ``tls=True``
+        pins the certificate on first use in ``known_hosts``."""
+    @property
+    def address(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def connected(self) -> bool: ...
+    @property
+    def connections(self) -> int:
+        """Connections opened so far (one more after each reconnection)."""
+    def _another(self) -> "Board": ...
+    def connect(self) -> None:
+        """Opens the connection now if it is not open."""
+    def close(self) -> None:
+        """Closes the connection (ending its release_on_disconnect leases and watches)."""
+    def ping(self, count: int = 1) -> Dict[str, Any]:
+        """``{"count", "round_trip": {"min_ns", "avg_ns", "max_ns"}, "to_server": {...}}``."""
+    def get_version(self) -> str: ...
+    def get_info(self) -> Dict[str, Any]: ...
+    def list_actions(self) -> List[str]: ...
+    def get_pins(self) -> List[Dict[str, Any]]:
+        """Every configured pin: ``pin``, ``mode``, ``level``, ``safe``, ``lease_ms``, ``pull``, ``watched``."""
+    def setup_pin(
+        self,
+        pin: int,
+        mode: str,
+        value: Optional[_Level] = None,
+        pull: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """``mode``: "input" (``pull`` "up"/"down"/"none") or "output"
+        (``value`` is also its safe state)."""
+    def write_pin(
+        self,
+        pin: int,
+        value: _Level,
+        timeout: Optional[float] = None,
+        release_on_disconnect: bool = False,
+    ) -> Dict[str, Any]:
+        """Drives an output for ``timeout`` s (None: MAX_LEASE), then the
+        board puts it back to its safe state; ``release_on_disconnect``
+        also when this connection ends."""
+    def read_pin(self, pin: int) -> int: ...
+    def reset(self) -> Dict[str, Any]: ...
+    def sleep(self, time_ms: int, deep: bool = False) -> Dict[str, Any]: ...
+    def watch_pin(self, pin: int, edge: str = "both", debounce_ms: int = 0) -> Dict[str, Any]:
+        """Events on this connection for ``edge`` ("both", "rising", "falling") of input ``pin``."""
+    def unwatch_pin(self, pin: int) -> Dict[str, Any]: ...
+    def sim_input(self, pin: int, value: _Level) -> Dict[str, Any]:
+        """Simulated boards only: the level applied to input ``pin`` from outside."""
+    def request(self, command: Dict[str, Any]) -> Dict[str, Any]:
+        """Any command (a dict with an ``action``); its answer."""
+    def next_event(self, timeout: Optional[float] = None) -> Optional[Union[EdgeEvent, OverflowEvent]]:
+        """The next event of this connection, or None when ``timeout`` passed or the board was closed."""

@@ -1,0 +1,531 @@
+//! `Board`: one board, one connection kept open (opened on first use and
+//! again after it broke), every action as a method.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use piconet_client::{
+    Action, Client, Connection, Edge, Endpoint, Error, KnownHosts, Level, Map, Mode, PingStats,
+    Pull, Response, TlsVerify, Value,
+};
+use pyo3::prelude::*;
+
+use crate::runtime::runtime;
+use crate::{convert, errors, event};
+
+/// What `write_pin(..., timeout=None)` asks for: the longest lease piconetd
+/// grants by default (`--max-lease-secs`).
+pub(crate) const MAX_LEASE: Duration = Duration::from_secs(24 * 3600);
+
+/// How long one wait for an event holds the connection before signals
+/// (Ctrl-C) are checked and other threads may send commands on it.
+const EVENT_SLICE: Duration = Duration::from_millis(100);
+
+/// A piconet board (the Pico W firmware, piconetd, or the original
+/// piconetcontrol server) reached over one connection.
+#[pyclass(module = "piconet._piconet", name = "Board", subclass, frozen)]
+pub(crate) struct Board {
+    client: Client,
+    conn: Mutex<Option<Connection>>,
+    closed: AtomicBool,
+    /// Connections opened so far: a caller that sees it grow knows a new
+    /// connection (and maybe a reset board) is behind the next answers.
+    opened: AtomicU64,
+}
+
+/// How one call on the connection ended, besides an answer.
+enum Failure {
+    /// `close()` was called.
+    Closed,
+    /// No connection to wait on (it broke, or none was opened).
+    NoConnection,
+    /// The client's error.
+    Client(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Client(e)
+    }
+}
+
+impl Board {
+    fn lock(&self) -> MutexGuard<'_, Option<Connection>> {
+        // A panic elsewhere leaves at worst a dropped connection.
+        self.conn
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    fn fail(&self, py: Python<'_>, failure: Failure) -> PyErr {
+        match failure {
+            Failure::Closed => errors::connection(
+                py,
+                format!("the board {} was closed", self.client.endpoint()),
+            ),
+            Failure::NoConnection => errors::connection(
+                py,
+                format!(
+                    "no connection to {} to wait for events on: its watches ended with it \
+                     (watch_pin again)",
+                    self.client.endpoint()
+                ),
+            ),
+            Failure::Client(e) => errors::to_py(py, e),
+        }
+    }
+
+    /// Sends `commands` in order on the open connection (opening it first
+    /// if needed) and returns the answers, error answers included. After
+    /// anything but an answer the connection's state is unknown: it is
+    /// dropped, and the next call opens a new one.
+    fn send(&self, commands: Vec<Map<String, Value>>) -> Result<Vec<Response>, Failure> {
+        let mut guard = self.lock();
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(Failure::Closed);
+        }
+        let result = runtime().block_on(async {
+            if guard.is_none() {
+                *guard = Some(self.client.connect().await?);
+                self.opened.fetch_add(1, Ordering::SeqCst);
+            }
+            let conn = guard.as_mut().expect("connected just above");
+            let mut answers = Vec::with_capacity(commands.len());
+            for command in commands {
+                answers.push(conn.request(command, false).await?);
+            }
+            Ok::<_, Error>(answers)
+        });
+        if result.is_err() {
+            *guard = None;
+        }
+        Ok(result?)
+    }
+
+    /// One command; an error answer raises its exception.
+    fn call(&self, py: Python<'_>, command: Map<String, Value>) -> PyResult<Response> {
+        let mut answers = py
+            .detach(|| self.send(vec![command]))
+            .map_err(|f| self.fail(py, f))?;
+        answers
+            .remove(0)
+            .into_result()
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    /// One typed action; its answer as a dict.
+    fn perform(&self, py: Python<'_>, action: Action<'_>) -> PyResult<Py<PyAny>> {
+        let answer = self.call(py, action.to_command())?;
+        answer_to_py(py, &answer)
+    }
+
+    /// The field `name` of `answer`, which the action promises.
+    fn field<'a>(
+        &self,
+        py: Python<'_>,
+        answer: &'a Response,
+        name: &'static str,
+    ) -> PyResult<&'a Value> {
+        answer.get(name).ok_or_else(|| {
+            errors::to_py(
+                py,
+                Error::MissingField {
+                    action: answer.action().to_owned(),
+                    field: name,
+                    response: Box::new(answer.clone()),
+                },
+            )
+        })
+    }
+
+    fn forget_connection(&self) {
+        *self.lock() = None;
+    }
+}
+
+fn answer_to_py(py: Python<'_>, answer: &Response) -> PyResult<Py<PyAny>> {
+    Ok(convert::to_py(py, &Value::Object(answer.raw().clone()))?.unbind())
+}
+
+fn level(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Level> {
+    // bool is an int in Python: True/False and 1/0 alike.
+    match value.extract::<i64>() {
+        Ok(0) => Ok(Level::Low),
+        Ok(1) => Ok(Level::High),
+        _ => Err(errors::argument(
+            py,
+            format!("a level is 0 or 1 (or False/True), not {value}"),
+        )),
+    }
+}
+
+fn mode(py: Python<'_>, word: &str) -> PyResult<Mode> {
+    [Mode::Input, Mode::Output]
+        .into_iter()
+        .find(|m| m.as_str() == word)
+        .ok_or_else(|| {
+            errors::argument(py, format!("mode is \"input\" or \"output\", not {word:?}"))
+        })
+}
+
+fn pull(py: Python<'_>, word: &str) -> PyResult<Pull> {
+    [Pull::None, Pull::Up, Pull::Down]
+        .into_iter()
+        .find(|p| p.as_str() == word)
+        .ok_or_else(|| {
+            errors::argument(
+                py,
+                format!("pull is \"up\", \"down\" or \"none\", not {word:?}"),
+            )
+        })
+}
+
+fn edge(py: Python<'_>, word: &str) -> PyResult<Edge> {
+    [Edge::Both, Edge::Rising, Edge::Falling]
+        .into_iter()
+        .find(|e| e.as_str() == word)
+        .ok_or_else(|| {
+            errors::argument(
+                py,
+                format!("edge is \"both\", \"rising\" or \"falling\", not {word:?}"),
+            )
+        })
+}
+
+/// Seconds from Python as a duration: finite and above zero.
+fn seconds(py: Python<'_>, what: &str, secs: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            errors::argument(
+                py,
+                format!("{what} is a number of seconds above 0, not {secs}"),
+            )
+        })
+}
+
+#[pymethods]
+impl Board {
+    /// Reach the board at `address` (`host`, `host:port`, `[v6]:port`, or a
+    /// serial port such as `/dev/ttyACM0`). Nothing is sent until the first
+    /// call (or `connect()`).
+    ///
+    /// TLS: `ca` trusts that CA or certificate file; `insecure=True`
+    /// encrypts without verifying (as the original client); `tls=True`
+    /// alone pins the certificate on first use in `known_hosts` (default:
+    /// the piconet CLI's file, or `$PICONET_KNOWN_HOSTS`).
+    #[new]
+    #[pyo3(signature = (address, *, tls=false, ca=None, insecure=false, known_hosts=None, timeout=piconet_client::DEFAULT_TIMEOUT.as_secs_f64()))]
+    fn new(
+        py: Python<'_>,
+        address: &str,
+        tls: bool,
+        ca: Option<PathBuf>,
+        insecure: bool,
+        known_hosts: Option<PathBuf>,
+        timeout: f64,
+    ) -> PyResult<Self> {
+        let endpoint =
+            if address.starts_with('/') || address.to_ascii_uppercase().starts_with("COM") {
+                Endpoint::Serial(address.into())
+            } else {
+                Endpoint::Tcp(address.parse().map_err(|e| errors::to_py(py, e))?)
+            };
+        let verify = match (ca, insecure) {
+            (Some(_), true) => {
+                return Err(errors::argument(
+                    py,
+                    "ca= verifies the certificate and insecure=True does not: give one".into(),
+                ))
+            }
+            (Some(ca), false) => Some(TlsVerify::CaFile(ca)),
+            (None, true) => Some(TlsVerify::Insecure),
+            (None, false) if tls || known_hosts.is_some() => {
+                Some(TlsVerify::KnownHosts(match known_hosts {
+                    Some(path) => path,
+                    None => KnownHosts::default_path().map_err(|e| errors::to_py(py, e))?,
+                }))
+            }
+            (None, false) => None,
+        };
+        let mut client = Client::to(endpoint).with_timeout(seconds(py, "timeout", timeout)?);
+        if let Some(verify) = verify {
+            client = client.with_tls(verify);
+        }
+        Ok(Board {
+            client,
+            conn: Mutex::new(None),
+            closed: AtomicBool::new(false),
+            opened: AtomicU64::new(0),
+        })
+    }
+
+    /// Where the board is reached, as `host:port` (or the serial port).
+    #[getter]
+    fn address(&self) -> String {
+        self.client.endpoint().to_string()
+    }
+
+    /// How many connections this board has opened: one more after each
+    /// reconnection (the board may have been reset in between).
+    #[getter]
+    fn connections(&self) -> u64 {
+        self.opened.load(Ordering::SeqCst)
+    }
+
+    /// True while a connection is open (it opens on the next call otherwise).
+    #[getter]
+    fn connected(&self, py: Python<'_>) -> bool {
+        py.detach(|| self.lock().is_some())
+    }
+
+    /// True after `close()`.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Another `Board` for the same address and settings, with its own
+    /// connection (watches belong to a connection).
+    fn _another(&self) -> Board {
+        Board {
+            client: self.client.clone(),
+            conn: Mutex::new(None),
+            closed: AtomicBool::new(false),
+            opened: AtomicU64::new(0),
+        }
+    }
+
+    /// Opens the connection now (TLS handshake included) if it is not open,
+    /// so a wrong address or certificate fails here.
+    fn connect(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.send(Vec::new()))
+            .map(drop)
+            .map_err(|f| self.fail(py, f))
+    }
+
+    /// Closes the connection; the board's `release_on_disconnect` leases of
+    /// it end, and its watches. Later calls raise `ConnectionError`.
+    fn close(&self, py: Python<'_>) {
+        self.closed.store(true, Ordering::SeqCst);
+        let conn = py.detach(|| self.lock().take());
+        if let Some(conn) = conn {
+            py.detach(|| runtime().block_on(conn.close()));
+        }
+    }
+
+    /// `count` pings on the connection: `{"count", "round_trip": {"min_ns",
+    /// "avg_ns", "max_ns"}, "to_server": {...}}`.
+    #[pyo3(signature = (count=1))]
+    fn ping(&self, py: Python<'_>, count: usize) -> PyResult<Py<PyAny>> {
+        if count == 0 {
+            return Err(errors::argument(py, "ping needs at least one ping".into()));
+        }
+        let pings = vec![Action::Ping.to_command(); count];
+        let answers = py
+            .detach(|| self.send(pings))
+            .map_err(|f| self.fail(py, f))?;
+        let stats = PingStats::from_responses(&answers).map_err(|e| errors::to_py(py, e))?;
+        let value = serde_json::to_value(stats).expect("PingStats serializes");
+        Ok(convert::to_py(py, &value)?.unbind())
+    }
+
+    /// The server software's version.
+    fn get_version(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let answer = self.call(py, Action::GetVersion.to_command())?;
+        Ok(convert::to_py(py, self.field(py, &answer, "version")?)?.unbind())
+    }
+
+    /// What the board reports about itself (`info`), as a dict.
+    fn get_info(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let answer = self.call(py, Action::GetInfo.to_command())?;
+        Ok(convert::to_py(py, self.field(py, &answer, "info")?)?.unbind())
+    }
+
+    /// The actions the server knows.
+    fn list_actions(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let answer = self.call(py, Action::ListActions.to_command())?;
+        Ok(convert::to_py(py, self.field(py, &answer, "actions")?)?.unbind())
+    }
+
+    /// Every configured pin, in pin order, as dicts (`pin`, `mode`, `level`,
+    /// `safe`, `lease_ms`, `pull`, `watched`, ...).
+    fn get_pins(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let answer = self.call(py, Action::GetPins.to_command())?;
+        Ok(convert::to_py(py, self.field(py, &answer, "pins")?)?.unbind())
+    }
+
+    /// Sets a pin up as `"input"` (with `pull`) or `"output"`; an output's
+    /// `value` is also its safe state.
+    #[pyo3(signature = (pin, mode, value=None, pull=None))]
+    fn setup_pin(
+        &self,
+        py: Python<'_>,
+        pin: u32,
+        mode: &str,
+        value: Option<&Bound<'_, PyAny>>,
+        pull: Option<&str>,
+    ) -> PyResult<Py<PyAny>> {
+        let action = Action::SetupPin {
+            pin,
+            mode: self::mode(py, mode)?,
+            value: value.map(|v| level(py, v)).transpose()?,
+            pull: pull.map(|p| self::pull(py, p)).transpose()?,
+        };
+        self.perform(py, action)
+    }
+
+    /// Drives an output to `value` for `timeout` seconds (None: the longest
+    /// lease, 24 h), after which the board puts it back to its safe state.
+    /// `release_on_disconnect=True` also puts it back when this board's
+    /// connection ends.
+    #[pyo3(signature = (pin, value, timeout=None, release_on_disconnect=false))]
+    fn write_pin(
+        &self,
+        py: Python<'_>,
+        pin: u32,
+        value: &Bound<'_, PyAny>,
+        timeout: Option<f64>,
+        release_on_disconnect: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let hold = match timeout {
+            Some(t) => seconds(py, "timeout", t)?,
+            None => MAX_LEASE,
+        };
+        let action = Action::WritePin {
+            pin,
+            value: level(py, value)?,
+            hold,
+            release_on_disconnect,
+        };
+        self.perform(py, action)
+    }
+
+    /// A pin's level, 0 or 1.
+    fn read_pin(&self, py: Python<'_>, pin: u32) -> PyResult<u8> {
+        let answer = self.call(py, Action::ReadPin { pin }.to_command())?;
+        let value = self.field(py, &answer, "value")?;
+        match value {
+            Value::Bool(b) => Ok(u8::from(*b)),
+            Value::Number(n) if n.as_u64() == Some(0) || n.as_u64() == Some(1) => {
+                Ok(n.as_u64().unwrap_or(0) as u8)
+            }
+            _ => Err(errors::to_py(
+                py,
+                Error::MissingField {
+                    action: "read_pin".into(),
+                    field: "value",
+                    response: Box::new(answer.clone()),
+                },
+            )),
+        }
+    }
+
+    /// Resets the board (it answers first); every connection closes.
+    fn reset(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let answer = self.perform(py, Action::Reset)?;
+        self.forget_connection();
+        Ok(answer)
+    }
+
+    /// Light (`deep=False`) or deep sleep for `time_ms`; deep sleep closes
+    /// every connection.
+    #[pyo3(signature = (time_ms, deep=false))]
+    fn sleep(&self, py: Python<'_>, time_ms: u32, deep: bool) -> PyResult<Py<PyAny>> {
+        let answer = self.perform(py, Action::Sleep { time_ms, deep })?;
+        if deep {
+            self.forget_connection();
+        }
+        Ok(answer)
+    }
+
+    /// Event lines for every `edge` of input `pin` on this board's
+    /// connection, from now until `unwatch_pin` or the connection's end;
+    /// read them with `next_event()`.
+    #[pyo3(signature = (pin, edge="both", debounce_ms=0))]
+    fn watch_pin(
+        &self,
+        py: Python<'_>,
+        pin: u32,
+        edge: &str,
+        debounce_ms: u16,
+    ) -> PyResult<Py<PyAny>> {
+        let action = Action::WatchPin {
+            pin,
+            edge: self::edge(py, edge)?,
+            debounce_ms,
+        };
+        self.perform(py, action)
+    }
+
+    /// No more events for `pin` on this connection.
+    fn unwatch_pin(&self, py: Python<'_>, pin: u32) -> PyResult<Py<PyAny>> {
+        self.perform(py, Action::UnwatchPin { pin })
+    }
+
+    /// Simulated boards only: the level the outside applies to input `pin`.
+    fn sim_input(&self, py: Python<'_>, pin: u32, value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let value = level(py, value)?;
+        self.perform(py, Action::SimInput { pin, value })
+    }
+
+    /// Sends any command (a dict with an `action`) and returns the answer;
+    /// an error answer raises its exception.
+    fn request(&self, py: Python<'_>, command: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let answer = self.call(py, convert::command_from_py(command)?)?;
+        answer_to_py(py, &answer)
+    }
+
+    /// The next event line of this connection (`EdgeEvent` or
+    /// `OverflowEvent`), waiting at most `timeout` seconds (None: until one
+    /// comes). None when the time is up or the board was closed.
+    #[pyo3(signature = (timeout=None))]
+    fn next_event(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Py<PyAny>>> {
+        let deadline = match timeout {
+            Some(t) if t <= 0.0 => Some(Instant::now()),
+            Some(t) => Some(Instant::now() + seconds(py, "timeout", t)?),
+            None => None,
+        };
+        loop {
+            let slice = deadline.map_or(EVENT_SLICE, |d| {
+                d.saturating_duration_since(Instant::now()).min(EVENT_SLICE)
+            });
+            let waited = py.detach(|| {
+                let mut guard = self.lock();
+                if self.closed.load(Ordering::SeqCst) {
+                    return Err(Failure::Closed);
+                }
+                let conn = guard.as_mut().ok_or(Failure::NoConnection)?;
+                // Cancel-safe: a line cut by the slice's end is finished next time.
+                // The timer needs the runtime: made inside block_on.
+                let wait = async { tokio::time::timeout(slice, conn.next_event()).await };
+                match runtime().block_on(wait) {
+                    Err(_) => Ok(None),
+                    Ok(Ok(event)) => Ok(Some(event)),
+                    Ok(Err(e)) => {
+                        *guard = None;
+                        Err(Failure::Client(e))
+                    }
+                }
+            });
+            match waited {
+                Ok(Some(event)) => return Ok(Some(event::to_py(py, event)?)),
+                Err(Failure::Closed) => return Ok(None),
+                Err(failure) => return Err(self.fail(py, failure)),
+                Ok(None) => {
+                    py.check_signals()?;
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Board({:?})", self.client.endpoint().to_string())
+    }
+}

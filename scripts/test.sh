@@ -46,10 +46,10 @@ python3 -m pip install -q --disable-pip-version-check -r python/tests/requiremen
 # A debug wheel: it reuses the dev build of the workspace's dependencies
 # (users build the release wheel: python/README.md).
 wheels="$(mktemp -d)"
-maturin build --profile dev -m python/Cargo.toml -o "$wheels"
+bounded 900 maturin build --profile dev -m python/Cargo.toml -o "$wheels"
 python3 -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheels"/piconet-*.whl
 rm -rf "$wheels"
-PICONETD="${CARGO_TARGET_DIR:-$PWD/target}/debug/piconetd" python3 -m pytest -q python/tests
+PICONETD="${CARGO_TARGET_DIR:-$PWD/target}/debug/piconetd" bounded 300 python3 -m pytest -q python/tests
 
 if [ -x firmware/build.sh ]; then
   step "firmware: release build (bootloader + app), OTA payload, new-board UF2 and size report"

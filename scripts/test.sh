@@ -14,6 +14,8 @@ bounded() {
   timeout --kill-after=30 "$limit" "$@" || rc=$?
   if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
     printf 'error: `%s` did not finish within %s s: something in it hangs\n' "$*" "$limit" >&2
+    echo "processes left after it:" >&2
+    ps -eo pid,ppid,etimes,args --forest >&2 || true
   fi
   return "$rc"
 }
@@ -61,10 +63,13 @@ if [ -x firmware/build.sh ]; then
   # pseudo-terminal that socat puts in front of tests/emulator/bridge.mjs.
   command -v socat >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq socat >/dev/null; }
   cargo build -p piconet-cli
-  npm ci --prefix tests/emulator --no-audit --no-fund
-  # --test-force-exit: a handle left open after a file's last test (seen only
-  # on the CI machine) must not keep the run alive; the bound catches the rest.
-  bounded 900 node --test --test-force-exit --test-timeout=300000 tests/emulator/
+  NPM_CONFIG_UPDATE_NOTIFIER=false npm ci --prefix tests/emulator --no-audit --no-fund
+  # One file per run, each bounded, so a hang names its file. --test-force-exit:
+  # a handle left open after a file's last test must not keep the run alive
+  # (CI once stalled here after every test had passed; not reproduced locally).
+  for f in tests/emulator/*.test.mjs; do
+    bounded 600 node --test --test-force-exit --test-concurrency=1 --test-timeout=300000 "$f"
+  done
 fi
 
 step "firmware on the host: app-core logic, and the network path (embassy-net over an in-memory link, plaintext and MbedTLS, SimBoard)"

@@ -4,6 +4,7 @@ use core::time::Duration;
 
 use crate::action::write_failure;
 use crate::board::{Board, Level};
+use crate::clients::Clients;
 use crate::error::EngineError;
 use crate::lateness::Lateness;
 use crate::peer::{ConnId, Peer};
@@ -96,6 +97,11 @@ pub struct Engine<B> {
     pub(crate) settings_changed: bool,
     /// The connections' pin watches and their queued event lines.
     pub(crate) watchers: Watchers,
+    /// The clients allowed in; empty: no client authentication.
+    pub(crate) clients: Clients,
+    /// The sender of the line being handled, as an index in `clients`
+    /// (`None` without a list, over USB, or before the check).
+    pub(crate) client: Option<u8>,
 }
 
 impl<B: Board> Engine<B> {
@@ -111,6 +117,8 @@ impl<B: Board> Engine<B> {
             peer: Peer::network(ConnId(0)),
             settings_changed: false,
             watchers: Watchers::new(),
+            clients: Clients::default(),
+            client: None,
         }
     }
 
@@ -384,6 +392,8 @@ impl<B: Board> Engine<B> {
     }
 }
 
+#[cfg(test)]
+mod clients_tests;
 #[cfg(test)]
 mod disconnect_tests;
 #[cfg(test)]

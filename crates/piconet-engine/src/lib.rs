@@ -20,6 +20,7 @@ extern crate alloc;
 
 mod action;
 pub mod board;
+pub mod clients;
 mod engine;
 mod error;
 pub mod lateness;
@@ -37,6 +38,7 @@ pub mod update;
 pub mod watchers;
 
 pub use board::{Board, BoardError, Level, Mode, PinKind, Pull, SimulatedInputs};
+pub use clients::{Client, Clients, ClientsError, Fingerprint, Role};
 pub use engine::{After, Config, Engine, Revert, RESPONSE_OVERHEAD};
 pub use error::EngineError;
 pub use peer::{ConnId, Peer};

@@ -1,5 +1,6 @@
 //! Who sent a line: where it came from and which connection carried it.
 
+use crate::clients::Fingerprint;
 use crate::settings::Origin;
 
 /// One connection, as the transport numbers them. The engine only compares
@@ -19,6 +20,9 @@ pub struct Peer {
     pub origin: Origin,
     /// The connection itself.
     pub conn: ConnId,
+    /// The client certificate the transport authenticated (mutual TLS),
+    /// if any: the engine looks it up in its client list.
+    pub client: Option<Fingerprint>,
 }
 
 impl Peer {
@@ -27,6 +31,17 @@ impl Peer {
         Peer {
             origin: Origin::Network,
             conn,
+            client: None,
+        }
+    }
+
+    /// A TLS connection whose client presented the certificate with
+    /// this fingerprint (the transport verified that it holds its key).
+    pub const fn authenticated(conn: ConnId, client: Fingerprint) -> Self {
+        Peer {
+            origin: Origin::Network,
+            conn,
+            client: Some(client),
         }
     }
 
@@ -36,6 +51,7 @@ impl Peer {
         Peer {
             origin: Origin::Local,
             conn,
+            client: None,
         }
     }
 }

@@ -33,6 +33,9 @@ pub(crate) struct Lease {
     pub(crate) conn: ConnId,
     /// The pin also reverts when `conn` ends.
     pub(crate) release_on_disconnect: bool,
+    /// The client (its index in the engine's client list) whose write
+    /// started it; `None` without client authentication.
+    pub(crate) owner: Option<u8>,
 }
 
 impl Lease {
@@ -43,6 +46,7 @@ impl Lease {
             deadline,
             conn,
             release_on_disconnect: false,
+            owner: None,
         }
     }
 }
@@ -159,6 +163,19 @@ impl Pins {
         None
     }
 
+    /// Give every running lease's owner a new index (`None`: nobody's),
+    /// after the client list changed.
+    pub(crate) fn remap_owners(&mut self, mut f: impl FnMut(u8) -> Option<u8>) {
+        let mut bits = self.leased;
+        while bits != 0 {
+            let pin = bits.trailing_zeros();
+            bits &= bits - 1;
+            if let Slot::Output { lease: Some(l), .. } = &mut self.slots[pin as usize] {
+                l.owner = l.owner.and_then(&mut f);
+            }
+        }
+    }
+
     pub(crate) fn configured(&self) -> usize {
         self.slots.iter().filter(|s| **s != Slot::Free).count()
     }
@@ -196,6 +213,7 @@ mod tests {
                             deadline: Instant::from_nanos(t),
                             conn: ConnId(t as u32 % 2),
                             release_on_disconnect: true,
+                            owner: None,
                         }),
                     },
                 };

@@ -59,6 +59,39 @@ pub struct TestBoard {
     settings: Option<Box<TestSettings>>,
     /// Whether `sim_input` may set its inputs (not on a real board).
     simulated: bool,
+    /// An update slot that takes any upload's start (`update_begin`).
+    slot: Option<TestSlot>,
+}
+
+/// An update slot that only prepares: enough for `update_begin`'s checks.
+pub struct TestSlot {
+    running: &'static str,
+    pub prepared: u32,
+}
+
+impl UpdateSlot for TestSlot {
+    fn capacity(&self) -> u32 {
+        1 << 20
+    }
+    fn prepare(&mut self, _size: u32) -> Result<(), crate::UpdateError> {
+        self.prepared += 1;
+        Ok(())
+    }
+    fn write(&mut self, _offset: u32, _data: &[u8]) -> Result<(), crate::UpdateError> {
+        Ok(())
+    }
+    fn verify_and_mark(&mut self, _sig: &[u8; 64], _size: u32) -> Result<(), crate::UpdateError> {
+        Err(crate::UpdateError::BadSignature)
+    }
+    fn confirm_boot(&mut self) -> Result<(), crate::UpdateError> {
+        Ok(())
+    }
+    fn running_version(&self) -> &str {
+        self.running
+    }
+    fn last_update(&self) -> crate::LastUpdate {
+        crate::LastUpdate::None
+    }
 }
 
 impl TestBoard {
@@ -69,7 +102,22 @@ impl TestBoard {
             resets: 0,
             settings: None,
             simulated: true,
+            slot: None,
         }
+    }
+
+    /// With an update slot whose running image has version `running`.
+    pub fn with_update_slot(mut self, running: &'static str) -> Self {
+        self.slot = Some(TestSlot {
+            running,
+            prepared: 0,
+        });
+        self
+    }
+
+    /// The update slot, if it has one.
+    pub fn slot(&self) -> Option<&TestSlot> {
+        self.slot.as_ref()
     }
 
     /// A board standing in for real hardware: its wiring sets the inputs,
@@ -228,7 +276,7 @@ impl Board for TestBoard {
     }
 
     fn update_slot(&mut self) -> Option<&mut dyn UpdateSlot> {
-        None
+        self.slot.as_mut().map(|s| s as &mut dyn UpdateSlot)
     }
 
     fn settings(&mut self) -> Option<&mut dyn SettingsStore> {

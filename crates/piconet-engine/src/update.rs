@@ -139,6 +139,12 @@ pub enum UpdateError {
     BadSignature,
     /// The running image is an unconfirmed update.
     NotConfirmed,
+    /// `update_begin`'s version is older than the running one, without
+    /// `"allow_downgrade": true`.
+    Downgrade,
+    /// `update_begin`'s version is not a semantic version, so whether it
+    /// is older than the running one cannot be told.
+    NotSemver,
     /// The flash failed.
     Flash(FlashOp),
 }
@@ -240,6 +246,12 @@ impl Message for UpdateError {
             ),
             UpdateError::NotConfirmed => m.text(
                 "the running image is a new update that has not confirmed itself yet: it does when it serves a command, try again",
+            ),
+            UpdateError::Downgrade => m.text(
+                "the image's version is older than the running one (update_status reports it): send \"allow_downgrade\": true to install it anyway (piconet update --allow-downgrade)",
+            ),
+            UpdateError::NotSemver => m.text(
+                "version must be a semantic version (MAJOR.MINOR.PATCH, an optional -pre-release): the board compares it with the running one to refuse downgrades",
             ),
             UpdateError::Flash(op) => {
                 m.text("flash error: ")?;
@@ -408,6 +420,75 @@ impl Upload {
         }
         w.str("running_version", slot.running_version())?;
         w.str("last", slot.last_update().name())
+    }
+}
+
+/// True when the semantic version `offered` orders before `running`
+/// (semver precedence: numbers compared as numbers, a pre-release before
+/// its release, build metadata ignored); `None` when either is not one.
+pub fn is_older(offered: &str, running: &str) -> Option<bool> {
+    Some(semver(offered)?.cmp_with(&semver(running)?) == core::cmp::Ordering::Less)
+}
+
+struct Semver<'a> {
+    core: [u64; 3],
+    pre: Option<&'a str>,
+}
+
+fn semver(v: &str) -> Option<Semver<'_>> {
+    let v = v.split_once('+').map_or(v, |(v, _)| v);
+    let (core, pre) = match v.split_once('-') {
+        Some((c, p)) => (c, Some(p)),
+        None => (v, None),
+    };
+    let mut parts = core.split('.');
+    let mut out = [0u64; 3];
+    for slot in &mut out {
+        let part = parts.next()?;
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *slot = part.parse().ok()?;
+    }
+    if parts.next().is_some()
+        || pre.is_some_and(|p| p.is_empty() || p.split('.').any(str::is_empty))
+    {
+        return None;
+    }
+    Some(Semver { core: out, pre })
+}
+
+impl Semver<'_> {
+    fn cmp_with(&self, other: &Semver<'_>) -> core::cmp::Ordering {
+        use core::cmp::Ordering;
+        self.core
+            .cmp(&other.core)
+            .then_with(|| match (self.pre, other.pre) {
+                (None, None) => Ordering::Equal,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(a), Some(b)) => {
+                    let (mut a, mut b) = (a.split('.'), b.split('.'));
+                    loop {
+                        match (a.next(), b.next()) {
+                            (None, None) => return Ordering::Equal,
+                            (None, Some(_)) => return Ordering::Less,
+                            (Some(_), None) => return Ordering::Greater,
+                            (Some(x), Some(y)) => {
+                                let o = match (x.parse::<u64>(), y.parse::<u64>()) {
+                                    (Ok(x), Ok(y)) => x.cmp(&y),
+                                    (Ok(_), Err(_)) => Ordering::Less,
+                                    (Err(_), Ok(_)) => Ordering::Greater,
+                                    (Err(_), Err(_)) => x.cmp(y),
+                                };
+                                if o != Ordering::Equal {
+                                    return o;
+                                }
+                            }
+                        }
+                    }
+                }
+            })
     }
 }
 

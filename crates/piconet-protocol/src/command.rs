@@ -289,10 +289,11 @@ mod tests {
     #[test]
     fn the_table_gives_names_and_reply_keys() {
         use crate::key::Key;
-        assert_eq!(ACTIONS.len(), 25);
+        assert_eq!(ACTIONS.len(), 27);
         assert_eq!(ACTIONS.first(), Some(&"setup_pin"));
         assert_eq!(ACTIONS[21], "get_pins");
-        assert_eq!(ACTIONS.last(), Some(&"sim_input"));
+        assert_eq!(ACTIONS[24], "sim_input");
+        assert_eq!(ACTIONS.last(), Some(&"get_clients"));
         let keys = |line: &str| ok(line).reply_keys();
         let t = KeySet::TIME_RECEIVED;
         assert_eq!(keys(r#"{"action": "ping"}"#), t);
@@ -366,6 +367,20 @@ mod tests {
         assert_eq!(begin.sha256.bytes()[31], 0xff);
         assert_eq!(begin.signature.bytes(), [0x0f; 64]);
         assert_eq!(begin.version, Some("0.2.0-rc1"));
+        assert!(!begin.allow_downgrade);
+        let downgrade = line.replace('}', r#", "allow_downgrade": true}"#);
+        let Command::UpdateBegin(begin) = ok(&downgrade) else {
+            panic!("{downgrade}")
+        };
+        assert!(begin.allow_downgrade);
+        let bad = line.replace('}', r#", "allow_downgrade": "yes"}"#);
+        assert_eq!(
+            err(&bad).0,
+            ProtocolError::BadValue {
+                field: "allow_downgrade",
+                expected: "true or false"
+            }
+        );
 
         let no_version = std::format!(
             r#"{{"action": "update_begin", "size": "12", "sha256": "{SHA}", "signature": "{}", "version": null}}"#,
@@ -498,7 +513,7 @@ mod tests {
     fn every_listed_action_parses() {
         for name in ACTIONS {
             let line = std::format!(
-                r#"{{"action": "{name}", "pin": 1, "mode": "input", "value": 0, "timeout": 1, "time_ms": 1, "files": {{}}, "compress": true, "size": 1, "sha256": "{SHA}", "signature": "{}", "offset": 0, "data": "AA==", "ssid": "n", "password": "12345678", "port": 80, "cert": "AA==", "key": "AA=="}}"#,
+                r#"{{"action": "{name}", "pin": 1, "mode": "input", "value": 0, "timeout": 1, "time_ms": 1, "files": {{}}, "compress": true, "size": 1, "sha256": "{SHA}", "signature": "{}", "offset": 0, "data": "AA==", "ssid": "n", "password": "12345678", "port": 80, "cert": "AA==", "key": "AA==", "clients": []}}"#,
                 sig()
             );
             ok(&line);

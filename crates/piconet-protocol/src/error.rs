@@ -26,6 +26,9 @@ pub enum ErrorClass {
     /// The server has no slot for the connection; it is closed after
     /// this line.
     ConnectionRefusedError,
+    /// The client is not allowed to do what it asked (its role, its pins,
+    /// another client's lease); nothing changed.
+    PermissionError,
 }
 
 impl ErrorClass {
@@ -38,6 +41,7 @@ impl ErrorClass {
             ErrorClass::OSError => "OSError",
             ErrorClass::TimeoutError => "TimeoutError",
             ErrorClass::ConnectionRefusedError => "ConnectionRefusedError",
+            ErrorClass::PermissionError => "PermissionError",
         }
     }
 }

@@ -174,6 +174,37 @@ pub fn parse_object<'a>(
     })
 }
 
+/// The elements of a JSON array, each as its raw bytes, or `None` when
+/// `raw` is not an array. Only call on a value from a validated line
+/// ([`parse_object`]'s members): iteration stops at the first element
+/// that is not valid JSON.
+///
+/// ```
+/// use piconet_protocol::json::array_items;
+/// let items: Vec<&[u8]> = array_items(br#"[1, {"a": [2]}, "x"]"#).unwrap().collect();
+/// assert_eq!(items, [&b"1"[..], br#"{"a": [2]}"#, br#""x""#]);
+/// assert_eq!(array_items(b"[ ]").unwrap().count(), 0);
+/// assert!(array_items(b"{}").is_none());
+/// ```
+pub fn array_items(raw: &[u8]) -> Option<impl Iterator<Item = &[u8]>> {
+    let mut c = Cursor { b: raw, i: 0 };
+    c.ws();
+    c.expect(b'[', "").ok()?;
+    Some(core::iter::from_fn(move || {
+        c.ws();
+        if c.peek() == Some(b',') {
+            c.i += 1;
+            c.ws();
+        }
+        if matches!(c.peek(), None | Some(b']')) {
+            return None;
+        }
+        let start = c.i;
+        c.value().ok()?;
+        Some(&c.b[start..c.i])
+    }))
+}
+
 /// Eight bytes as one little-endian word, for the scans below.
 #[inline(always)]
 fn word(b: &[u8]) -> Option<u64> {

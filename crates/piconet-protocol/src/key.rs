@@ -125,6 +125,10 @@ keys! {
         DebounceMs = b"debounce_ms";
         /// `sim_input`: an ADC pin's voltage.
         Volts = b"volts";
+        /// `set_clients`' list; `get_clients` adds it too.
+        Clients = b"clients";
+        /// `update_begin`: install an image older than the running one.
+        AllowDowngrade = b"allow_downgrade";
     }
     replies {
         /// When the command arrived, on every success.

@@ -278,6 +278,24 @@ impl<'a> ObjectWriter<'a> {
         self.sink.extend(b"]")
     }
 
+    /// `"key": [1, 2]`.
+    pub fn uint_list(
+        &mut self,
+        key: &str,
+        items: impl IntoIterator<Item = u64>,
+    ) -> Result<(), Full> {
+        self.key(key)?;
+        self.sink.extend(b"[")?;
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.sink.extend(b", ")?;
+            }
+            self.sink
+                .extend(itoa::Buffer::new().format(item).as_bytes())?;
+        }
+        self.sink.extend(b"]")
+    }
+
     /// `"key": {...}`, its members written by `f`.
     pub fn object(
         &mut self,

@@ -2,6 +2,7 @@
 
 use core::time::Duration;
 
+use super::remaining_ms;
 use crate::board::{Board, Level, Mode, PinKind, Pull};
 use crate::engine::{After, Engine};
 use crate::error::EngineError;
@@ -67,6 +68,7 @@ impl<B: Board> Engine<B> {
             deadline: now + lease,
             conn: self.peer.conn,
             release_on_disconnect,
+            owner: self.client,
         });
         self.pins.set(pin, Slot::Output { safe, lease });
         Ok(())
@@ -115,8 +117,10 @@ impl<B: Board> Engine<B> {
                             o.str("mode", Mode::Output.as_str())?;
                             o.uint("level", level.as_u8().into())?;
                             o.uint("safe", safe.as_u8().into())?;
-                            match lease {
-                                Some(l) => o.uint("lease_ms", remaining_ms(l.deadline, now)),
+                            let Some(l) = lease else { return Ok(()) };
+                            o.uint("lease_ms", remaining_ms(l.deadline, now))?;
+                            match l.owner.and_then(|i| e.clients.get(i)) {
+                                Some(holder) => o.str("held_by", holder.name.as_str()),
                                 None => Ok(()),
                             }
                         })?,
@@ -167,13 +171,4 @@ impl<B: Board> Engine<B> {
         // the pin is driven at least until the next poll.
         Ok(Duration::from_secs_f64(timeout).max(Duration::from_nanos(1)))
     }
-}
-
-/// Milliseconds from `now` to `deadline`, rounded up so a running lease
-/// never reads as 0.
-fn remaining_ms(deadline: Instant, now: Instant) -> u64 {
-    deadline
-        .as_nanos()
-        .saturating_sub(now.as_nanos())
-        .div_ceil(1_000_000)
 }

@@ -3,6 +3,7 @@
 //! family's file holding its actions. A new action is a new `Command`
 //! variant, which this match does not compile without.
 
+mod clients;
 mod events;
 mod gpio;
 mod settings;
@@ -41,6 +42,12 @@ impl<B: Board> Engine<B> {
         out: &mut dyn Sink,
     ) -> Result<After, Full> {
         let nothing = Done::Plain(After::Nothing);
+        // One load and branch on a board without a client list.
+        if !self.clients.is_empty() {
+            if let Err(denied) = self.authorize(now, command.requires(), command.name()) {
+                return write_failure(out, Some(echo), &denied).map(|()| After::Nothing);
+            }
+        }
         let done = match *command {
             // gpio
             Command::SetupPin {
@@ -93,6 +100,11 @@ impl<B: Board> Engine<B> {
             Command::SimInput { pin, input } => {
                 return self.sim_input(now, pin, input, command, echo, out)
             }
+            // clients
+            Command::SetClients(ref list) => {
+                return self.set_clients_action(now, list, command, echo, out)
+            }
+            Command::GetClients => return self.get_clients(now, command, echo, out),
         };
         let done = match done {
             Ok(done) => done,
@@ -137,6 +149,15 @@ impl<B: Board> Engine<B> {
         out.extend(b"\n")?;
         Ok(after)
     }
+}
+
+/// Milliseconds from `now` to `deadline`, rounded up so a running lease
+/// never reads as 0.
+pub(crate) fn remaining_ms(deadline: Instant, now: Instant) -> u64 {
+    deadline
+        .as_nanos()
+        .saturating_sub(now.as_nanos())
+        .div_ceil(1_000_000)
 }
 
 /// An error answer: the echo (when the line was an object) plus `error`

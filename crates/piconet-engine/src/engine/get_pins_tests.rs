@@ -191,6 +191,7 @@ fn get_pins_is_listed_after_the_original_actions_and_before_the_events() {
     let v = ok(&mut e, Instant::ZERO, r#"{"action": "list_actions"}"#);
     let actions = v["actions"].as_array().unwrap();
     assert_eq!(actions[21], "get_pins");
-    assert_eq!(actions[22..], ["watch_pin", "unwatch_pin", "sim_input"]);
-    assert_eq!(actions.len(), 25);
+    assert_eq!(actions[22..25], ["watch_pin", "unwatch_pin", "sim_input"]);
+    assert_eq!(actions[25..], ["set_clients", "get_clients"]);
+    assert_eq!(actions.len(), 27);
 }

@@ -22,7 +22,8 @@ fn send(e: &mut Engine<TestBoard>, origin: Origin, line: &str) -> (String, Value
             line.as_bytes(),
             Peer {
                 origin,
-                conn: ConnId(0)
+                conn: ConnId(0),
+                client: None,
             },
             &mut out
         ),

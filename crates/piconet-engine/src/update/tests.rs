@@ -238,3 +238,20 @@ fn the_status_reports_progress_and_the_declared_hash() {
     assert_eq!(v["running_version"], "1.0.0");
     assert_eq!(v["last"], "none");
 }
+
+#[test]
+fn semver_precedence() {
+    use crate::update::is_older;
+    assert_eq!(is_older("1.0.0", "1.2.0"), Some(true));
+    assert_eq!(is_older("1.10.0", "1.9.9"), Some(false));
+    assert_eq!(is_older("2.0.0", "2.0.0"), Some(false));
+    assert_eq!(is_older("2.0.0-rc.1", "2.0.0"), Some(true));
+    assert_eq!(is_older("2.0.0", "2.0.0-rc.1"), Some(false));
+    assert_eq!(is_older("2.0.0-rc.2", "2.0.0-rc.10"), Some(true));
+    assert_eq!(is_older("2.0.0-alpha", "2.0.0-1"), Some(false));
+    assert_eq!(is_older("2.0.0-rc", "2.0.0-rc.1"), Some(true));
+    assert_eq!(is_older("1.0.0+build.5", "1.0.0"), Some(false));
+    for bad in ["1.2", "1.2.3.4", "v1.2.3", "1..3", "1.2.3-", "1.2.x"] {
+        assert_eq!(is_older(bad, "1.0.0"), None, "{bad}");
+    }
+}

@@ -3,6 +3,7 @@
 //! the keys each action's answer adds. Each family's file parses its
 //! actions' fields; the engine's `action` folder carries them out.
 
+pub mod clients;
 pub mod events;
 pub mod gpio;
 pub mod settings;
@@ -24,7 +25,10 @@ fn unknown(action: &[u8]) -> ProtocolError<'_> {
 
 /// Declares every action: its wire names, its [`Command`] variant (with
 /// the typed fields), the function that parses it from the request's
-/// [`Fields`] and the keys its successful answer adds.
+/// [`Fields`], the keys its successful answer adds and the role an
+/// authenticated client needs to send it (`role Viewer`, `role Admin`, or
+/// `role Operator[pin fields]`: `Operator[]` for an operator action whose
+/// fields name no pin, which only an operator allowed every pin may send).
 macro_rules! actions {
     ($(
         $(#[$doc:meta])*
@@ -32,7 +36,7 @@ macro_rules! actions {
         $variant:ident
         $( { $( $(#[$fdoc:meta])* $field:ident : $fty:ty ),* $(,)? } )?
         $( ( $ty:ty ) )?
-        => $parse:path, adds [$($reply:ident),*];
+        => $parse:path, adds [$($reply:ident),*], role $role:ident $([$($pin:ident),*])?;
     )*) => {
         /// A typed command, its fields parsed once and borrowed from the
         /// line.
@@ -59,6 +63,23 @@ macro_rules! actions {
             }
         }
 
+        impl Command<'_> {
+            /// What an authenticated client needs to send this command.
+            #[inline]
+            pub fn requires(&self) -> clients::Requires {
+                match self {
+                    $( Command::$variant { $($($pin,)*)? .. } => actions!(@role $role $([$($pin),*])?), )*
+                }
+            }
+
+            /// The action's (first) wire name.
+            pub const fn name(&self) -> &'static str {
+                match self {
+                    $( Command::$variant { .. } => [$(crate::key::as_str($name)),+][0], )*
+                }
+            }
+        }
+
         /// The command named by `action` (the raw `action` value) with
         /// its fields parsed.
         #[inline(always)]
@@ -73,6 +94,12 @@ macro_rules! actions {
                 _ => Err(unknown(action)),
             }
         }
+    };
+    (@role Operator [$($pin:ident),*]) => {
+        clients::Requires::Operator(clients::PinUse::of(&[$(u32::from(*$pin)),*]))
+    };
+    (@role $role:ident) => {
+        clients::Requires::$role
     };
 }
 
@@ -90,7 +117,7 @@ actions! {
         value: Option<gpio::Level>,
         /// Pull resistor; `None` when not given.
         pull: Option<gpio::Pull>,
-    } => gpio::setup_pin, adds [];
+    } => gpio::setup_pin, adds [], role Operator[pin];
     /// Drive an output for at most `timeout` seconds.
     [b"write_pin"] WritePin {
         /// GPIO number.
@@ -103,56 +130,56 @@ actions! {
         /// The pin also returns to its safe state when the connection
         /// that wrote it ends (`"release_on_disconnect"`, default false).
         release_on_disconnect: bool,
-    } => gpio::write_pin, adds [];
+    } => gpio::write_pin, adds [], role Operator[pin];
     /// Read a pin's level.
     [b"read_pin"] ReadPin {
         /// GPIO number.
         pin: u32,
-    } => gpio::read_pin, adds [Value];
+    } => gpio::read_pin, adds [Value], role Viewer;
     /// Answer at once; measures round trips.
-    [b"ping"] Ping => system::ping, adds [];
+    [b"ping"] Ping => system::ping, adds [], role Viewer;
     /// Reset the board after answering.
-    [b"reset"] Reset => system::reset, adds [];
+    [b"reset"] Reset => system::reset, adds [], role Admin;
     /// Report the server version.
-    [b"get_version"] GetVersion => system::get_version, adds [Version];
+    [b"get_version"] GetVersion => system::get_version, adds [Version], role Viewer;
     /// Report board resources (`get_info`, also `get_resource_info`).
-    [b"get_info", b"get_resource_info"] GetInfo => system::get_info, adds [Info];
+    [b"get_info", b"get_resource_info"] GetInfo => system::get_info, adds [Info], role Viewer;
     /// Sleep after answering.
     [b"sleep"] Sleep {
         /// Duration.
         time_ms: u32,
         /// Deep sleep (ends in a reset) rather than light sleep.
         deep: bool,
-    } => system::sleep, adds [];
+    } => system::sleep, adds [], role Admin;
     /// List the action names.
-    [b"list_actions"] ListActions => system::list_actions, adds [Actions];
+    [b"list_actions"] ListActions => system::list_actions, adds [Actions], role Viewer;
     /// The original's file-copy update (refused: see `UpdateBegin`).
-    [b"update"] Update => update::update, adds [];
+    [b"update"] Update => update::update, adds [], role Admin;
     /// Start receiving a firmware image (restarts any upload under way).
-    [b"update_begin"] UpdateBegin(update::Begin<'a>) => update::begin, adds [Update];
+    [b"update_begin"] UpdateBegin(update::Begin<'a>) => update::begin, adds [Update], role Admin;
     /// Image bytes at an offset.
-    [b"update_chunk"] UpdateChunk(update::Chunk<'a>) => update::chunk, adds [Update];
+    [b"update_chunk"] UpdateChunk(update::Chunk<'a>) => update::chunk, adds [Update], role Admin;
     /// Report the upload's progress and the running image.
-    [b"update_status"] UpdateStatus => update::status, adds [Update];
+    [b"update_status"] UpdateStatus => update::status, adds [Update], role Admin;
     /// Check the whole image, mark it for the bootloader, reset.
-    [b"update_finish"] UpdateFinish => update::finish, adds [Update];
+    [b"update_finish"] UpdateFinish => update::finish, adds [Update], role Admin;
     /// Store the WiFi network.
-    [b"set_wifi"] SetWifi(settings::Wifi<'a>) => settings::set_wifi, adds [Config];
+    [b"set_wifi"] SetWifi(settings::Wifi<'a>) => settings::set_wifi, adds [Config], role Admin;
     /// Store the TCP port the board serves on.
     [b"set_port"] SetPort {
         /// From 1.
         port: u16,
-    } => settings::set_port, adds [Config];
+    } => settings::set_port, adds [Config], role Admin;
     /// Store the TLS identity.
-    [b"set_tls"] SetTls(settings::Tls<'a>) => settings::set_tls, adds [Config];
+    [b"set_tls"] SetTls(settings::Tls<'a>) => settings::set_tls, adds [Config], role Admin;
     /// Forget the TLS identity (plaintext from the next boot).
-    [b"clear_tls"] ClearTls => settings::clear_tls, adds [Config];
+    [b"clear_tls"] ClearTls => settings::clear_tls, adds [Config], role Admin;
     /// Forget every stored setting.
-    [b"clear_config"] ClearConfig => settings::clear_config, adds [Config];
+    [b"clear_config"] ClearConfig => settings::clear_config, adds [Config], role Admin;
     /// Report the stored settings, secrets left out.
-    [b"get_config"] GetConfig => settings::get_config, adds [Config];
+    [b"get_config"] GetConfig => settings::get_config, adds [Config], role Viewer;
     /// Report every configured pin: mode, level, safe level, lease.
-    [b"get_pins"] GetPins => gpio::get_pins, adds [Pins];
+    [b"get_pins"] GetPins => gpio::get_pins, adds [Pins], role Viewer;
     /// Send an event line for every edge on an input pin, to this
     /// connection, until `unwatch_pin` or the connection ends.
     [b"watch_pin"] WatchPin {
@@ -163,17 +190,22 @@ actions! {
         /// Edges less than this many milliseconds after the last one
         /// are ignored (0–1000).
         debounce_ms: u16,
-    } => events::watch_pin, adds [];
+    } => events::watch_pin, adds [], role Viewer;
     /// Stop this connection's watch of a pin.
     [b"unwatch_pin"] UnwatchPin {
         /// GPIO number.
         pin: u32,
-    } => events::unwatch_pin, adds [];
+    } => events::unwatch_pin, adds [], role Viewer;
     /// Simulated board only: set what the outside applies to a pin.
     [b"sim_input"] SimInput {
         /// GPIO number.
         pin: u32,
         /// The level applied.
         input: events::SimValue,
-    } => events::sim_input, adds [];
+    } => events::sim_input, adds [], role Admin;
+    /// Store the client list (the USB cable, or an admin once a list
+    /// exists); an empty list turns client authentication off.
+    [b"set_clients"] SetClients(clients::ClientList<'a>) => clients::set_clients, adds [Clients], role Admin;
+    /// Report the client list.
+    [b"get_clients"] GetClients => clients::get_clients, adds [Clients], role Viewer;
 }

@@ -35,6 +35,9 @@ pub struct Begin<'a> {
     /// The image's version as its signer named it: at most
     /// [`MAX_VERSION_LEN`] printable ASCII characters.
     pub version: Option<&'a str>,
+    /// Install the image even when `version` is older than the running
+    /// one (`"allow_downgrade"`, default false).
+    pub allow_downgrade: bool,
 }
 
 /// The fields of an `update_chunk`.
@@ -118,11 +121,19 @@ pub(crate) fn begin<'a>(f: &Fields<'a>) -> Result<Command<'a>, ProtocolError<'a>
                 })?,
         ),
     };
+    let allow_downgrade = match f.get(Key::AllowDowngrade) {
+        None => false,
+        Some(raw) => scalar::bit(raw).ok_or(ProtocolError::BadValue {
+            field: "allow_downgrade",
+            expected: "true or false",
+        })?,
+    };
     Ok(Command::UpdateBegin(Begin {
         size,
         sha256,
         signature,
         version,
+        allow_downgrade,
     }))
 }
 

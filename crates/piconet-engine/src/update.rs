@@ -142,9 +142,6 @@ pub enum UpdateError {
     /// `update_begin`'s version is older than the running one, without
     /// `"allow_downgrade": true`.
     Downgrade,
-    /// `update_begin`'s version is not a semantic version, so whether it
-    /// is older than the running one cannot be told.
-    NotSemver,
     /// The flash failed.
     Flash(FlashOp),
 }
@@ -249,9 +246,6 @@ impl Message for UpdateError {
             ),
             UpdateError::Downgrade => m.text(
                 "the image's version is older than the running one (update_status reports it): send \"allow_downgrade\": true to install it anyway (piconet update --allow-downgrade)",
-            ),
-            UpdateError::NotSemver => m.text(
-                "version must be a semantic version (MAJOR.MINOR.PATCH, an optional -pre-release): the board compares it with the running one to refuse downgrades",
             ),
             UpdateError::Flash(op) => {
                 m.text("flash error: ")?;

@@ -23,17 +23,14 @@ impl<B: Board> Engine<B> {
         out: &mut dyn Sink,
     ) -> Result<After, Full> {
         let result = self.with_slot(|slot, upload| {
-            if let (Some(offered), false) = (b.version, b.allow_downgrade) {
-                // A running version that is not semver (a development
-                // build) cannot be compared: nothing to protect.
-                match crate::update::is_older(offered, slot.running_version()) {
-                    Some(true) => return Err(UpdateError::Downgrade),
-                    Some(false) => {}
-                    None if crate::update::is_older(slot.running_version(), "0.0.0").is_some() => {
-                        return Err(UpdateError::NotSemver)
-                    }
-                    None => {}
-                }
+            // Versions that are not both semantic versions (a label such
+            // as "x", a development build) cannot be ordered: the upload
+            // goes ahead as before versions were compared.
+            let older = b
+                .version
+                .and_then(|offered| crate::update::is_older(offered, slot.running_version()));
+            if older == Some(true) && !b.allow_downgrade {
+                return Err(UpdateError::Downgrade);
             }
             upload.begin(slot, b.size, b.sha256, b.signature, b.version)?;
             Ok(After::Nothing)

@@ -112,6 +112,9 @@ where
     let peer = Peer {
         origin,
         conn: shared.next_conn(),
+        // The firmware's TLS server asks for no client certificate yet:
+        // with a client list set, the engine refuses its network lines.
+        client: None,
     };
     let mut session = Session::new(
         now(),

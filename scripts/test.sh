@@ -52,6 +52,8 @@ bounded 900 maturin build --profile dev -m python/Cargo.toml -o "$wheels"
 python3 -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheels"/piconet-*.whl
 rm -rf "$wheels"
 PICONETD="${CARGO_TARGET_DIR:-$PWD/target}/debug/piconetd" bounded 300 python3 -m pytest -q python/tests
+# The type stubs: a typical use of the API must check under mypy --strict.
+(cd python && bounded 300 python3 -m mypy --strict piconet/__init__.py piconet/errors.py piconet/_piconet.pyi tests/typed_usage.py)
 
 if [ -x firmware/build.sh ]; then
   step "firmware: release build (bootloader + app), OTA payload, new-board UF2 and size report"

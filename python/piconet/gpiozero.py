@@ -36,7 +36,7 @@ import sys
 import threading
 import time
 import warnings
-from typing import Dict, Optional
+from typing import Dict, Optional, Set, Union
 
 from gpiozero.exc import (
     BadPinFactory,
@@ -105,7 +105,8 @@ GP15 20|o       o|21 GP16
 
 def _pin_info(number: int, label: str) -> PinInfo:
     row, col = (number, 1) if number <= 20 else (41 - number, 2)
-    names = {label, f"J1:{number}", f"BOARD{number}"}
+    # gpiozero looks names up as given: the integer 15 as well as "15".
+    names: Set[Union[int, str]] = {label, f"J1:{number}", f"BOARD{number}"}
     if label.startswith("GP"):
         gpio = int(label[2:])
         name = f"GPIO{gpio}"

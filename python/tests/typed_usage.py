@@ -1,0 +1,32 @@
+"""Not a test module: mypy --strict checks this typical use of the API
+against the stubs (scripts/test.sh), so the stubs stay complete."""
+
+from typing import List, Optional
+
+import piconet
+from piconet import Board, EdgeEvent, Event, OverflowEvent
+
+
+def levels(address: str) -> List[int]:
+    with Board(address, ca="cert.pem", timeout=2.0) as board:
+        board.setup_pin(2, "output", value=0)
+        board.write_pin(2, 1, timeout=0.5, release_on_disconnect=True)
+        pins = [int(p["pin"]) for p in board.get_pins()]
+        version: str = board.get_version()
+        actions: List[str] = board.list_actions()
+        rtt: int = board.ping(3)["round_trip"]["avg_ns"]
+        del version, actions, rtt
+        board.setup_pin(5, "input", pull="up")
+        with board.watch(5, edge="falling", debounce_ms=20) as watch:
+            event: Optional[Event] = watch.next(timeout=1.0)
+            if isinstance(event, EdgeEvent):
+                pins.append(event.value + event.pin + event.seq + event.time_us)
+            elif isinstance(event, OverflowEvent):
+                pins.append(event.dropped)
+        try:
+            pins.append(board.read_pin(9))
+        except piconet.PinNotSetupError as e:
+            assert e.exception == "GPIOPinNotSetupError" and e.response is not None
+        except piconet.ConnectionError:
+            pass
+        return pins

@@ -218,7 +218,9 @@ fn lease_timer_reverts_at_the_deadline() {
     let took = t.elapsed();
     assert_eq!(n, 1);
     assert!(took >= StdDuration::from_millis(90), "{took:?}");
-    assert!(took < StdDuration::from_millis(600), "{took:?}");
+    // Only a bound against waiting for ever: how late a revert is on a real
+    // board is measured in the emulator, not by wall time on a shared machine.
+    assert!(took < StdDuration::from_secs(10), "{took:?}");
     assert_eq!(level(), Some(Level::Low));
 }
 

@@ -55,6 +55,11 @@ PICONETD="${CARGO_TARGET_DIR:-$PWD/target}/debug/piconetd" bounded 300 python3 -
 # The type stubs: a typical use of the API must check under mypy --strict.
 (cd python && bounded 300 python3 -m mypy --strict piconet/__init__.py piconet/errors.py piconet/_piconet.pyi tests/typed_usage.py)
 
+step "discovery: two piconetd in network namespaces of their own (veth pair, multicast) found by piconet discover"
+# Needs root for ip netns; says SKIPPED and goes on where namespaces cannot be made.
+cargo build -p piconet-cli
+bounded 120 scripts/netns-discovery.sh
+
 if [ -x firmware/build.sh ]; then
   step "firmware: release build (bootloader + app), OTA payload, new-board UF2 and size report"
   bounded 1800 firmware/build.sh

@@ -245,6 +245,17 @@ pub enum Command {
     /// Example: piconet provision --ssid garden --password-file wifi.txt --generate-cert
     /// --san 192.168.1.50 --reset
     Provision(ProvisionArgs),
+    /// List the boards on the local network (mDNS/DNS-SD, _piconet._tcp).
+    ///
+    /// Browses for --timeout seconds, then prints one board a line: name, addresses,
+    /// port, version, auth and TLS certificate fingerprint (the TXT records the board
+    /// announces); --json prints an array of objects. No board found: an empty list
+    /// and exit 0.
+    Discover {
+        /// Seconds to listen for answers (more than 0, at most 60).
+        #[arg(long, value_name = "SECS", default_value = "3", value_parser = discover_seconds)]
+        timeout: Duration,
+    },
     /// Make update signing keys and sign firmware images.
     Firmware {
         #[command(subcommand)]
@@ -456,8 +467,10 @@ impl Command {
             Command::Update { target, .. } => target
                 .clone()
                 .unwrap_or_else(|| unreachable!("try_parse_args sets the update's target")),
-            Command::Firmware { .. } | Command::Provision(_) => {
-                unreachable!("run() answers firmware and provision before building a client")
+            Command::Firmware { .. } | Command::Provision(_) | Command::Discover { .. } => {
+                unreachable!(
+                    "run() answers firmware, provision and discover before building a client"
+                )
             }
         }
     }
@@ -509,6 +522,14 @@ fn seconds(text: &str) -> Result<Duration, String> {
 
 fn wait_seconds(text: &str) -> Result<Duration, String> {
     seconds(text)
+}
+
+fn discover_seconds(text: &str) -> Result<Duration, String> {
+    let d = seconds(text)?;
+    if d > piconet_client::discover::MAX_BROWSE {
+        return Err("discover listens at most 60 seconds".into());
+    }
+    Ok(d)
 }
 
 fn bench_seconds(text: &str) -> Result<Duration, String> {

@@ -28,6 +28,9 @@ pub enum Failure {
     /// An update did not end with the new image running.
     #[error(transparent)]
     Update(#[from] UpdateError),
+    /// mDNS browsing could not start (`discover`).
+    #[error(transparent)]
+    Discover(#[from] piconet_client::discover::DiscoverError),
     /// Provisioning failed; the code says how (see `exit`).
     #[error("{1}")]
     Provision(u8, String),
@@ -45,6 +48,7 @@ impl Failure {
             Failure::Firmware(e) => e.code(),
             Failure::Update(e) => e.code(),
             Failure::Provision(code, _) => *code,
+            Failure::Discover(_) => exit::CONNECTION,
         }
     }
 }

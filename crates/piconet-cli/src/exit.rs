@@ -31,7 +31,7 @@ Exit codes:
   2  usage: bad arguments, address or KEY=VALUE; firmware sign --version that is not the
      image's; update of an older image without --allow-downgrade
   3  connection failed: refused, unreachable, unknown host, closed by the server, or the
-     serial port cannot be opened
+     serial port cannot be opened; discover: mDNS browsing cannot start
   4  TLS failed: certificate not trusted by --ca, changed since pinned, or handshake error;
      or the server speaks TLS and the client did not
   5  timeout: no connection or no answer within --timeout seconds

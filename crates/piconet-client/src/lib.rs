@@ -31,6 +31,7 @@ mod action;
 mod address;
 mod client;
 mod config;
+pub mod discover;
 mod error;
 mod event;
 mod framing;

@@ -20,6 +20,7 @@
 //! ```
 
 mod admission;
+pub mod announce;
 mod boards;
 mod clock;
 mod connection;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use piconet_server::announce::{self, Announcement, Announcer};
 use piconet_server::{logging, BoardSpec, Fleet, Limits, ServerConfig, TlsFiles, MAX_FLEET};
 
 /// Serve the piconet GPIO protocol (wire-compatible with piconetcontrol
@@ -23,6 +24,14 @@ struct Args {
     /// own engine, board `i` on the --listen port + `i` (1 to 1000).
     #[arg(long, default_value_t = 1, value_parser = fleet_size)]
     count: usize,
+    /// The board's name, announced over mDNS as NAME.local (1-32 of
+    /// a-z, 0-9 and -) [default: piconet-XXXX from the board id]. With
+    /// --count, board i is NAME-i.
+    #[arg(long, value_parser = parse_name)]
+    name: Option<String>,
+    /// Do not announce the board(s) over mDNS/DNS-SD (_piconet._tcp).
+    #[arg(long)]
+    no_mdns: bool,
     /// With a gpiochip board: a line to blink as the status LED.
     #[arg(long)]
     led_line: Option<u32>,
@@ -99,6 +108,11 @@ fn at_least<const MIN: usize>(s: &str) -> Result<usize, String> {
     Ok(n)
 }
 
+fn parse_name(s: &str) -> Result<String, String> {
+    announce::check_name(s).map_err(|e| e.to_string())?;
+    Ok(s.to_owned())
+}
+
 fn fleet_size(s: &str) -> Result<usize, String> {
     let n = at_least::<1>(s)?;
     if n > MAX_FLEET {
@@ -148,6 +162,18 @@ fn check_combinations(args: &Args) -> Result<(), String> {
         }
         _ if args.count > 1 && args.listen.port() == 0 => {
             Err("--count needs a fixed --listen port: board i listens on that port + i".into())
+        }
+        _ if args.count > 1
+            && args.name.as_ref().is_some_and(|n| {
+                n.len() + 1 + (args.count - 1).to_string().len() > announce::MAX_NAME
+            }) =>
+        {
+            Err(format!(
+                "--name with --count {}: NAME-{} would be longer than {} characters",
+                args.count,
+                args.count - 1,
+                announce::MAX_NAME
+            ))
         }
         _ if usize::from(args.listen.port()) + args.count - 1 > usize::from(u16::MAX) => {
             Err(format!(
@@ -201,6 +227,12 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> ExitCode {
     let count = args.count;
+    let mdns = !args.no_mdns;
+    let name = args.name.clone();
+    let board_kind = match &args.board {
+        BoardSpec::Sim => "sim".to_owned(),
+        BoardSpec::GpioChip(path) => format!("gpiochip:{}", path.display()),
+    };
     let defaults = ServerConfig::default();
     let config = ServerConfig {
         listen: args.listen,
@@ -239,15 +271,72 @@ fn run(args: Args) -> ExitCode {
         Err(e) => return fail(format_args!("cannot start the runtime: {e}")),
     };
     runtime.block_on(async {
+        let tls = match config.tls.as_ref().map(tls_fingerprint).transpose() {
+            Ok(t) => t.unwrap_or_default(),
+            Err(e) => return fail(format_args!("{e}")),
+        };
+        let fw = config.engine.version.to_owned();
         let fleet = match Fleet::bind(config, count).await {
             Ok(f) => f,
             Err(e) => return fail(format_args!("{e}")),
         };
-        match fleet.run(shutdown_signal()).await {
+        let announcer = if mdns {
+            let boards: Vec<Announcement> = fleet
+                .local_addrs()
+                .iter()
+                .enumerate()
+                .map(|(i, addr)| {
+                    let id = announce::board_id(&board_kind, addr.port());
+                    Announcement {
+                        name: match (&name, count) {
+                            (Some(n), 1) => n.clone(),
+                            (Some(n), _) => format!("{n}-{i}"),
+                            (None, _) => announce::default_name(&id),
+                        },
+                        port: addr.port(),
+                        ip: addr.ip(),
+                        fw: fw.clone(),
+                        id,
+                        tls: tls.clone(),
+                        // piconetd has no client list yet: TLS or not,
+                        // every client is let in.
+                        auth: "none",
+                    }
+                })
+                .collect();
+            match Announcer::start(&boards) {
+                Ok(a) => Some(a),
+                Err(e) => return fail(format_args!("{e}")),
+            }
+        } else {
+            None
+        };
+        let result = fleet.run(shutdown_signal()).await;
+        if let Some(a) = announcer {
+            // Goodbyes, so browsers drop the board now rather than at TTL.
+            a.stop(Duration::from_secs(1));
+        }
+        match result {
             Ok(_) => ExitCode::SUCCESS,
             Err(e) => fail(format_args!("{e}")),
         }
     })
+}
+
+/// The TXT `tls` value: SHA-256 of the (first) certificate's DER, hex,
+/// what `piconet` pins on first use.
+fn tls_fingerprint(files: &TlsFiles) -> Result<String, piconet_server::TlsError> {
+    use sha2::{Digest, Sha256};
+    let certs = piconet_server::tls::load_certs(&files.cert)?;
+    Ok(certs
+        .first()
+        .map(|c| {
+            Sha256::digest(c.as_ref())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// SIGINT or SIGTERM.

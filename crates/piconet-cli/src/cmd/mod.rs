@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod bench;
+pub mod discover;
 pub mod firmware;
 pub mod info;
 pub mod ping;
@@ -24,6 +25,9 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
     let json = cli.json;
     if let Command::Firmware { action } = &cli.command {
         return firmware::run(action, json, out);
+    }
+    if let Command::Discover { timeout } = cli.command {
+        return discover::run(timeout, json, out);
     }
     if let Command::Provision(args) = &cli.command {
         return provision::run(args, &cli.connection, json, out).await;
@@ -68,7 +72,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
             Ok(())
         }
         // Answered at the top, before any connection.
-        Command::Firmware { .. } | Command::Provision(_) => Ok(()),
+        Command::Firmware { .. } | Command::Provision(_) | Command::Discover { .. } => Ok(()),
         Command::Send {
             commands,
             release_on_disconnect,

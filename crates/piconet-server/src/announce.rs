@@ -22,6 +22,9 @@ pub const MAX_NAME: usize = 32;
 /// The protocol revision announced as TXT `api`.
 pub const API_VERSION: &str = "1";
 
+/// How long stopping waits for the goodbye packets to go out.
+pub const GOODBYE_WAIT: Duration = Duration::from_secs(1);
+
 /// A name that is not 1-32 of `[a-z0-9-]`.
 #[derive(Debug, thiserror::Error)]
 #[error("board name {0:?}: use 1 to 32 of a-z, 0-9 and - (it becomes NAME.local)")]
@@ -146,18 +149,26 @@ impl Announcer {
     }
 
     /// Withdraws every announcement and stops the responder, waiting at
-    /// most `wait` for the goodbye packets.
+    /// most `wait` in all for the goodbye packets.
     pub fn stop(self, wait: Duration) {
-        for name in &self.names {
-            match self.daemon.unregister(name) {
-                Ok(done) => {
-                    let _ = done.recv_timeout(wait);
+        let until = std::time::Instant::now() + wait;
+        let pending: Vec<_> = self
+            .names
+            .iter()
+            .filter_map(|name| match self.daemon.unregister(name) {
+                Ok(done) => Some(done),
+                Err(e) => {
+                    warn!("mDNS: withdrawing {name}: {e}");
+                    None
                 }
-                Err(e) => warn!("mDNS: withdrawing {name}: {e}"),
-            }
+            })
+            .collect();
+        let left = || until.saturating_duration_since(std::time::Instant::now());
+        for done in pending {
+            let _ = done.recv_timeout(left());
         }
         if let Ok(done) = self.daemon.shutdown() {
-            let _ = done.recv_timeout(wait);
+            let _ = done.recv_timeout(left());
         }
     }
 }

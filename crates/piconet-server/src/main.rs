@@ -311,12 +311,15 @@ fn run(args: Args) -> ExitCode {
         } else {
             None
         };
-        let result = fleet.run(shutdown_signal()).await;
-        if let Some(a) = announcer {
-            // Goodbyes, so browsers drop the board now rather than at TTL.
-            a.stop(Duration::from_secs(1));
-        }
-        match result {
+        let shutdown = async {
+            shutdown_signal().await;
+            // Goodbyes first, so browsers drop the boards now rather than
+            // at the records' TTL, and no client is sent to a closing port.
+            if let Some(a) = announcer {
+                let _ = tokio::task::spawn_blocking(move || a.stop(announce::GOODBYE_WAIT)).await;
+            }
+        };
+        match fleet.run(shutdown).await {
             Ok(_) => ExitCode::SUCCESS,
             Err(e) => fail(format_args!("{e}")),
         }

@@ -104,5 +104,10 @@ class Board:
         """Simulated boards only: the level applied to input ``pin`` from outside."""
     def request(self, command: Dict[str, Any]) -> Dict[str, Any]:
         """Any command (a dict with an ``action``); its answer."""
+    @staticmethod
+    def discover(timeout: float = 3.0) -> List[Dict[str, Any]]:
+        """Boards answering an mDNS browse for _piconet._tcp within ``timeout``
+        s (at most 60): ``name``, ``host``, ``addresses``, ``port``, ``api``,
+        ``fw``, ``id``, ``tls``, ``auth``, and ``address`` for ``Board(...)``."""
     def next_event(self, timeout: Optional[float] = None) -> Optional[Union[EdgeEvent, OverflowEvent]]:
         """The next event of this connection, or None when ``timeout`` passed or the board was closed."""

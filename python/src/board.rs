@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use piconet_client::{
-    Action, Client, Connection, Edge, Endpoint, Error, KnownHosts, Level, Map, Mode, PingStats,
-    Pull, Response, TlsVerify, Value,
+    discover, Action, Client, Connection, Edge, Endpoint, Error, KnownHosts, Level, Map, Mode,
+    PingStats, Pull, Response, TlsVerify, Value,
 };
 use pyo3::prelude::*;
 
@@ -523,6 +523,41 @@ impl Board {
                 }
             }
         }
+    }
+
+    /// The boards that answer an mDNS browse for `_piconet._tcp` within
+    /// `timeout` seconds (at most 60), by name: dicts with `name`, `host`,
+    /// `addresses`, `port`, `api`, `fw`, `id`, `tls` (the certificate's
+    /// SHA-256, empty without TLS), `auth`, and `address` (`ip:port` of the
+    /// first address, for `Board(...)`).
+    #[staticmethod]
+    #[pyo3(signature = (timeout=3.0))]
+    fn discover(py: Python<'_>, timeout: f64) -> PyResult<Py<PyAny>> {
+        let timeout = seconds(py, "timeout", timeout)?;
+        if timeout > discover::MAX_BROWSE {
+            return Err(errors::argument(
+                py,
+                format!(
+                    "discover browses for at most {} s",
+                    discover::MAX_BROWSE.as_secs()
+                ),
+            ));
+        }
+        let found = py
+            .detach(|| discover::browse(timeout))
+            .map_err(|e| errors::connection(py, e.to_string()))?;
+        let boards: Vec<Value> = found
+            .iter()
+            .map(|board| {
+                let mut json = board.json();
+                if let Some(ip) = board.addresses.first() {
+                    let addr = std::net::SocketAddr::new(*ip, board.port);
+                    json["address"] = Value::from(addr.to_string());
+                }
+                json
+            })
+            .collect();
+        Ok(convert::to_py(py, &Value::Array(boards))?.unbind())
     }
 
     fn __repr__(&self) -> String {

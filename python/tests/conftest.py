@@ -32,8 +32,9 @@ def free_port() -> int:
 class Daemon:
     """One piconetd process on 127.0.0.1:<port>."""
 
-    def __init__(self, *args: str, port: int = 0) -> None:
-        self.args = list(args)
+    def __init__(self, *args: str, port: int = 0, mdns: bool = False) -> None:
+        # Announced over mDNS only for the discovery test.
+        self.args = list(args) if mdns else ["--no-mdns", *args]
         self.port = port or free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.proc = None

@@ -253,6 +253,28 @@ def test_a_watch_connection_ending_is_a_connection_error(own_daemon):
     b.close()
 
 
+def test_discover_finds_a_board_by_its_name():
+    port = _unused_port()
+    name = f"pytest-{port}"
+    daemon = Daemon("--name", name, port=port, mdns=True)
+    try:
+        mine = []
+        for _ in range(5):  # an mDNS answer may be missed; each browse asks again
+            mine = [b for b in Board.discover(timeout=1.0) if b["name"] == name]
+            if mine:
+                break
+        assert mine, f"{name} was not announced"
+        (found,) = mine
+        assert found["port"] == port and found["auth"] == "none" and found["tls"] == ""
+        assert found["host"] == f"{name}.local."
+        with Board(found["address"]) as b:
+            assert b.get_version() == found["fw"]
+    finally:
+        daemon.stop()
+    with pytest.raises(piconet.InvalidArgumentError):
+        Board.discover(timeout=61)
+
+
 # -- TLS ----------------------------------------------------------------
 
 

@@ -30,3 +30,10 @@ def levels(address: str) -> List[int]:
         except piconet.ConnectionError:
             pass
         return pins
+
+
+def first_found() -> Optional[str]:
+    for found in Board.discover(timeout=1.0):
+        address: str = found["address"]
+        return address
+    return None

@@ -72,6 +72,9 @@ pub enum Action<'a> {
         signature: &'a [u8; 64],
         /// The version the image carries, if the signer gave it.
         version: Option<&'a str>,
+        /// Install it even if older than the running image (sent only
+        /// when true).
+        allow_downgrade: bool,
     },
     /// `update_chunk`: image bytes at `offset` (at most
     /// [`piconet_protocol::update::MAX_CHUNK`]).
@@ -129,6 +132,14 @@ pub enum Action<'a> {
         /// The level.
         value: Level,
     },
+    /// `set_clients`: the board's client list (over USB, or as an admin
+    /// once it has one); empty turns client authentication off.
+    SetClients {
+        /// The clients.
+        clients: &'a [crate::clients::ClientEntry],
+    },
+    /// `get_clients`: the board's client list.
+    GetClients,
 }
 
 impl Action<'_> {
@@ -157,6 +168,8 @@ impl Action<'_> {
             Action::WatchPin { .. } => "watch_pin",
             Action::UnwatchPin { .. } => "unwatch_pin",
             Action::SimInput { .. } => "sim_input",
+            Action::SetClients { .. } => "set_clients",
+            Action::GetClients => "get_clients",
         }
     }
 
@@ -205,12 +218,22 @@ impl Action<'_> {
                 sha256,
                 signature,
                 version,
-            } => json!({
-                "size": size,
-                "sha256": hex(sha256),
-                "signature": hex(signature),
-                "version": version,
-            }),
+                allow_downgrade,
+            } => {
+                let mut cmd = json!({
+                    "size": size,
+                    "sha256": hex(sha256),
+                    "signature": hex(signature),
+                    "version": version,
+                });
+                if allow_downgrade {
+                    cmd["allow_downgrade"] = json!(true);
+                }
+                cmd
+            }
+            Action::SetClients { clients } => {
+                json!({"clients": clients.iter().map(|c| c.to_json()).collect::<Vec<_>>()})
+            }
             Action::UpdateChunk { offset, data } => {
                 json!({"offset": offset, "data": b64.encode(data)})
             }
@@ -234,6 +257,7 @@ impl Action<'_> {
             | Action::UpdateStatus
             | Action::UpdateFinish
             | Action::GetConfig
+            | Action::GetClients
             | Action::ClearTls => json!({}),
         };
         let Value::Object(fields) = &mut fields else {
@@ -325,11 +349,38 @@ mod tests {
                 size: 3,
                 sha256: &[0xab; 32],
                 signature: &[1; 64],
-                version: Some("1.2.3")
+                version: Some("1.2.3"),
+                allow_downgrade: false,
             }),
             json!({"action": "update_begin", "size": 3, "sha256": "ab".repeat(32),
                    "signature": "01".repeat(64), "version": "1.2.3"})
         );
+        assert_eq!(
+            wire(Action::UpdateBegin {
+                size: 3,
+                sha256: &[0xab; 32],
+                signature: &[1; 64],
+                version: None,
+                allow_downgrade: true,
+            })["allow_downgrade"],
+            json!(true)
+        );
+        let clients = [crate::clients::ClientEntry {
+            name: "ha".into(),
+            sha256: crate::Fingerprint::of_certificate(b"x"),
+            role: crate::Role::Operator,
+            pins: Some(vec![2, 3]),
+        }];
+        let cmd = wire(Action::SetClients { clients: &clients });
+        assert_eq!(
+            cmd["clients"],
+            json!([{"name": "ha", "sha256": clients[0].sha256.to_string(), "role": "operator", "pins": [2, 3]}])
+        );
+        assert_eq!(
+            crate::ClientEntry::list_from_json(&cmd["clients"]).unwrap(),
+            clients
+        );
+        assert_eq!(wire(Action::GetClients), json!({"action": "get_clients"}));
         assert_eq!(
             wire(Action::UpdateChunk {
                 offset: 1024,

@@ -53,6 +53,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 pub struct Client {
     endpoint: Endpoint,
     tls: Option<TlsVerify>,
+    identity: Option<crate::identity::Identity>,
     timeout: Duration,
     max_response_bytes: usize,
 }
@@ -83,6 +84,7 @@ impl Client {
         Self {
             endpoint,
             tls: None,
+            identity: None,
             timeout: DEFAULT_TIMEOUT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
@@ -92,6 +94,14 @@ impl Client {
     /// connecting then fails with [`Error::InvalidArgument`].
     pub fn with_tls(mut self, verify: TlsVerify) -> Self {
         self.tls = Some(verify);
+        self
+    }
+
+    /// Presents this certificate (mutual TLS) to a board that authenticates
+    /// its clients. Needs [`Client::with_tls`]: without TLS, connecting
+    /// fails with [`Error::InvalidArgument`].
+    pub fn with_identity(mut self, identity: crate::identity::Identity) -> Self {
+        self.identity = Some(identity);
         self
     }
 
@@ -154,6 +164,15 @@ impl Client {
             None => None,
             Some(verify) => Some(Verifier::prepare(verify, &addr)?),
         };
+        let identity = match (&self.identity, &verifier) {
+            (None, _) => None,
+            (Some(id), Some(_)) => Some(id.load()?),
+            (Some(_), None) => {
+                return Err(Error::InvalidArgument(format!(
+                    "a client certificate is presented over TLS only: connect to {addr} with TLS"
+                )))
+            }
+        };
         let server_name = match verifier {
             Some(_) => Some(tls::server_name(server.host())?),
             None => None,
@@ -163,7 +182,9 @@ impl Client {
             // Commands are small and latency is what ping measures.
             let _ = tcp.set_nodelay(true);
             let io: Box<dyn Stream> = match (verifier, server_name) {
-                (Some(verifier), Some(name)) => verifier.handshake(tcp, name, &addr).await?,
+                (Some(verifier), Some(name)) => {
+                    verifier.handshake(tcp, name, &addr, identity).await?
+                }
                 _ => Box::new(tcp),
             };
             Ok::<_, Error>(io)
@@ -284,6 +305,24 @@ impl Client {
         PingStats::from_responses(&self.send(pings).await?)
     }
 
+    /// The board's client list (`get_clients`): empty when it
+    /// authenticates no one.
+    pub async fn get_clients(&self) -> Result<Vec<crate::ClientEntry>, Error> {
+        let answer = self.perform(Action::GetClients).await?;
+        answer.field("clients", crate::ClientEntry::list_from_json)
+    }
+
+    /// Replaces the board's client list (`set_clients`) and returns the
+    /// list stored. A board without a list takes one over its USB cable
+    /// only; then an admin may change it over the network.
+    pub async fn set_clients(
+        &self,
+        clients: &[crate::ClientEntry],
+    ) -> Result<Vec<crate::ClientEntry>, Error> {
+        let answer = self.perform(Action::SetClients { clients }).await?;
+        answer.field("clients", crate::ClientEntry::list_from_json)
+    }
+
     /// The board's `info` object (what the server reports about itself).
     pub async fn info(&self) -> Result<Map<String, Value>, Error> {
         let answer = self.perform(Action::GetInfo).await?;
@@ -325,6 +364,7 @@ impl Client {
         sha256: &[u8; 32],
         signature: &[u8; 64],
         version: Option<&str>,
+        allow_downgrade: bool,
     ) -> Result<UpdateStatus, Error> {
         let answer = self
             .perform(Action::UpdateBegin {
@@ -332,6 +372,7 @@ impl Client {
                 sha256,
                 signature,
                 version,
+                allow_downgrade,
             })
             .await?;
         UpdateStatus::of(&answer)
@@ -692,6 +733,7 @@ impl Verifier {
         tcp: TcpStream,
         name: rustls::pki_types::ServerName<'static>,
         addr: &str,
+        identity: Option<crate::identity::Loaded>,
     ) -> Result<Box<dyn Stream>, Error> {
         let dyn_verifier: Arc<dyn ServerCertVerifier> = match &self {
             Self::Ca(v, _) => v.clone(),
@@ -704,7 +746,7 @@ impl Verifier {
                 v.clone()
             }
         };
-        let connector = TlsConnector::from(Arc::new(tls::client_config(dyn_verifier)?));
+        let connector = TlsConnector::from(Arc::new(tls::client_config(dyn_verifier, identity)?));
         let result = connector.connect(name, tcp).await;
         let tls_error = |source: io::Error| Error::Tls {
             addr: addr.to_owned(),

@@ -103,6 +103,15 @@ pub enum Error {
         found: String,
     },
 
+    /// The client identity (certificate or key file) could not be used.
+    #[error("cannot use {} as this client's identity: {reason}", path.display())]
+    Identity {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+
     /// The CA/certificate file could not be used.
     #[error("cannot use {} as a CA or server certificate: {reason}", path.display())]
     CaFile {

@@ -30,11 +30,13 @@
 mod action;
 mod address;
 mod client;
+mod clients;
 mod config;
 pub mod discover;
 mod error;
 mod event;
 mod framing;
+mod identity;
 mod known_hosts;
 mod pin;
 mod ping;
@@ -49,10 +51,12 @@ mod test_server;
 pub use action::{hex, Action, Edge};
 pub use address::{Endpoint, ServerAddr, DEFAULT_PORT};
 pub use client::{now_ns, Client, Connection, Stream, DEFAULT_TIMEOUT};
+pub use clients::{ClientEntry, Role, MAX_CLIENTS, MAX_CLIENT_NAME};
 pub use config::BoardConfig;
 pub use error::Error;
 pub use event::{Event, MAX_BUFFERED_EVENTS};
 pub use framing::{read_line, LineEnd, DEFAULT_MAX_RESPONSE_BYTES};
+pub use identity::{read_certificates, Identity};
 pub use known_hosts::{Fingerprint, KnownHost, KnownHosts, KNOWN_HOSTS_ENV};
 /// The wire protocol's types and limits, shared with piconetd and the firmware.
 pub use piconet_protocol as protocol;

@@ -61,13 +61,21 @@ pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
     })
 }
 
-pub(crate) fn client_config(verifier: Arc<dyn ServerCertVerifier>) -> Result<ClientConfig, Error> {
-    let config = ClientConfig::builder_with_provider(provider())
+pub(crate) fn client_config(
+    verifier: Arc<dyn ServerCertVerifier>,
+    identity: Option<crate::identity::Loaded>,
+) -> Result<ClientConfig, Error> {
+    let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::InvalidArgument(format!("TLS setup: {e}")))?
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(verifier);
+    let config = match identity {
+        Some(id) => builder
+            .with_client_auth_cert(id.certs, id.key)
+            .map_err(|e| Error::InvalidArgument(format!("the client identity: {e}")))?,
+        None => builder.with_no_client_auth(),
+    };
     Ok(config)
 }
 

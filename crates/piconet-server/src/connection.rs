@@ -72,7 +72,11 @@ static NEXT_CONN: AtomicU32 = AtomicU32::new(0);
 /// Serve one connection to its end, then revert the pins it leased with
 /// `"release_on_disconnect": true`: also when this future is dropped
 /// unfinished (an evicted connection, shutdown).
-pub(crate) async fn serve<S>(stream: &mut S, shared: &Arc<Shared>) -> Ended
+pub(crate) async fn serve<S>(
+    stream: &mut S,
+    client: Option<piconet_engine::Fingerprint>,
+    shared: &Arc<Shared>,
+) -> Ended
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -83,7 +87,10 @@ where
         shared,
         session: Session::new(
             shared.clock.now(),
-            Peer::network(conn),
+            match client {
+                Some(fp) => Peer::authenticated(conn, fp),
+                None => Peer::network(conn),
+            },
             limits.session(),
             LineDecoder::new(Vec::new(), limits.max_line),
             Vec::new(),

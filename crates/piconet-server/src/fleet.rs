@@ -102,6 +102,15 @@ impl Fleet {
         Ok(Fleet { servers })
     }
 
+    /// Each board's reloader of the clients file (`--clients`): one SIGHUP
+    /// reloads every board's list.
+    pub fn clients_reloaders(&self) -> Vec<crate::clients::ClientsReloader> {
+        self.servers
+            .iter()
+            .filter_map(Server::clients_reloader)
+            .collect()
+    }
+
     /// Each board's bound address, in order.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.servers.iter().map(Server::local_addr).collect()

@@ -22,6 +22,7 @@
 mod admission;
 pub mod announce;
 mod boards;
+pub mod clients;
 mod clock;
 mod connection;
 mod fleet;
@@ -36,6 +37,7 @@ mod status_led;
 pub mod tls;
 
 pub use boards::{BoardSpec, BoardSpecError};
+pub use clients::{ClientsFileError, ClientsReloader};
 pub use fleet::{Fleet, FleetError, MAX_FLEET};
 pub use limits::Limits;
 pub use server::{Server, ServerConfig, ServerError, ShutdownReport};

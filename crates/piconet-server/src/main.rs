@@ -91,6 +91,12 @@ struct Args {
     /// board then updates itself through simulated embassy-boot flash.
     #[arg(long, value_parser = parse_key)]
     update_public_key: Option<[u8; 32]>,
+    /// Authenticate clients: a TOML file of `[[clients]]` tables (name,
+    /// sha256 of the client certificate's DER, role viewer|operator|admin,
+    /// optional pins). Needs --tls-cert/--tls-key; every client must then
+    /// present a listed certificate. Reloaded on SIGHUP.
+    #[arg(long)]
+    clients: Option<PathBuf>,
 }
 
 /// The shortest `--max-line-bytes` that still fits every command the
@@ -229,6 +235,7 @@ fn run(args: Args) -> ExitCode {
     let count = args.count;
     let mdns = !args.no_mdns;
     let name = args.name.clone();
+    let authenticated = args.clients.is_some();
     let board_kind = match &args.board {
         BoardSpec::Sim => "sim".to_owned(),
         BoardSpec::GpioChip(path) => format!("gpiochip:{}", path.display()),
@@ -262,6 +269,7 @@ fn run(args: Args) -> ExitCode {
             ..defaults.engine
         },
         update_key: args.update_public_key,
+        clients: args.clients.clone(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -280,6 +288,11 @@ fn run(args: Args) -> ExitCode {
             Ok(f) => f,
             Err(e) => return fail(format_args!("{e}")),
         };
+        for reloader in fleet.clients_reloaders() {
+            if let Err(e) = reload_on_sighup(reloader) {
+                return fail(format_args!("cannot watch for SIGHUP: {e}"));
+            }
+        }
         let announcer = if mdns {
             let boards: Vec<Announcement> = fleet
                 .local_addrs()
@@ -298,9 +311,7 @@ fn run(args: Args) -> ExitCode {
                         fw: fw.clone(),
                         id,
                         tls: tls.clone(),
-                        // piconetd has no client list yet: TLS or not,
-                        // every client is let in.
-                        auth: "none",
+                        auth: if authenticated { "mtls" } else { "none" },
                     }
                 })
                 .collect();
@@ -340,6 +351,26 @@ fn tls_fingerprint(files: &TlsFiles) -> Result<String, piconet_server::TlsError>
                 .collect()
         })
         .unwrap_or_default())
+}
+
+/// Reload the clients file at every SIGHUP; a file that cannot be used is
+/// logged and the running list kept.
+fn reload_on_sighup(reloader: piconet_server::ClientsReloader) -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            match reloader.reload() {
+                Ok(n) => {
+                    tracing::info!(clients = n, file = %reloader.path().display(), "clients file reloaded")
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "clients file not reloaded: the running list stays")
+                }
+            }
+        }
+    });
+    Ok(())
 }
 
 /// SIGINT or SIGTERM.

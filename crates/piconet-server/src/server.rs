@@ -53,6 +53,10 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Engine settings (version, longest lease).
     pub engine: Config,
+    /// The clients file (`--clients`): with one, TLS is required with a
+    /// client certificate the list names, and the engine checks every
+    /// command against the client's role and pins.
+    pub clients: Option<std::path::PathBuf>,
     /// The sim board's firmware update key (ed25519 public key): with one,
     /// the simulated Pico W has flash with embassy-boot and accepts images
     /// signed by its secret half (`piconet firmware sign`).
@@ -73,6 +77,7 @@ impl Default for ServerConfig {
                 ..Config::default()
             },
             update_key: None,
+            clients: None,
         }
     }
 }
@@ -94,6 +99,12 @@ pub enum ServerError {
     /// The TLS identity.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// The clients file.
+    #[error(transparent)]
+    Clients(#[from] crate::clients::ClientsFileError),
+    /// A clients file without a TLS identity.
+    #[error("--clients needs --tls-cert and --tls-key: clients authenticate with their certificates over TLS, so piconetd serves no plaintext port while a client list is set")]
+    ClientsNeedTls,
     /// The lease thread could not start.
     #[error("cannot start the lease timer thread: {0}")]
     Thread(std::io::Error),
@@ -256,6 +267,7 @@ pub struct Server {
     listener: TcpListener,
     shared: Arc<Shared>,
     tls: Option<TlsAcceptor>,
+    clients_file: Option<std::path::PathBuf>,
 }
 
 impl Server {
@@ -267,9 +279,22 @@ impl Server {
             config.led_line,
             config.update_key.map(|key| (key, config.engine.version)),
         )?;
-        let tls = match &config.tls {
-            Some(files) => Some(TlsAcceptor::from(tls::server_config(files)?)),
+        let clients = match &config.clients {
+            Some(path) => Some(crate::clients::load(path)?),
             None => None,
+        };
+        let verifier = clients
+            .as_ref()
+            .map(|_| crate::clients::ListedClients::new(&rustls::crypto::ring::default_provider()));
+        let tls = match (&config.tls, &verifier) {
+            (Some(files), v) => {
+                let v = v
+                    .clone()
+                    .map(|v| v as Arc<dyn rustls::server::danger::ClientCertVerifier>);
+                Some(TlsAcceptor::from(Arc::new(tls::config_with(files, v)?)))
+            }
+            (None, Some(_)) => return Err(ServerError::ClientsNeedTls),
+            (None, None) => None,
         };
         let listener =
             TcpListener::bind(config.listen)
@@ -284,11 +309,20 @@ impl Server {
             tls = tls.is_some(),
             "piconetd listening"
         );
-        Ok(Server {
+        let mut engine = Engine::new(board, config.engine);
+        if let Some(list) = clients {
+            info!(
+                clients = list.as_slice().len(),
+                "client authentication on: mutual TLS, roles and pins from the clients file"
+            );
+            engine.set_clients(list);
+        }
+        let server = Server {
             listener,
             tls,
+            clients_file: config.clients.clone(),
             shared: Arc::new(Shared {
-                engine: EngineLock::new(Engine::new(board, config.engine)),
+                engine: EngineLock::new(engine),
                 clock,
                 limits: config.limits,
                 lease_thread: OnceLock::new(),
@@ -299,6 +333,19 @@ impl Server {
                 asleep_until: std::sync::Mutex::new(None),
                 event_wakers: std::sync::Mutex::new(HashMap::new()),
             }),
+        };
+        if let Some(v) = verifier {
+            v.attach(&server.shared);
+        }
+        Ok(server)
+    }
+
+    /// Reloads the clients file into this daemon (on SIGHUP); `None`
+    /// without `--clients`.
+    pub fn clients_reloader(&self) -> Option<crate::clients::ClientsReloader> {
+        Some(crate::clients::ClientsReloader {
+            path: self.clients_file.clone()?,
+            shared: self.shared.clone(),
         })
     }
 
@@ -319,6 +366,7 @@ impl Server {
             listener,
             shared,
             tls,
+            clients_file: _,
         } = self;
         let mut background = JoinSet::new();
         let leases = crate::leases::spawn(shared.clone()).map_err(ServerError::Thread)?;
@@ -441,7 +489,7 @@ struct Gates {
 
 async fn serve_plain(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>, ticket: Ticket) {
     let stream = ticket.track(tcp);
-    with_stream(stream, peer, shared, ticket).await
+    with_stream(stream, peer, None, shared, ticket).await
 }
 
 async fn serve_tls(
@@ -472,11 +520,18 @@ async fn serve_tls(
             return;
         }
     };
+    // The verifier admitted this certificate (or none was asked for).
+    let client = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|certs| certs.first())
+        .map(|der| crate::clients::fingerprint(der.as_ref()));
     // The slot is taken only now, so silent or slow handshakes hold none.
     match connections.admit(AddrKey::from(peer.ip())) {
         Ok(ticket) => {
             let stream = ticket.track(stream);
-            with_stream(stream, peer, shared, ticket).await
+            with_stream(stream, peer, client, shared, ticket).await
         }
         Err(refusal) => {
             // Taken while this one shook hands: say so over TLS, briefly.
@@ -578,6 +633,7 @@ impl RateLimitedWarn {
 async fn with_stream<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     peer: SocketAddr,
+    client: Option<piconet_engine::Fingerprint>,
     shared: Arc<Shared>,
     ticket: Ticket,
 ) {
@@ -586,7 +642,7 @@ async fn with_stream<S: AsyncRead + AsyncWrite + Unpin>(
     shared.clients_changed.notify_one();
     let mut power = shared.power_cycles.subscribe();
     let ended = tokio::select! {
-        ended = connection::serve(&mut stream, &shared) => Closed::Ended(ended),
+        ended = connection::serve(&mut stream, client, &shared) => Closed::Ended(ended),
         () = ticket.evicted() => Closed::Evicted,
         _ = power.changed() => Closed::PowerCycle,
     };

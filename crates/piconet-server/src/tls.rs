@@ -148,6 +148,15 @@ fn check_key_matches(
 
 /// A rustls server configuration for the identity in `files`.
 pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    Ok(Arc::new(config_with(files, None)?))
+}
+
+/// The identity in `files`; with `clients`, every client must present a
+/// certificate that verifier admits (mutual TLS).
+pub(crate) fn config_with(
+    files: &TlsFiles,
+    clients: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
+) -> Result<rustls::ServerConfig, TlsError> {
     let certs = load_certs(&files.cert)?;
     let key = load_key(&files.key)?;
     let provider = Arc::new(provider::default_provider());
@@ -156,9 +165,11 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsE
     // Not `with_single_cert`: it would parse the certificate with webpki,
     // which refuses the seed's v1 certificate (see the module comment).
     let resolver = SingleCertAndKey::from(CertifiedKey::new(certs, signing_key));
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(resolver));
-    Ok(Arc::new(config))
+    let builder = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?;
+    let builder = match clients {
+        Some(verifier) => builder.with_client_cert_verifier(verifier),
+        None => builder.with_no_client_auth(),
+    };
+    Ok(builder.with_cert_resolver(Arc::new(resolver)))
 }

@@ -216,6 +216,7 @@ pub async fn update(client: &Client, args: &UpdateArgs) -> Result<UpdateReport, 
                     &signed.sha256,
                     &signed.signature,
                     signed.version.as_deref(),
+                    args.allow_downgrade,
                 )
                 .await
                 .map_err(no_updates)?;

@@ -5,13 +5,15 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use piconet_server::{Server, ServerConfig, ShutdownReport};
+use piconet_server::{ClientsReloader, Server, ServerConfig, ShutdownReport};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// A running daemon, stopped (and its leases reverted) by [`Daemon::stop`].
 pub struct Daemon {
     pub addr: SocketAddr,
+    /// With `--clients`: reloads the file as SIGHUP does.
+    pub reloader: Option<ClientsReloader>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<ShutdownReport>,
 }
@@ -21,6 +23,7 @@ impl Daemon {
     pub async fn start(config: ServerConfig) -> Daemon {
         let server = Server::bind(config).await.unwrap();
         let addr = server.local_addr();
+        let reloader = server.clients_reloader();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             server
@@ -30,7 +33,12 @@ impl Daemon {
                 .await
                 .unwrap()
         });
-        Daemon { addr, stop, task }
+        Daemon {
+            addr,
+            reloader,
+            stop,
+            task,
+        }
     }
 
     /// Shut down as on SIGTERM.

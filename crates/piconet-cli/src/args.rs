@@ -72,6 +72,73 @@ pub struct Target {
     /// Reach the board over its USB serial port instead (e.g. /dev/ttyACM0); plaintext.
     #[arg(long, value_name = "DEVICE")]
     pub serial: Option<PathBuf>,
+    #[command(flatten)]
+    pub id: IdentityArgs,
+}
+
+/// The client certificate a network command presents to a board that
+/// authenticates its clients (mutual TLS). Either implies --tls.
+#[derive(Debug, Args, Default, Clone)]
+pub struct IdentityArgs {
+    /// Present this identity (piconet identity new NAME) to the board. Implies --tls.
+    #[arg(long, global = true, value_name = "NAME", conflicts_with = "cert")]
+    pub identity: Option<String>,
+    /// Present this client certificate (PEM or DER), with --key. Implies --tls.
+    #[arg(long, global = true, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM or DER).
+    #[arg(long, global = true, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+}
+
+impl IdentityArgs {
+    /// True when a certificate is to be presented.
+    pub fn given(&self) -> bool {
+        self.identity.is_some() || self.cert.is_some()
+    }
+}
+
+/// `piconet clients ADDR ...`.
+#[derive(Debug, Subcommand)]
+pub enum ClientsAction {
+    /// Show the board's client list.
+    List,
+    /// Let a client in: an identity's NAME (piconet identity list) or a certificate file
+    /// (PEM or DER, named by its file stem); replaces a client of that name or certificate.
+    Allow {
+        /// NAME or CERT.pem.
+        who: String,
+        /// viewer, operator or admin.
+        #[arg(long, value_parser = role)]
+        role: piconet_client::Role,
+        /// The only pins an operator may set up and drive, e.g. 2,3,15 [default: all].
+        #[arg(long, value_delimiter = ',', value_name = "PINS")]
+        pins: Option<Vec<u32>>,
+    },
+    /// Remove a client: its next connection is refused.
+    Revoke {
+        /// The client's name on the board.
+        name: String,
+    },
+}
+
+/// `piconet identity ...`.
+#[derive(Debug, Subcommand)]
+pub enum IdentityAction {
+    /// Make a client identity: an EC P-256 key (mode 0600) and a self-signed
+    /// certificate, next to the known-hosts file; prints its SHA-256 fingerprint.
+    New {
+        /// Its name (1-32 of A-Z a-z 0-9 . _ -), also its name on boards.
+        name: String,
+    },
+    /// List the identities and their fingerprints.
+    List,
+}
+
+/// `--role`.
+fn role(s: &str) -> Result<piconet_client::Role, String> {
+    piconet_client::Role::from_name(s)
+        .ok_or_else(|| format!("{s:?}: use viewer, operator or admin"))
 }
 
 impl Target {
@@ -161,6 +228,8 @@ pub enum Command {
     Watch {
         /// The server: HOST[:PORT] or [IPv6]:PORT.
         addr: ServerAddr,
+        #[command(flatten)]
+        id: IdentityArgs,
         /// The input pins to watch.
         #[arg(required = true, value_name = "PIN")]
         pins: Vec<u32>,
@@ -185,6 +254,8 @@ pub enum Command {
     Bench {
         /// The server: HOST[:PORT] or [IPv6]:PORT.
         addr: ServerAddr,
+        #[command(flatten)]
+        id: IdentityArgs,
         /// Simultaneous connections.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
         connections: u32,
@@ -232,6 +303,27 @@ pub enum Command {
         /// Install an image older than the one the board runs (refused otherwise).
         #[arg(long)]
         allow_downgrade: bool,
+        #[command(flatten)]
+        id: IdentityArgs,
+    },
+    /// Show or change a board's client list, as an admin over the network.
+    ///
+    /// A board with a client list lets in only the certificates on it (mutual TLS) and
+    /// lets each do what its role allows: viewer reads, operator also sets up and drives
+    /// its pins, admin everything. Give the board its first list over USB (piconet
+    /// provision --allow NAME --role admin); then an admin may change it here.
+    Clients {
+        /// The server: HOST[:PORT] or [IPv6]:PORT.
+        addr: ServerAddr,
+        #[command(flatten)]
+        id: IdentityArgs,
+        #[command(subcommand)]
+        action: ClientsAction,
+    },
+    /// Make and list this computer's client identities (certificates for mutual TLS).
+    Identity {
+        #[command(subcommand)]
+        action: IdentityAction,
     },
     /// Set up a board over its USB cable: WiFi, port, TLS identity.
     ///
@@ -342,6 +434,23 @@ pub struct ProvisionArgs {
     /// Reset the board at the end, so the settings apply now.
     #[arg(long)]
     pub reset: bool,
+    /// Add a client to the board's list: an identity's NAME or a certificate file; with --role.
+    #[arg(
+        long,
+        value_name = "NAME|CERT",
+        requires = "role",
+        conflicts_with = "revoke"
+    )]
+    pub allow: Option<String>,
+    /// The allowed client's role: viewer, operator or admin.
+    #[arg(long, value_parser = role, requires = "allow")]
+    pub role: Option<piconet_client::Role>,
+    /// The only pins the allowed operator may drive, e.g. 2,3 [default: all].
+    #[arg(long, value_delimiter = ',', value_name = "PINS", requires = "allow")]
+    pub pins: Option<Vec<u32>>,
+    /// Remove a client from the board's list.
+    #[arg(long, value_name = "NAME")]
+    pub revoke: Option<String>,
 }
 
 const WORDS: &str = "words";
@@ -461,17 +570,40 @@ impl Command {
             | Command::Version { target }
             | Command::Actions { target }
             | Command::Pins { target } => target.endpoint(),
-            Command::Bench { addr, .. } | Command::Watch { addr, .. } => {
-                Endpoint::Tcp(addr.clone())
-            }
+            Command::Bench { addr, .. }
+            | Command::Watch { addr, .. }
+            | Command::Clients { addr, .. } => Endpoint::Tcp(addr.clone()),
             Command::Update { target, .. } => target
                 .clone()
                 .unwrap_or_else(|| unreachable!("try_parse_args sets the update's target")),
-            Command::Firmware { .. } | Command::Provision(_) | Command::Discover { .. } => {
+            Command::Firmware { .. }
+            | Command::Provision(_)
+            | Command::Discover { .. }
+            | Command::Identity { .. } => {
                 unreachable!(
-                    "run() answers firmware, provision and discover before building a client"
+                    "run() answers firmware, provision, identity and discover before building a client"
                 )
             }
+        }
+    }
+
+    /// The client certificate options, on a network command.
+    pub fn identity(&self) -> Option<&IdentityArgs> {
+        match self {
+            Command::Send { target, .. }
+            | Command::Ping { target, .. }
+            | Command::Info { target }
+            | Command::Version { target }
+            | Command::Actions { target }
+            | Command::Pins { target } => Some(&target.id),
+            Command::Watch { id, .. }
+            | Command::Bench { id, .. }
+            | Command::Update { id, .. }
+            | Command::Clients { id, .. } => Some(id),
+            Command::Provision(_)
+            | Command::Firmware { .. }
+            | Command::Identity { .. }
+            | Command::Discover { .. } => None,
         }
     }
 

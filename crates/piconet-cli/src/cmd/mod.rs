@@ -3,7 +3,9 @@
 pub mod actions;
 pub mod bench;
 pub mod discover;
+pub mod clients;
 pub mod firmware;
+pub mod identity;
 pub mod info;
 pub mod ping;
 pub mod pins;
@@ -17,7 +19,7 @@ use std::io::Write;
 
 use piconet_client::Client;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, ClientsAction, Command, IdentityAction};
 use crate::error::Failure;
 
 /// Carries out `cli`, writing what it prints to `out`.
@@ -32,6 +34,12 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
     if let Command::Provision(args) = &cli.command {
         return provision::run(args, &cli.connection, json, out).await;
     }
+    if let Command::Identity { action } = &cli.command {
+        return match action {
+            IdentityAction::New { name } => identity::new(&cli.connection, name, json, out),
+            IdentityAction::List => identity::list(&cli.connection, json, out),
+        };
+    }
     if let Some(path) = cli.command.serial() {
         if cli.connection.tls()?.is_some() {
             return Err(Failure::Usage(format!(
@@ -41,7 +49,31 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
         }
     }
     let mut client = Client::to(cli.command.endpoint()).with_timeout(cli.connection.timeout);
-    let tls = cli.connection.tls()?;
+    let id = cli.command.identity().cloned().unwrap_or_default();
+    let mut tls = cli.connection.tls()?;
+    if id.given() {
+        if let Some(path) = cli.command.serial() {
+            return Err(Failure::Usage(format!(
+                "--serial {} is plaintext: a client certificate is presented over TLS only, drop --identity/--cert",
+                path.display()
+            )));
+        }
+        let identity = match (&id.identity, &id.cert, &id.key) {
+            (Some(name), _, _) => identity::Store::of(&cli.connection)?.get(name)?,
+            (None, Some(cert), Some(key)) => piconet_client::Identity::new(cert, key),
+            _ => unreachable!("clap requires --key with --cert"),
+        };
+        client = client.with_identity(identity);
+        // A certificate implies TLS, verified as --tls verifies.
+        if tls.is_none() {
+            tls = Some(piconet_client::TlsVerify::KnownHosts(
+                match &cli.connection.known_hosts {
+                    Some(p) => p.clone(),
+                    None => piconet_client::KnownHosts::default_path()?,
+                },
+            ));
+        }
+    }
     let with_tls = tls.is_some();
     if let Some(verify) = tls {
         client = client.with_tls(verify);
@@ -72,7 +104,24 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
             Ok(())
         }
         // Answered at the top, before any connection.
-        Command::Firmware { .. } | Command::Provision(_) | Command::Discover { .. } => Ok(()),
+        Command::Firmware { .. }
+        | Command::Provision(_)
+        | Command::Discover { .. }
+        | Command::Identity { .. } => Ok(()),
+        Command::Clients { action, .. } => {
+            let list = match action {
+                ClientsAction::List => client.get_clients().await?,
+                ClientsAction::Allow { who, role, pins } => {
+                    let change = clients::Change::Allow { who, role, pins };
+                    clients::apply(&client, &identity::Store::of(&cli.connection)?, &change).await?
+                }
+                ClientsAction::Revoke { name } => {
+                    let change = clients::Change::Revoke(name);
+                    clients::apply(&client, &identity::Store::of(&cli.connection)?, &change).await?
+                }
+            };
+            clients::print(&list, json, out)
+        }
         Command::Send {
             commands,
             release_on_disconnect,

@@ -177,6 +177,32 @@ pub async fn run(
             }
         }
     }
+    let clients = match clients_change(args) {
+        None => None,
+        Some(change) => {
+            let store = crate::cmd::identity::Store::of(connection)?;
+            let answer = session.ask(Action::GetClients, false).await?;
+            let list = answer
+                .get("clients")
+                .and_then(piconet_client::ClientEntry::list_from_json)
+                .ok_or_else(|| {
+                    fail(
+                        exit::BAD_ANSWER,
+                        format!(
+                            "the board on {} answered get_clients without a valid list",
+                            path.display()
+                        ),
+                    )
+                })?;
+            let list = crate::cmd::clients::changed(&store, list, &change)?;
+            let answer = session
+                .ask(Action::SetClients { clients: &list }, false)
+                .await?;
+            answer
+                .get("clients")
+                .and_then(piconet_client::ClientEntry::list_from_json)
+        }
+    };
     let after = session.config(!plan.reset).await?;
     check(&plan, &after)?;
     if plan.reset {
@@ -200,11 +226,36 @@ pub async fn run(
         reset: plan.reset,
     };
     if json {
-        writeln!(out, "{}", report.json())?;
+        let mut v = report.json();
+        if let Some(list) = &clients {
+            v["clients"] = list
+                .iter()
+                .map(piconet_client::ClientEntry::to_json)
+                .collect();
+        }
+        writeln!(out, "{v}")?;
     } else {
         write!(out, "{report}")?;
+        if let Some(list) = &clients {
+            writeln!(out, "client list:")?;
+            crate::cmd::clients::print(list, false, out)?;
+        }
     }
     Ok(())
+}
+
+/// The client list change `--allow`/`--revoke` ask for.
+fn clients_change(args: &ProvisionArgs) -> Option<crate::cmd::clients::Change> {
+    use crate::cmd::clients::Change;
+    match (&args.allow, args.role, &args.revoke) {
+        (Some(who), Some(role), _) => Some(Change::Allow {
+            who: who.clone(),
+            role,
+            pins: args.pins.clone(),
+        }),
+        (_, _, Some(name)) => Some(Change::Revoke(name.clone())),
+        _ => None,
+    }
 }
 
 /// Reads and checks everything the command line points at.

@@ -17,6 +17,9 @@ use serde_json::json;
 use crate::args::ConnectionArgs;
 use crate::error::Failure;
 
+/// An identity's name and its fingerprint (or why it cannot be read).
+pub type Listed = (String, Result<Fingerprint, String>);
+
 /// The directory of identities.
 pub struct Store {
     dir: PathBuf,
@@ -111,7 +114,7 @@ impl Store {
     }
 
     /// Every identity, by name: its fingerprint (or why it cannot be read).
-    pub fn list(&self) -> Result<Vec<(String, Result<Fingerprint, String>)>, Failure> {
+    pub fn list(&self) -> Result<Vec<Listed>, Failure> {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

@@ -2,8 +2,8 @@
 
 pub mod actions;
 pub mod bench;
-pub mod discover;
 pub mod clients;
+pub mod discover;
 pub mod firmware;
 pub mod identity;
 pub mod info;

@@ -17,6 +17,9 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 PICONETD=${PICONETD:-$TARGET/debug/piconetd}
 PICONET=${PICONET:-$TARGET/debug/piconet}
 
+for bin in "$PICONETD" "$PICONET"; do
+  [ -x "$bin" ] || { echo "FAILED: $bin missing: cargo build -p piconet-server -p piconet-cli first" >&2; exit 1; }
+done
 command -v ip >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
 command -v openssl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null; }
 
@@ -69,7 +72,8 @@ PIDS+=($!)
 
 # mDNS probes for a name for ~750 ms before announcing it: a few tries.
 for try in 1 2 3 4; do
-  timeout 30 ip netns exec "$NS_A" "$PICONET" --json discover --timeout 2 >"$WORK/found.json"
+  timeout 30 ip netns exec "$NS_A" "$PICONET" --json discover --timeout 2 >"$WORK/found.json" ||
+    { echo "FAILED: piconet discover exited $?" >&2; exit 1; }
   if python3 - "$WORK/found.json" "$FINGERPRINT" <<'PY'
 import json, sys
 found = {b["name"]: b for b in json.load(open(sys.argv[1]))}
@@ -109,7 +113,28 @@ PY
   then
     echo "discovery: board-a and board-b found from $NS_A (board-b across the veth link, its TLS fingerprint announced), the --no-mdns board not (try $try)"
     # The text listing names both as well.
-    timeout 30 ip netns exec "$NS_A" "$PICONET" discover --timeout 1 | grep -q '^board-b  .*10\.231\.17\.2'
+    timeout 30 ip netns exec "$NS_A" "$PICONET" discover --timeout 2 >"$WORK/found.txt"
+    grep -q '^board-b  .*10\.231\.17\.2' "$WORK/found.txt" ||
+      { echo "FAILED: the text listing lacks board-b at 10.231.17.2:" >&2; cat "$WORK/found.txt" >&2; exit 1; }
+    # NAME.local, and a bare NAME the system resolver does not know, reach
+    # the boards through mDNS; the first TLS contact with board-b pins the
+    # certificate its announcement names.
+    timeout 30 ip netns exec "$NS_A" "$PICONET" version board-a.local >/dev/null
+    timeout 30 ip netns exec "$NS_A" "$PICONET" version board-a >/dev/null
+    timeout 30 ip netns exec "$NS_A" "$PICONET" version --tls --known-hosts "$WORK/known_hosts" board-b.local 2>/dev/null >/dev/null
+    grep -qx "board-b.local:12345 $FINGERPRINT" "$WORK/known_hosts" || {
+      echo "FAILED: board-b.local not pinned with its announced fingerprint:" >&2
+      cat "$WORK/known_hosts" >&2
+      exit 1
+    }
+    # An unknown name is a clear resolve error (exit 3), within the mDNS wait.
+    rc=0
+    timeout 30 ip netns exec "$NS_A" "$PICONET" version nosuch.local 2>"$WORK/err" || rc=$?
+    if [ "$rc" -ne 3 ] || ! grep -q 'no board named "nosuch"' "$WORK/err"; then
+      echo "FAILED: nosuch.local gave exit $rc: $(cat "$WORK/err")" >&2
+      exit 1
+    fi
+    echo "names: board-a.local and board-a reached over mDNS, board-b.local over TLS pinned with its announced fingerprint, nosuch.local refused"
     exit 0
   fi
   echo "try $try: not yet" >&2

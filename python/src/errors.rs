@@ -37,7 +37,9 @@ fn client_class(error: &Error) -> &'static str {
         | Error::SerialOpen { .. }
         | Error::SerialList { .. } => "ConnectionError",
         Error::Tls { .. } | Error::ServerWantsTls { .. } => "TLSError",
-        Error::CertificateRejected { .. } => "CertificateError",
+        Error::CertificateRejected { .. } | Error::AnnouncementMismatch { .. } => {
+            "CertificateError"
+        }
         Error::HostKeyChanged { .. } => "HostKeyChangedError",
         Error::CaFile { .. }
         | Error::KnownHostsIo { .. }

@@ -66,7 +66,7 @@ pub struct ConnectionArgs {
 /// The server of a command that also works over a board's USB cable.
 #[derive(Debug, Args)]
 pub struct Target {
-    /// The server: HOST[:PORT] or [IPv6]:PORT.
+    /// The server: HOST[:PORT], [IPv6]:PORT, or a board's NAME or NAME.local (found over mDNS, on its announced port).
     #[arg(required_unless_present = "serial", conflicts_with = "serial")]
     pub addr: Option<ServerAddr>,
     /// Reach the board over its USB serial port instead (e.g. /dev/ttyACM0); plaintext.
@@ -226,7 +226,7 @@ pub enum Command {
     /// that sends nothing for --idle-timeout-secs (300 s by default): the watch then
     /// ends with exit 1 and says so.
     Watch {
-        /// The server: HOST[:PORT] or [IPv6]:PORT.
+        /// The server: HOST[:PORT], [IPv6]:PORT, or a board's NAME or NAME.local (found over mDNS, on its announced port).
         addr: ServerAddr,
         #[command(flatten)]
         id: IdentityArgs,
@@ -252,7 +252,7 @@ pub enum Command {
     /// timeout. Answers with an error are counted as errors, not as commands; any error
     /// or broken connection exits 1 after the report.
     Bench {
-        /// The server: HOST[:PORT] or [IPv6]:PORT.
+        /// The server: HOST[:PORT], [IPv6]:PORT, or a board's NAME or NAME.local (found over mDNS, on its announced port).
         addr: ServerAddr,
         #[command(flatten)]
         id: IdentityArgs,

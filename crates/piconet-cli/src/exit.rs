@@ -32,7 +32,8 @@ Exit codes:
      image's; update of an older image without --allow-downgrade
   3  connection failed: refused, unreachable, unknown host, closed by the server, or the
      serial port cannot be opened; discover: mDNS browsing cannot start
-  4  TLS failed: certificate not trusted by --ca, changed since pinned, or handshake error;
+  4  TLS failed: certificate not trusted by --ca, changed since pinned (or, first seen, not the
+     one its mDNS announcement names), or handshake error;
      or the server speaks TLS and the client did not
   5  timeout: no connection or no answer within --timeout seconds
   6  the server's answer is not valid (not JSON, missing fields, over 1 MiB); provision:
@@ -57,6 +58,7 @@ pub fn code(error: &Error) -> u8 {
         Error::Tls { .. }
         | Error::CertificateRejected { .. }
         | Error::HostKeyChanged { .. }
+        | Error::AnnouncementMismatch { .. }
         | Error::ServerWantsTls { .. } => TLS,
         Error::Timeout { .. } => TIMEOUT,
         Error::ResponseTooLarge { .. }

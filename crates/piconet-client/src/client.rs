@@ -14,10 +14,11 @@ use tokio_rustls::TlsConnector;
 use crate::action::Action;
 use crate::address::{Endpoint, ServerAddr};
 use crate::config::BoardConfig;
+use crate::discover;
 use crate::error::Error;
 use crate::event::{Event, EventBuffer, MAX_BUFFERED_EVENTS};
 use crate::framing::{self, LineEnd, DEFAULT_MAX_RESPONSE_BYTES};
-use crate::known_hosts::KnownHosts;
+use crate::known_hosts::{Fingerprint, KnownHosts};
 use crate::pin::PinState;
 use crate::pin::{level_from_json, Level, Mode, Pull};
 use crate::ping::PingStats;
@@ -177,13 +178,22 @@ impl Client {
             Some(_) => Some(tls::server_name(server.host())?),
             None => None,
         };
+        // Before the connect timeout: an mDNS name has a wait of its own
+        // (MDNS_RESOLVE_WAIT, or the timeout when longer), and its "not
+        // found" says more than a timeout would.
+        let (candidates, found) = resolve(server, self.timeout).await?;
         let open = async {
-            let tcp = tcp_connect(server, &addr).await?;
+            let tcp = tcp_connect(server, &addr, candidates).await?;
             // Commands are small and latency is what ping measures.
             let _ = tcp.set_nodelay(true);
+            // A board found over mDNS announces its certificate's SHA-256:
+            // a first TLS contact must present that one to be pinned.
+            let announced = found.and_then(|f| f.tls.parse::<Fingerprint>().ok());
             let io: Box<dyn Stream> = match (verifier, server_name) {
                 (Some(verifier), Some(name)) => {
-                    verifier.handshake(tcp, name, &addr, identity).await?
+                    verifier
+                        .handshake(tcp, name, &addr, identity, announced)
+                        .await?
                 }
                 _ => Box::new(tcp),
             };
@@ -677,15 +687,77 @@ pub fn now_ns() -> i64 {
     i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
 }
 
-async fn tcp_connect(server: &ServerAddr, addr: &str) -> Result<TcpStream, Error> {
-    let resolve = |source| Error::Resolve {
+/// How long a `NAME` / `NAME.local` is looked for over mDNS at least (the
+/// client's timeout when that is longer). Responders answer the same
+/// question at most about once a second, so a lookup right after another
+/// can take over a second on a busy link.
+pub const MDNS_RESOLVE_WAIT: Duration = Duration::from_secs(5);
+
+/// The addresses to try for `server`, and the board's mDNS announcement
+/// when it was found that way. `NAME.local` is asked over mDNS; a bare
+/// `NAME` the system resolver does not know is too. A board found so is
+/// reached on its announced port when `server` has the default one.
+async fn resolve(
+    server: &ServerAddr,
+    wait: Duration,
+) -> Result<(Vec<SocketAddr>, Option<discover::Found>), Error> {
+    let host = server.host();
+    let resolve_error = |source| Error::Resolve {
+        host: host.to_owned(),
+        source,
+    };
+    let by_mdns = |name: &str| {
+        let name = name.to_owned();
+        async move {
+            let found = discover::resolve(&name, wait.max(MDNS_RESOLVE_WAIT))
+                .await
+                .map_err(|e| resolve_error(io::Error::other(e.to_string())))?;
+            let found = found.ok_or_else(|| {
+                resolve_error(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!(
+                        "no board named {name:?} answered over mDNS within {:?} (piconet discover lists those that do)",
+                        wait.max(MDNS_RESOLVE_WAIT)
+                    ),
+                ))
+            })?;
+            let port = if server.port() == crate::DEFAULT_PORT {
+                found.port
+            } else {
+                server.port()
+            };
+            let addrs = found
+                .addresses
+                .iter()
+                .map(|ip| SocketAddr::new(*ip, port))
+                .collect();
+            Ok::<_, Error>((addrs, Some(found)))
+        }
+    };
+    if let Some(name) = discover::mdns_name(host, false) {
+        return by_mdns(name).await;
+    }
+    match tokio::net::lookup_host((host, server.port())).await {
+        Ok(addrs) => Ok((addrs.collect(), None)),
+        Err(e) => match discover::mdns_name(host, true) {
+            Some(name) => by_mdns(name).await.map_err(|mdns| match mdns {
+                Error::Resolve { .. } => resolve_error(e),
+                other => other,
+            }),
+            None => Err(resolve_error(e)),
+        },
+    }
+}
+
+async fn tcp_connect(
+    server: &ServerAddr,
+    addr: &str,
+    candidates: Vec<SocketAddr>,
+) -> Result<TcpStream, Error> {
+    let resolve_error = |source| Error::Resolve {
         host: server.host().to_owned(),
         source,
     };
-    let candidates: Vec<SocketAddr> = tokio::net::lookup_host((server.host(), server.port()))
-        .await
-        .map_err(resolve)?
-        .collect();
     let mut failure = None;
     for candidate in candidates {
         match TcpStream::connect(candidate).await {
@@ -701,7 +773,7 @@ async fn tcp_connect(server: &ServerAddr, addr: &str) -> Result<TcpStream, Error
             addr: addr.to_owned(),
             source,
         },
-        None => resolve(io::Error::new(io::ErrorKind::NotFound, "no addresses")),
+        None => resolve_error(io::Error::new(io::ErrorKind::NotFound, "no addresses")),
     })
 }
 
@@ -728,12 +800,15 @@ impl Verifier {
         })
     }
 
+    /// `announced`: the fingerprint the board's mDNS record gives, which a
+    /// certificate seen for the first time must match to be pinned.
     async fn handshake(
         self,
         tcp: TcpStream,
         name: rustls::pki_types::ServerName<'static>,
         addr: &str,
         identity: Option<crate::identity::Loaded>,
+        announced: Option<Fingerprint>,
     ) -> Result<Box<dyn Stream>, Error> {
         let dyn_verifier: Arc<dyn ServerCertVerifier> = match &self {
             Self::Ca(v, _) => v.clone(),
@@ -772,6 +847,13 @@ impl Verifier {
                 }),
                 (_, Err(e)) => Err(tls_error(e)),
                 // Pinned only now: the handshake proved the server holds the key.
+                (Seen::New(fingerprint), Ok(_)) if announced.is_some_and(|a| a != fingerprint) => {
+                    Err(Error::AnnouncementMismatch {
+                        addr: addr.to_owned(),
+                        announced: announced.map(|a| a.to_string()).unwrap_or_default(),
+                        found: fingerprint.to_string(),
+                    })
+                }
                 (Seen::New(fingerprint), Ok(stream)) => {
                     store.add(addr, &fingerprint)?;
                     eprintln!(

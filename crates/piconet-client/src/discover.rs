@@ -115,3 +115,78 @@ pub fn browse(timeout: Duration) -> Result<Vec<Found>, DiscoverError> {
     }
     Ok(found.into_values().collect())
 }
+
+/// Finds the board announced as `name` (an instance name, without
+/// `.local`), browsing up to `timeout`; `None` if it did not answer.
+pub async fn resolve(name: &str, timeout: Duration) -> Result<Option<Found>, DiscoverError> {
+    let daemon = ServiceDaemon::new()?;
+    let events = daemon.browse(SERVICE_TYPE)?;
+    let wanted = format!("{name}.{SERVICE_TYPE}");
+    let wait = async {
+        while let Ok(event) = events.recv_async().await {
+            if let ServiceEvent::ServiceResolved(s) = event {
+                // IPv6 link-local addresses need their interface to be
+                // reached: only addresses a plain connect can use count.
+                let mut addresses: Vec<IpAddr> = s
+                    .addresses
+                    .iter()
+                    .map(|a| a.to_ip_addr())
+                    .filter(|ip| match ip {
+                        IpAddr::V4(_) => true,
+                        IpAddr::V6(v6) => !v6.is_unicast_link_local(),
+                    })
+                    .collect();
+                if s.fullname.eq_ignore_ascii_case(&wanted) && !addresses.is_empty() {
+                    let txt = |k: &str| s.get_property_val_str(k).unwrap_or_default().to_owned();
+                    addresses.sort();
+                    return Some(Found {
+                        name: name.to_owned(),
+                        host: s.host.clone(),
+                        addresses,
+                        port: s.port,
+                        api: txt("api"),
+                        fw: txt("fw"),
+                        id: txt("id"),
+                        tls: txt("tls"),
+                        auth: txt("auth"),
+                    });
+                }
+            }
+        }
+        None
+    };
+    let found = tokio::time::timeout(timeout, wait).await.ok().flatten();
+    let _ = daemon.stop_browse(SERVICE_TYPE);
+    let _ = daemon.shutdown();
+    Ok(found)
+}
+
+/// The board name `host` stands for over mDNS: `NAME.local` always; a bare
+/// `NAME` (no dot, not an IP) only as a fallback when the system resolver
+/// does not know it (`tried_dns`).
+pub fn mdns_name(host: &str, tried_dns: bool) -> Option<&str> {
+    if host.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    if let Some(name) = host.strip_suffix(".local") {
+        return (!name.is_empty() && !name.contains('.')).then_some(name);
+    }
+    (tried_dns && !host.contains('.')).then_some(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_hosts_are_board_names() {
+        assert_eq!(mdns_name("garden.local", false), Some("garden"));
+        assert_eq!(mdns_name("garden", false), None);
+        assert_eq!(mdns_name("garden", true), Some("garden"));
+        assert_eq!(mdns_name("pico.lan", true), None);
+        assert_eq!(mdns_name("a.b.local", false), None);
+        assert_eq!(mdns_name("127.0.0.1", true), None);
+        assert_eq!(mdns_name("::1", true), None);
+        assert_eq!(mdns_name(".local", true), None);
+    }
+}

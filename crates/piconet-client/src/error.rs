@@ -112,6 +112,22 @@ pub enum Error {
         reason: String,
     },
 
+    /// A board reached through its mDNS name presented, on first contact,
+    /// another certificate than the one its announcement names: not pinned.
+    #[error(
+        "{addr} presented a certificate with sha256 {found}, but its mDNS announcement names \
+         {announced}: not trusted (someone else may be answering for that name; check the \
+         board, or pin it explicitly with --ca)"
+    )]
+    AnnouncementMismatch {
+        /// `host:port` as given.
+        addr: String,
+        /// The fingerprint in the TXT record.
+        announced: String,
+        /// The presented certificate's.
+        found: String,
+    },
+
     /// The CA/certificate file could not be used.
     #[error("cannot use {} as a CA or server certificate: {reason}", path.display())]
     CaFile {

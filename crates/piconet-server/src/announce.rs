@@ -25,6 +25,11 @@ pub const API_VERSION: &str = "1";
 /// How long stopping waits for the goodbye packets to go out.
 pub const GOODBYE_WAIT: Duration = Duration::from_secs(1);
 
+/// Registrations retried while the responder's queue is full, and the
+/// pause between tries: 100 × 10 ms gives it a second to catch up.
+const REGISTER_TRIES: usize = 100;
+const REGISTER_PAUSE: Duration = Duration::from_millis(10);
+
 /// A name that is not 1-32 of `[a-z0-9-]`.
 #[derive(Debug, thiserror::Error)]
 #[error("board name {0:?}: use 1 to 32 of a-z, 0-9 and - (it becomes NAME.local)")]
@@ -128,6 +133,14 @@ impl Announcer {
             let host = format!("{}.local.", b.name);
             let register = |info: ServiceInfo| {
                 let fullname = info.get_fullname().to_owned();
+                // The responder's command queue is bounded: a fleet's
+                // registrations at once fill it ("try again").
+                for _ in 0..REGISTER_TRIES {
+                    match daemon.register(info.clone()) {
+                        Err(mdns_sd::Error::Again) => std::thread::sleep(REGISTER_PAUSE),
+                        other => return other.map(|()| fullname),
+                    }
+                }
                 daemon.register(info).map(|()| fullname)
             };
             let info = if b.ip.is_unspecified() {

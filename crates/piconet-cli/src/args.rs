@@ -777,6 +777,27 @@ mod tests {
     }
 
     #[test]
+    fn discover_listens_more_than_0_and_at_most_60_seconds() {
+        let timeout = |t: &str| match parse(&["discover", "--timeout", t]).map(|c| c.command) {
+            Ok(Command::Discover { timeout }) => Ok(timeout),
+            Ok(_) => panic!("not discover"),
+            Err(e) => Err(e.to_string()),
+        };
+        assert_eq!(timeout("0.5").unwrap(), Duration::from_millis(500));
+        assert_eq!(timeout("60").unwrap(), Duration::from_secs(60));
+        assert!(timeout("61").unwrap_err().contains("at most 60"));
+        assert!(timeout("0").unwrap_err().contains("more than 0"));
+        match parse(&["--json", "discover"]).unwrap() {
+            Cli {
+                json: true,
+                command: Command::Discover { timeout },
+                ..
+            } => assert_eq!(timeout, Duration::from_secs(3)),
+            _ => panic!("discover with its default"),
+        }
+    }
+
+    #[test]
     fn addresses_take_ports_and_ipv6_brackets() {
         let addr = |a: &str| parse(&["version", a]).map(|c| c.command.endpoint().to_string());
         assert_eq!(addr("pico:4000").unwrap(), "pico:4000");

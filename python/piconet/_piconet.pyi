@@ -1,7 +1,7 @@
 """Type stubs of the extension module piconet._piconet (the Rust client)."""
 
 import os
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 DEFAULT_PORT: int
 """The port piconet boards listen on by default (12345)."""
@@ -48,12 +48,15 @@ class Board:
         ca: Optional[_Path] = None,
         insecure: bool = False,
         known_hosts: Optional[_Path] = None,
+        identity: Optional[Tuple[_Path, _Path]] = None,
         timeout: float = 3.0,
     ) -> None:
         """``address``: ``host``, ``host:port``, ``[v6]:port`` or a serial
         port (``/dev/ttyACM0``). TLS: ``ca`` trusts that CA or certificate
         file; ``insecure=True`` encrypts without verifying; ``tls=True``
-        pins the certificate on first use in ``known_hosts``."""
+        pins the certificate on first use in ``known_hosts``.
+        ``identity=(cert, key)``: the client certificate for a board with a
+        client list (implies TLS)."""
     @property
     def address(self) -> str: ...
     @property

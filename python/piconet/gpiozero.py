@@ -27,7 +27,9 @@ offered.
 Environment (when the factory is made without arguments): ``PICONET_HOST``
 (required), ``PICONET_CA`` (a CA or certificate file: TLS, verified),
 ``PICONET_TLS=1`` (TLS, certificate pinned on first use),
-``PICONET_INSECURE=1`` (TLS, unverified), ``PICONET_LEASE`` (seconds,
+``PICONET_INSECURE=1`` (TLS, unverified), ``PICONET_CERT`` and
+``PICONET_KEY`` (this client's certificate and key, for a board with a
+client list), ``PICONET_LEASE`` (seconds,
 default 3), ``PICONET_TIMEOUT`` (seconds per command, default 3).
 """
 
@@ -36,7 +38,7 @@ import sys
 import threading
 import time
 import warnings
-from typing import Dict, Optional, Set, Union
+from typing import Dict, Optional, Set, Tuple, Union
 
 from gpiozero.exc import (
     BadPinFactory,
@@ -155,7 +157,8 @@ class PiconetFactory(PiFactory):
     """Pins of a piconet board, for gpiozero.
 
     ``host`` is ``host[:port]`` (default ``$PICONET_HOST``); ``ca``,
-    ``tls``, ``insecure`` and ``timeout`` are :class:`piconet.Board`'s.
+    ``tls``, ``insecure``, ``identity`` and ``timeout`` are
+    :class:`piconet.Board`'s.
     ``lease`` is how long a driven output holds if this process stops
     renewing it (the network dropped); killed, its pins revert at once.
     Connects in the constructor, so a wrong address fails there.
@@ -170,6 +173,7 @@ class PiconetFactory(PiFactory):
         insecure: Optional[bool] = None,
         timeout: Optional[float] = None,
         lease: Optional[float] = None,
+        identity: Optional[Tuple[str, str]] = None,
     ) -> None:
         super().__init__()
         host = host or os.environ.get("PICONET_HOST")
@@ -188,7 +192,10 @@ class PiconetFactory(PiFactory):
         self.pin_class = PiconetPin
         self._info = PICO_W
         self.lease = lease
-        self.board = Board(host, ca=ca, tls=tls, insecure=insecure, timeout=timeout)
+        if identity is None and os.environ.get("PICONET_CERT"):
+            identity = (os.environ["PICONET_CERT"], os.environ.get("PICONET_KEY", ""))
+        self.board = Board(host, ca=ca, tls=tls, insecure=insecure, identity=identity,
+                           timeout=timeout)
         self.board.connect()
         # One lock for the command connection's state: configuration,
         # leases and re-applying them after a reconnection.

@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use piconet_client::{
-    discover, Action, Client, Connection, Edge, Endpoint, Error, KnownHosts, Level, Map, Mode,
-    PingStats, Pull, Response, TlsVerify, Value,
+    discover, Action, Client, Connection, Edge, Endpoint, Error, Identity, KnownHosts, Level, Map,
+    Mode, PingStats, Pull, Response, TlsVerify, Value,
 };
 use pyo3::prelude::*;
 
@@ -216,9 +216,12 @@ impl Board {
     /// TLS: `ca` trusts that CA or certificate file; `insecure=True`
     /// encrypts without verifying (as the original client); `tls=True`
     /// alone pins the certificate on first use in `known_hosts` (default:
-    /// the piconet CLI's file, or `$PICONET_KNOWN_HOSTS`).
+    /// the piconet CLI's file, or `$PICONET_KNOWN_HOSTS`). `identity=(cert,
+    /// key)` presents that client certificate (files, PEM) to a board with
+    /// a client list; it implies TLS.
     #[new]
-    #[pyo3(signature = (address, *, tls=false, ca=None, insecure=false, known_hosts=None, timeout=piconet_client::DEFAULT_TIMEOUT.as_secs_f64()))]
+    #[pyo3(signature = (address, *, tls=false, ca=None, insecure=false, known_hosts=None, identity=None, timeout=piconet_client::DEFAULT_TIMEOUT.as_secs_f64()))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         address: &str,
@@ -226,8 +229,10 @@ impl Board {
         ca: Option<PathBuf>,
         insecure: bool,
         known_hosts: Option<PathBuf>,
+        identity: Option<(PathBuf, PathBuf)>,
         timeout: f64,
     ) -> PyResult<Self> {
+        let tls = tls || identity.is_some();
         let endpoint =
             if address.starts_with('/') || address.to_ascii_uppercase().starts_with("COM") {
                 Endpoint::Serial(address.into())
@@ -254,6 +259,9 @@ impl Board {
         let mut client = Client::to(endpoint).with_timeout(seconds(py, "timeout", timeout)?);
         if let Some(verify) = verify {
             client = client.with_tls(verify);
+        }
+        if let Some((cert, key)) = identity {
+            client = client.with_identity(Identity::new(cert, key));
         }
         Ok(Board {
             client,

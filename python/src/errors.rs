@@ -44,7 +44,8 @@ fn client_class(error: &Error) -> &'static str {
         Error::CaFile { .. }
         | Error::KnownHostsIo { .. }
         | Error::KnownHostsSyntax { .. }
-        | Error::NoConfigDir => "TLSConfigError",
+        | Error::NoConfigDir
+        | Error::Identity { .. } => "TLSConfigError",
         Error::ResponseTooLarge { .. }
         | Error::InvalidResponse { .. }
         | Error::MissingField { .. } => "ProtocolError",

@@ -2,7 +2,9 @@
 errors as exceptions, TLS, events."""
 
 import builtins
+import hashlib
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -330,3 +332,45 @@ def test_tls_insecure_and_plaintext_to_tls(tls_daemon, tmp_path):
         Board(daemon.address, ca=other).get_version()
     with pytest.raises(piconet.InvalidArgumentError):
         Board(daemon.address, ca=other, insecure=True)
+
+
+# -- client authentication (mutual TLS) -----------------------------------
+
+
+def _cert(d, name):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", str(d / f"{name}.key"),
+                    "-out", str(d / f"{name}.pem"), "-subj", f"/CN={name}", "-days", "1"],
+                   check=True, capture_output=True)
+    der = ssl.PEM_cert_to_DER_cert((d / f"{name}.pem").read_text())
+    return d / f"{name}.pem", d / f"{name}.key", hashlib.sha256(der).hexdigest()
+
+
+def test_identities_and_roles(tmp_path):
+    server_cert, server_key, _ = _cert(tmp_path, "server")
+    viewer = _cert(tmp_path, "viewer")
+    operator = _cert(tmp_path, "operator")
+    admin = _cert(tmp_path, "admin")
+    clients = tmp_path / "clients.toml"
+    clients.write_text(  # a list keeps at least one admin
+        f'[[clients]]\nname = "laptop"\nsha256 = "{admin[2]}"\nrole = "admin"\n\n'
+        f'[[clients]]\nname = "tv"\nsha256 = "{viewer[2]}"\nrole = "viewer"\n\n'
+        f'[[clients]]\nname = "ha"\nsha256 = "{operator[2]}"\nrole = "operator"\npins = [2]\n')
+    daemon = Daemon("--tls-cert", str(server_cert), "--tls-key", str(server_key),
+                    "--clients", str(clients))
+    try:
+        with Board(daemon.address, ca=server_cert, identity=operator[:2]) as ha:
+            ha.setup_pin(2, "output", value=0)
+            ha.write_pin(2, 1, timeout=30)
+        with Board(daemon.address, ca=server_cert, identity=(viewer[0], viewer[1])) as tv:
+            assert tv.read_pin(2) == 1
+            with pytest.raises(builtins.PermissionError) as e:
+                tv.write_pin(2, 0, timeout=1)
+            assert isinstance(e.value, piconet.PermissionError)
+            assert isinstance(e.value, piconet.ServerError) and e.value.exception == "PermissionError"
+        with pytest.raises(piconet.ConnectionError):  # no certificate: refused at the handshake
+            Board(daemon.address, ca=server_cert).get_version()
+        with pytest.raises(piconet.TLSConfigError):
+            Board(daemon.address, ca=server_cert, identity=(tmp_path / "none.pem", viewer[1])).get_version()
+    finally:
+        daemon.stop()

@@ -4,8 +4,12 @@
 //! piconetd (tokio) and the firmware (embassy) drive this one type through
 //! thin loops, so both transports get the same rules from the same code:
 //!
-//! - **idle timeout**: no byte taken for `idle_timeout` while nothing is
-//!   waiting to be sent: a `TimeoutError` line, then close;
+//! - **idle timeout**: no byte taken and no event line queued for
+//!   `idle_timeout` while nothing is waiting to be sent: a `TimeoutError`
+//!   line, then close. A connection that watches pins is kept for as long
+//!   as its events flow (the write timeout closes one whose peer stopped
+//!   taking them); one watching a quiet pin must send something (a `ping`)
+//!   within the idle timeout, as the client library's watch does;
 //! - **line timeout** (slowloris): a command line still unfinished
 //!   `line_timeout` after its first byte: a `TimeoutError` line, then close;
 //! - **write timeout**: output is waiting and the peer accepted none of it
@@ -167,7 +171,8 @@ pub struct Session<L, O> {
     out: O,
     /// Bytes at the front of `out` the peer already accepted.
     sent: usize,
-    /// When input was last taken (the idle timer's start).
+    /// When input was last taken or an event line queued (the idle
+    /// timer's start).
     last_input: Instant,
     /// When the unfinished line in the decoder began, if there is one.
     line_started: Option<Instant>,
@@ -497,8 +502,15 @@ impl<L: LineStorage, O: OutputStorage> Session<L, O> {
                 Err(_) => break true,
             }
         };
-        if was_idle && moved > 0 {
-            self.stalled_since = now;
+        if moved > 0 {
+            if was_idle {
+                self.stalled_since = now;
+            }
+            // Events flowing keep a watching connection open: the idle
+            // timeout is for a peer that is done, and this one is still
+            // being served (a peer that stopped reading them meets the
+            // write timeout instead).
+            self.last_input = now;
         }
         moved
     }
@@ -1061,6 +1073,40 @@ mod tests {
         let lines = drain(&mut s, ms(12));
         assert_eq!(lines[0]["seq"], 7);
         assert_eq!(lines[1]["action"], "ping");
+    }
+
+    #[test]
+    fn event_lines_restart_the_idle_timer_of_a_watching_connection() {
+        let (mut s, mut e) = (session(limits()), engine());
+        let mut driver: Host = Session::new(
+            ms(0),
+            Peer::network(ConnId(77)),
+            limits(),
+            LineDecoder::new(Vec::new(), 256),
+            Vec::new(),
+        );
+        feed(
+            &mut s,
+            &mut e,
+            ms(0),
+            b"{\"action\": \"setup_pin\", \"pin\": 5, \"mode\": \"input\"}\n{\"action\": \"watch_pin\", \"pin\": 5}\n",
+        );
+        drain(&mut s, ms(0));
+        assert_eq!(s.deadline(), Some(ms(10_000)));
+        let sim = b"{\"action\": \"sim_input\", \"pin\": 5, \"value\": 1}\n";
+        feed(&mut driver, &mut e, ms(9_000), sim);
+        assert_eq!(s.pump_events(ms(9_000), &mut e), 1);
+        // While the line waits, the write timeout runs.
+        assert_eq!(s.deadline(), Some(ms(14_000)));
+        assert_eq!(drain(&mut s, ms(9_500))[0]["event"], "edge");
+        assert_eq!(s.deadline(), Some(ms(19_000)), "idle from the event on");
+        s.handle_timeout(ms(10_000));
+        assert_eq!(s.ended(), None);
+        assert!(s.output().is_empty(), "not closed at the old deadline");
+        // A quiet pin and a silent peer: closed an idle timeout later.
+        s.handle_timeout(ms(19_000));
+        assert_eq!(drain(&mut s, ms(19_000))[0]["exception"], "TimeoutError");
+        assert_eq!(s.ended(), Some(Ended::Idle));
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //!
 //! Fixed-size tables (no allocation, the same on the firmware and on
 //! piconetd): at most [`MAX_WATCHERS`] connections watch at once (a
-//! connection that watched keeps its place, and its seqs, until it
-//! ends), each at
+//! connection gives its place back with its last unwatch once its queued
+//! lines are written; until another connection takes the place, a new
+//! watch of it goes on with its seqs, afterwards it starts again at 1),
+//! each at
 //! most [`MAX_WATCHES_PER_CONNECTION`] pins, and each has a queue of
 //! [`EVENT_QUEUE`] lines waiting to be written. An edge that does not fit
 //! is dropped and counted; the count goes out as an overflow line before
@@ -82,6 +84,12 @@ impl Watcher {
 
     fn has_events(&self) -> bool {
         !self.queue.is_empty() || self.dropped > 0
+    }
+
+    /// No watch left and nothing to write: another connection may take
+    /// this place.
+    fn is_idle(&self) -> bool {
+        self.watches.is_empty() && !self.has_events()
     }
 
     fn detected(&mut self, pin: u8, level: Level, time_us: u64) {
@@ -219,14 +227,19 @@ impl Watchers {
             last_us: None,
         };
         if self.of(conn).is_none() {
-            // A connection keeps its slot until it ends, even with no
-            // watch left: its seqs go on from where they were.
-            let free = self
-                .slots
-                .iter_mut()
-                .find(|s| s.is_none())
-                .ok_or(Refused::Watchers)?;
-            *free = Some(Watcher::new(conn));
+            // A free place, or else one whose connection unwatched its
+            // last pin and has nothing left to write: that connection
+            // gave it back with its last unwatch (it keeps it, and its
+            // seqs go on, only for as long as nobody else needs it).
+            let free = match self.slots.iter().position(Option::is_none) {
+                Some(i) => i,
+                None => self
+                    .slots
+                    .iter()
+                    .position(|s| s.as_ref().is_some_and(Watcher::is_idle))
+                    .ok_or(Refused::Watchers)?,
+            };
+            self.slots[free] = Some(Watcher::new(conn));
         }
         let Some(w) = self.of_mut(conn) else {
             unreachable!("the connection's slot was just found or made");

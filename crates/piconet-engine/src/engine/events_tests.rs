@@ -666,3 +666,53 @@ fn a_boxed_simulated_board_keeps_its_inputs() {
         r#"{"action": "sim_input", "pin": 5, "value": 1}"#,
     );
 }
+
+#[test]
+fn the_last_unwatch_gives_the_place_back_once_its_lines_are_written() {
+    let mut e = input_engine();
+    let conns: Vec<ConnId> = (10..10 + MAX_WATCHERS as u32).map(ConnId).collect();
+    for &c in &conns {
+        ok(
+            &mut e,
+            Instant::ZERO,
+            c,
+            r#"{"action": "watch_pin", "pin": 5}"#,
+        );
+    }
+    sim(&mut e, 1, B, 1);
+    ok(
+        &mut e,
+        Instant::ZERO,
+        conns[0],
+        r#"{"action": "unwatch_pin", "pin": 5}"#,
+    );
+    // Its edge still waits to be written: the place is not free yet.
+    refused(
+        &mut e,
+        A,
+        r#"{"action": "watch_pin", "pin": 5}"#,
+        "OSError",
+        "4 other connections already watch pins",
+    );
+    assert_eq!(events(&mut e, conns[0])[0]["seq"], 1);
+    // Written: a new connection takes the place (and starts at seq 1),
+    // while conns[0] is still connected.
+    ok(
+        &mut e,
+        Instant::ZERO,
+        A,
+        r#"{"action": "watch_pin", "pin": 5}"#,
+    );
+    sim(&mut e, 2, B, 0);
+    assert_eq!(events(&mut e, A)[0]["seq"], 1);
+    assert!(events(&mut e, conns[0]).is_empty());
+    // The one that gave it back now finds every place taken.
+    refused(
+        &mut e,
+        conns[0],
+        r#"{"action": "watch_pin", "pin": 5}"#,
+        "OSError",
+        "4 other connections already watch pins",
+    );
+    assert_eq!(events(&mut e, conns[1]).len(), 2);
+}

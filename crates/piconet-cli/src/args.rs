@@ -222,16 +222,26 @@ pub enum Command {
     /// Each PIN must be set up as an input (piconet setup, or piconet send). A line per
     /// event: the pin, its level, the board's time in µs and the seq; lost edges are
     /// reported as "overflow" lines that count them. --json prints the server's event
-    /// lines. Needs a server with watch_pin (piconetd). piconetd closes a connection
-    /// that sends nothing for --idle-timeout-secs (300 s by default): the watch then
-    /// ends with exit 1 and says so.
+    /// lines. Needs a server with watch_pin (piconetd, the piconet firmware). With
+    /// --serial DEVICE the pins follow directly (the board's USB cable). A server closes
+    /// a connection that sends nothing and gets no event for its idle timeout (300 s by
+    /// default): the watch sends a ping after 60 s without a line, so it lasts.
     Watch {
-        /// The server: HOST[:PORT], [IPv6]:PORT, or a board's NAME or NAME.local (found over mDNS, on its announced port).
-        addr: ServerAddr,
+        /// The server (HOST[:PORT], [IPv6]:PORT, or a board's NAME or NAME.local, found over
+        /// mDNS on its announced port), then the input pins to watch; with --serial, only
+        /// the pins.
+        #[arg(value_name = "ADDR PIN", num_args = 1.., required = true)]
+        operands: Vec<String>,
         #[command(flatten)]
         id: IdentityArgs,
-        /// The input pins to watch.
-        #[arg(required = true, value_name = "PIN")]
+        /// Reach the board over its USB serial port instead (e.g. /dev/ttyACM0); plaintext.
+        #[arg(long, value_name = "DEVICE")]
+        serial: Option<PathBuf>,
+        /// Where the watch goes, from the operands and --serial.
+        #[arg(skip)]
+        target: Option<Endpoint>,
+        /// The input pins to watch, from the operands.
+        #[arg(skip)]
         pins: Vec<u32>,
         /// Which edges: rising, falling or both.
         #[arg(long, default_value = "both", value_parser = edge)]
@@ -548,6 +558,44 @@ impl Cli {
             };
             *image = PathBuf::from(file);
         }
+        if let Command::Watch {
+            operands,
+            serial,
+            target,
+            pins,
+            ..
+        } = &mut cli.command
+        {
+            // An optional ADDR before the pins, as for update.
+            let (endpoint, words) = match (operands.split_first(), serial) {
+                (_, Some(dev)) => (Endpoint::Serial(dev.clone()), &operands[..]),
+                (Some((addr, rest)), None) => {
+                    let addr: ServerAddr = addr.parse().map_err(|e| {
+                        Self::command().error(clap::error::ErrorKind::ValueValidation, e)
+                    })?;
+                    (Endpoint::Tcp(addr), rest)
+                }
+                (None, None) => unreachable!("clap requires one operand"),
+            };
+            if words.is_empty() {
+                return Err(Self::command().error(
+                    clap::error::ErrorKind::MissingRequiredArgument,
+                    "give the pins to watch after the board's address (or after --serial DEVICE)",
+                ));
+            }
+            *pins = words
+                .iter()
+                .map(|w| {
+                    w.parse::<u32>().map_err(|_| {
+                        Self::command().error(
+                            clap::error::ErrorKind::ValueValidation,
+                            format!("'{w}' is not a pin number"),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            *target = Some(endpoint);
+        }
         if let (Command::Send { commands, .. }, Some(("send", sub))) =
             (&mut cli.command, matches.subcommand())
         {
@@ -570,9 +618,12 @@ impl Command {
             | Command::Version { target }
             | Command::Actions { target }
             | Command::Pins { target } => target.endpoint(),
-            Command::Bench { addr, .. }
-            | Command::Watch { addr, .. }
-            | Command::Clients { addr, .. } => Endpoint::Tcp(addr.clone()),
+            Command::Bench { addr, .. } | Command::Clients { addr, .. } => {
+                Endpoint::Tcp(addr.clone())
+            }
+            Command::Watch { target, .. } => target
+                .clone()
+                .unwrap_or_else(|| unreachable!("try_parse_args sets the watch's target")),
             Command::Update { target, .. } => target
                 .clone()
                 .unwrap_or_else(|| unreachable!("try_parse_args sets the update's target")),
@@ -616,7 +667,7 @@ impl Command {
             | Command::Version { target }
             | Command::Actions { target }
             | Command::Pins { target } => target.serial.as_ref(),
-            Command::Update { serial, .. } => serial.as_ref(),
+            Command::Update { serial, .. } | Command::Watch { serial, .. } => serial.as_ref(),
             _ => None,
         }
     }

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustls::client::danger::ServerCertVerifier;
 use serde_json::{Map, Value};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
@@ -28,6 +28,13 @@ use crate::update::UpdateStatus;
 
 /// How long one command (or connecting) may take, as the original's default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long a watching connection stays quiet before
+/// [`Connection::next_event_keepalive`] sends a `ping`: a server closes a
+/// connection that sent nothing and got no event line for its idle
+/// timeout (300 s on piconetd's default and the firmware), so a watch of a
+/// pin that rarely changes must say something in between.
+pub const WATCH_KEEPALIVE: Duration = Duration::from_secs(60);
 
 /// A connected byte stream: TCP, TLS over TCP, or a serial port. See [`Client::connect_stream`].
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -623,6 +630,69 @@ impl Connection {
                         self.invalid("an answer while no command was waiting for one".to_owned())
                     )
                 }
+            }
+        }
+    }
+
+    /// [`Connection::next_event`], sending a `ping` each time `keepalive`
+    /// passes without a byte from the server, so the server's idle timeout
+    /// does not end a watch of a quiet pin (see [`WATCH_KEEPALIVE`]).
+    /// Events that come while the ping is answered are kept, in order.
+    pub async fn next_event_keepalive(&mut self, keepalive: Duration) -> Result<Event, Error> {
+        loop {
+            if let Some(event) = self.events.pop() {
+                return Ok(event);
+            }
+            // Only the wait for the first byte is given up at the
+            // keepalive: a line already arriving is read to its end.
+            match tokio::time::timeout(keepalive, self.io.fill_buf()).await {
+                Ok(Ok(_)) => return self.next_event().await,
+                Ok(Err(source)) => {
+                    return Err(Error::Io {
+                        addr: self.addr.clone(),
+                        source,
+                    })
+                }
+                Err(_quiet) => {
+                    self.perform(Action::Ping, false).await?.into_result()?;
+                }
+            }
+        }
+    }
+
+    /// Call `f` with every event as it comes (the callback form of
+    /// [`Connection::next_event_keepalive`], with [`WATCH_KEEPALIVE`]),
+    /// until it returns [`std::ops::ControlFlow::Break`] (then `Ok`) or the
+    /// connection fails. Watch the pins first ([`Action::WatchPin`]).
+    ///
+    /// ```no_run
+    /// use std::ops::ControlFlow;
+    /// use piconet_client::{Action, Client, Edge, Event};
+    ///
+    /// # async fn demo() -> Result<(), piconet_client::Error> {
+    /// let mut conn = Client::new("pico.lan".parse()?).connect().await?;
+    /// conn.perform(Action::WatchPin { pin: 5, edge: Edge::Rising, debounce_ms: 20 }, false)
+    ///     .await?
+    ///     .into_result()?;
+    /// let mut presses = 0;
+    /// conn.on_event(|event| {
+    ///     if let Event::Edge { time_us, .. } = event {
+    ///         presses += 1;
+    ///         println!("pressed at {time_us} us");
+    ///     }
+    ///     if presses == 3 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    /// })
+    /// .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn on_event<F>(&mut self, mut f: F) -> Result<(), Error>
+    where
+        F: FnMut(Event) -> std::ops::ControlFlow<()>,
+    {
+        loop {
+            let event = self.next_event_keepalive(WATCH_KEEPALIVE).await?;
+            if f(event).is_break() {
+                return Ok(());
             }
         }
     }

@@ -1,9 +1,10 @@
-//! `piconet watch ADDR PIN…`: one line per input event, until Ctrl-C (or
-//! `--count` lines).
+//! `piconet watch ADDR PIN…` (or `--serial DEVICE PIN…`): one line per
+//! input event, until Ctrl-C (or `--count` lines), with a `ping` every
+//! [`WATCH_KEEPALIVE`] of quiet so the server keeps the connection.
 
 use std::io::Write;
 
-use piconet_client::{Action, Client, Edge, Event};
+use piconet_client::{Action, Client, Edge, Event, WATCH_KEEPALIVE};
 
 use crate::error::Failure;
 
@@ -39,7 +40,9 @@ pub async fn run(
     out.flush()?;
     let mut printed = 0u64;
     while count.is_none_or(|n| printed < n) {
-        let event = conn.next_event().await?;
+        // A ping now and then: the server's idle timeout would end a
+        // watch of a pin that does not change.
+        let event = conn.next_event_keepalive(WATCH_KEEPALIVE).await?;
         writeln!(out, "{}", line(&event, json))?;
         // One line per event as it happens, also into a pipe.
         out.flush()?;

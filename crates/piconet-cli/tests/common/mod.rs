@@ -95,6 +95,83 @@ impl PtyBoard {
         }
     }
 
+    /// The simulated board behind the pseudo-terminal, writing the event
+    /// lines the engine queues for the port's connection between its
+    /// answers, as the firmware's USB port does (checked every 2 ms).
+    pub fn with_events() -> Self {
+        use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+        let engine: Shared = Arc::new(Mutex::new(Engine::new(SimBoard::new(), Config::default())));
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let mut termios = tcgetattr(&pty.slave).unwrap();
+        cfmakeraw(&mut termios);
+        tcsetattr(&pty.slave, SetArg::TCSANOW, &termios).unwrap();
+        let path = nix::unistd::ttyname(&pty.slave).unwrap();
+        let master = std::fs::File::from(pty.master);
+        // One writer for answers and events, so lines never interleave.
+        let writer = Arc::new(Mutex::new(master.try_clone().unwrap()));
+        let start = StdInstant::now();
+        let now = move || Instant::from_nanos(start.elapsed().as_nanos() as u64);
+        let (shared, out) = (engine.clone(), writer.clone());
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(master);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                while matches!(line.last(), Some(b'\n' | b'\r')) {
+                    line.pop();
+                }
+                if line.is_empty() {
+                    continue;
+                }
+                let mut answer = Vec::new();
+                let mut w = out.lock().unwrap();
+                shared
+                    .lock()
+                    .unwrap()
+                    .handle_from(now(), &line, Peer::local(ConnId(0)), &mut answer);
+                if w.write_all(&answer).is_err() {
+                    return;
+                }
+            }
+        });
+        let (shared, out) = (engine.clone(), writer);
+        std::thread::spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            let mut events = Vec::new();
+            let mut w = out.lock().unwrap();
+            while shared
+                .lock()
+                .unwrap()
+                .write_event(ConnId(0), &mut events)
+                .unwrap()
+            {}
+            if w.write_all(&events).is_err() {
+                return;
+            }
+        });
+        Self {
+            path,
+            engine,
+            received: Arc::new(Mutex::new(Vec::new())),
+            _slave: pty.slave,
+        }
+    }
+
+    /// Send `line` to the engine as another connection (not the port's).
+    pub fn other_connection(&self, line: &str) -> Value {
+        let mut out = Vec::new();
+        let now = Instant::from_nanos(0);
+        self.engine
+            .lock()
+            .unwrap()
+            .handle_from(now, line.as_bytes(), Peer::local(ConnId(9)), &mut out);
+        serde_json::from_slice(&out).unwrap()
+    }
+
     /// A board whose firmware predates provisioning (`knows`: false), or
     /// one that lists the actions but refuses them all: every other action
     /// is an error that echoes the command whole, secrets included.

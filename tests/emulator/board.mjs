@@ -33,6 +33,14 @@
 // 3. XIP_CTRL (0x14000000) is not modelled (reads 0xffffffff); embassy-rp
 //    waits for XIP_CTRL.STREAM_CTR to reach 0 before flash operations, so
 //    the harness reads that block as 0 (no background stream running).
+// 4. SEV. On the chip SEV also sets the core's own event register, so the
+//    WFE after it returns at once (ARMv6-M); rp2040js 1.4.1 treats SEV as
+//    a no-op. embassy's executor wakes a task from another task with SEV
+//    and then sleeps in WFE: unpatched, such a wake waits for the next
+//    interrupt (a timer alarm, a USB packet, an edge), which made the edge
+//    -> event line path stall until something else happened. The harness
+//    finds the SEV instructions (0xbf40) of the flash image and sets the
+//    event register after the core executes one of them.
 //
 // The harness owns the run loop: the core is stepped instruction by
 // instruction (8 ns per cycle, 125 MHz) and while it sleeps (WFI/WFE) the
@@ -75,6 +83,7 @@ export class Board {
     else mcu.flash.set(readFileSync(binPath), 0);
     mcu.core.SP = 0x20041f00;
     mcu.core.PC = 0x10000000;
+    this.#findSev();
 
     this.rx = Buffer.alloc(0); // device-to-host bytes not yet consumed
     this.tx = []; // host-to-device bytes not yet delivered
@@ -125,6 +134,9 @@ export class Board {
       if (core.waiting) {
         const next = clock.nanosToNextAlarm;
         clock.tick(Math.max(1, Math.min(next, end - clock.nanos)));
+      } else if (this.sev.has(pc)) {
+        clock.tick(core.executeInstruction() * CYCLE_NS);
+        core.eventRegistered = true;
       } else {
         clock.tick(core.executeInstruction() * CYCLE_NS);
       }
@@ -277,6 +289,18 @@ export class Board {
     }
     mcu.core.PC = mcu.core.LR & ~1;
     mcu.clock.tick(100 * CYCLE_NS);
+  }
+
+  // ---- workaround 4: SEV ------------------------------------------------
+
+  #findSev() {
+    const { flash } = this.mcu;
+    this.sev = new Set();
+    // Every halfword 0xbf40 of the image (data that happens to look like
+    // one costs nothing: only executing it matters).
+    for (let i = 0; i + 1 < flash.length; i += 2) {
+      if (flash[i] === 0x40 && flash[i + 1] === 0xbf) this.sev.add(0x10000000 + i);
+    }
   }
 
   // ---- workaround 3: XIP_CTRL -----------------------------------------

@@ -3,6 +3,7 @@
 //! bounded output, after-reply, release on disconnect), the same code
 //! piconetd runs. This loop only moves bytes and time.
 
+use embassy_futures::select::{select, Either};
 use embassy_futures::yield_now;
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_time::{with_deadline, with_timeout, Duration, Timer};
@@ -12,6 +13,7 @@ use piconet_engine::{Board, Origin, Peer};
 use piconet_protocol::framing::LineDecoder;
 
 use crate::clock::{now, to_embassy};
+use crate::shared::EventWaker;
 use crate::Shared;
 
 /// Why a connection ended without an I/O error.
@@ -98,6 +100,13 @@ impl Limits {
 /// carried them is consumed. A reply that asks for a reset or a sleep is
 /// flushed first; before a deep sleep every lease is reverted to its safe
 /// level, since the engine forgets leases across it.
+///
+/// Event lines (`watch_pin`) go out between replies: while the loop waits
+/// for input it also waits for the edge task's wake-up
+/// ([`Shared::wake_events`]), then moves the engine's queued lines into the
+/// reply buffer (one at a time: the buffer holds one line) and writes
+/// them. A reply is never held up by more than the one event line being
+/// written.
 pub async fn serve<M, B, S, const LINE: usize, const OUT: usize, const CHUNK: usize>(
     shared: &Shared<M, B>,
     io: &mut S,
@@ -124,7 +133,17 @@ where
         heapless::Vec::<u8, OUT>::new(),
     );
     let mut chunk = [0u8; CHUNK];
-    let ended = drive(shared, io, &mut session, &mut chunk, limits.write_timeout).await;
+    let events = shared.event_waker(peer.conn);
+    let ended = drive(
+        shared,
+        io,
+        &mut session,
+        &mut chunk,
+        limits.write_timeout,
+        events.as_ref(),
+    )
+    .await;
+    drop(events);
     if session.needs_release() {
         let mut engine = shared.engine.lock().await;
         let released = session.disconnected(now(), &mut engine, |_| {});
@@ -142,6 +161,7 @@ async fn drive<M, B, S, L, O>(
     session: &mut Session<L, O>,
     chunk: &mut [u8],
     write_timeout: Duration,
+    events: Option<&EventWaker<'_, M, B>>,
 ) -> Result<Closed, S::Error>
 where
     M: RawMutex,
@@ -169,6 +189,9 @@ where
             }
         }
         start = end - input.len();
+        if session.events_due() {
+            pump(shared, session).await;
+        }
         if session.after_due() {
             if !flush(io, write_timeout).await? {
                 return Ok(Closed::WriteStalled);
@@ -209,14 +232,28 @@ where
         if !session.accepts_input() || start < end {
             // Nothing to write, no input wanted: only a deadline changes
             // that.
-            match deadline {
-                Some(d) => Timer::at(d).await,
-                None => return Ok(Closed::Eof),
+            let Some(d) = deadline else {
+                return Ok(Closed::Eof);
+            };
+            match select(Timer::at(d), woken(events)).await {
+                Either::First(()) => session.handle_timeout(now()),
+                Either::Second(()) => pump(shared, session).await,
             }
-            session.handle_timeout(now());
             continue;
         }
-        match with_deadline(at, io.read(chunk)).await.ok() {
+        // A read dropped here for an event line is retried by the next
+        // pass: embassy-net's and the USB port's reads keep nothing in the
+        // future, and mbedtls-rs's read waits in `wait_readable`, which
+        // keeps the byte it got in the session, and MbedTLS its partial
+        // record, so a new read goes on where the dropped one was.
+        let read = match select(with_deadline(at, io.read(chunk)), woken(events)).await {
+            Either::First(read) => read.ok(),
+            Either::Second(()) => {
+                pump(shared, session).await;
+                continue;
+            }
+        };
+        match read {
             None => session.handle_timeout(now()),
             Some(n) => match n? {
                 0 => session.peer_closed(),
@@ -227,6 +264,27 @@ where
             },
         }
     }
+}
+
+/// The edge task woke this connection (never, without a wake-up).
+async fn woken<M: RawMutex, B>(events: Option<&EventWaker<'_, M, B>>) {
+    match events {
+        Some(e) => e.wait().await,
+        None => core::future::pending().await,
+    }
+}
+
+/// Move the event lines the engine queued for this connection into its
+/// output.
+async fn pump<M, B, L, O>(shared: &Shared<M, B>, session: &mut Session<L, O>)
+where
+    M: RawMutex,
+    B: Board,
+    L: piconet_protocol::framing::LineStorage,
+    O: session::OutputStorage,
+{
+    let mut engine = shared.engine.lock().await;
+    session.pump_events(now(), &mut engine);
 }
 
 /// Flush within the write timeout (a TCP flush waits for the peer to take

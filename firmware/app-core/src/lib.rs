@@ -7,6 +7,8 @@
 //! tests under embassy's std time driver:
 //!
 //! - [`conn::serve`]: one connection, bytes → lines → engine → replies;
+//! - [`edges::run`]: input edges from the GPIO interrupt to the engine's
+//!   watches, and the wake-up of the connections with new event lines;
 //! - [`lease::run`]: the fail-safe timer, sleeping until the engine's next
 //!   lease deadline;
 //! - [`status::run_led`]: the original server's LED patterns;
@@ -25,6 +27,7 @@
 pub mod bounded;
 pub mod clock;
 pub mod conn;
+pub mod edges;
 pub mod entropy;
 pub mod i2c;
 pub mod lease;

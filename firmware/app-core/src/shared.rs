@@ -17,7 +17,14 @@ struct State {
     /// The id the next connection gets (release_on_disconnect leases are
     /// bound to it).
     next_conn: u32,
+    /// The connection each of [`Shared::events`]' signals wakes.
+    event_conns: [Option<ConnId>; EVENT_WAKERS],
 }
+
+/// Connections that can wait for event lines at the same time: at least
+/// the firmware's connections (the USB port and the listener's sockets),
+/// so every connection gets one.
+pub const EVENT_WAKERS: usize = 4;
 
 /// The one engine of the board behind an async mutex, plus the signals
 /// that wake the lease timer and the LED task.
@@ -35,6 +42,9 @@ pub struct Shared<M: RawMutex, B> {
     pub status_changed: Signal<M, ()>,
     /// Signalled when a command arrives (ends a light sleep early).
     pub activity: Signal<M, ()>,
+    /// One wake-up per connection that may get event lines: the edge task
+    /// signals it after the engine queued lines for that connection.
+    events: [Signal<M, ()>; EVENT_WAKERS],
     state: BlockingMutex<M, Cell<State>>,
 }
 
@@ -46,11 +56,13 @@ impl<M: RawMutex, B: Board> Shared<M, B> {
             leases_changed: Signal::new(),
             status_changed: Signal::new(),
             activity: Signal::new(),
+            events: [const { Signal::new() }; EVENT_WAKERS],
             state: BlockingMutex::new(Cell::new(State {
                 link_up: false,
                 clients: 0,
                 asleep: false,
                 next_conn: 0,
+                event_conns: [None; EVENT_WAKERS],
             })),
         }
     }
@@ -88,6 +100,34 @@ impl<M: RawMutex, B> Shared<M, B> {
         })
     }
 
+    /// Give `conn` one of the event wake-ups for as long as the guard
+    /// lives; `None` when all [`EVENT_WAKERS`] are taken.
+    pub fn event_waker(&self, conn: ConnId) -> Option<EventWaker<'_, M, B>> {
+        let slot = self.state.lock(|c| {
+            let mut s = c.get();
+            let slot = s.event_conns.iter().position(Option::is_none)?;
+            s.event_conns[slot] = Some(conn);
+            c.set(s);
+            Some(slot)
+        })?;
+        // A signal left from the slot's previous connection means nothing.
+        self.events[slot].reset();
+        Some(EventWaker { shared: self, slot })
+    }
+
+    /// The engine queued event lines for `conn`: wake its connection.
+    pub fn wake_events(&self, conn: ConnId) {
+        let slot = self.state.lock(|c| {
+            c.get()
+                .event_conns
+                .iter()
+                .position(|&x| x == Some(conn))
+        });
+        if let Some(slot) = slot {
+            self.events[slot].signal(());
+        }
+    }
+
     /// Connected clients now.
     pub fn clients(&self) -> u32 {
         self.state.lock(|c| c.get().clients)
@@ -123,5 +163,30 @@ impl<M: RawMutex, B> Drop for ClientGuard<'_, M, B> {
     fn drop(&mut self) {
         self.shared
             .update(|s| s.clients = s.clients.saturating_sub(1));
+    }
+}
+
+/// One connection's event wake-up, given back when dropped.
+pub struct EventWaker<'a, M: RawMutex, B> {
+    shared: &'a Shared<M, B>,
+    slot: usize,
+}
+
+impl<M: RawMutex, B> EventWaker<'_, M, B> {
+    /// Wait until the engine queued event lines for this connection (a
+    /// wake-up that came while nobody waited is kept).
+    pub async fn wait(&self) {
+        self.shared.events[self.slot].wait().await
+    }
+}
+
+impl<M: RawMutex, B> Drop for EventWaker<'_, M, B> {
+    fn drop(&mut self) {
+        let slot = self.slot;
+        self.shared.state.lock(|c| {
+            let mut s = c.get();
+            s.event_conns[slot] = None;
+            c.set(s);
+        });
     }
 }

@@ -124,8 +124,10 @@ impl Board for PicoBoard {
             Mode::Input => {
                 flex.set_as_input();
                 self.outputs &= !(1 << pin);
+                crate::edges::enable(pin);
             }
             Mode::Output => {
+                crate::edges::disable(pin);
                 // The output register is set before the driver is enabled,
                 // so the pin never glitches through the other level.
                 if let Some(l) = initial {
@@ -198,6 +200,7 @@ impl Board for PicoBoard {
             }
         }
         info.str("wifi", crate::wifi::status())?;
+        info.uint("edges_lost", crate::edges::lost().into())?;
         info.bool("tls", crate::tls_configured())?;
         info.str("config", crate::config_source().as_str())?;
         match self.running.ssid {

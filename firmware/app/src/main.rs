@@ -14,6 +14,7 @@ extern crate alloc;
 use tinyrlibc as _;
 
 mod board;
+mod edges;
 mod flash;
 mod power;
 mod radio;
@@ -161,6 +162,8 @@ fn usable_pins(p: [Option<Peri<'static, AnyPin>>; 30]) -> [Option<Peri<'static, 
 async fn main(spawner: Spawner) {
     heap_init();
     let p = embassy_rp::init(Default::default());
+    // Before any pin is an input: GPIO edges get their time in the interrupt.
+    edges::install();
 
     power::start_watchdog(Watchdog::new(p.WATCHDOG));
     spawner.spawn(power::watchdog_task().unwrap());
@@ -227,6 +230,7 @@ async fn main(spawner: Spawner) {
     let shared = SHARED.get();
     spawner.spawn(led_task().unwrap());
     spawner.spawn(lease_task().unwrap());
+    spawner.spawn(edge_task().unwrap());
     spawner.spawn(power::power_task().unwrap());
     // USB serial first: it must not depend on the radio coming up.
     usb::start(spawner, p.USB, unique_id);
@@ -332,6 +336,14 @@ fn tls_setup(rng: &'static mut Csprng, cert: X509<'_>, key: X509<'_>) -> Option<
 async fn led_task() -> ! {
     piconet_app_core::status::run_led(SHARED.get(), |on| radio::LED.signal(on)).await
 }
+
+#[embassy_executor::task]
+async fn edge_task() -> ! {
+    piconet_app_core::edges::run(SHARED.get(), &edges::EDGES).await
+}
+
+// Every connection (the USB port and each socket) gets an event wake-up.
+const _: () = assert!(server::SOCKETS + 1 <= piconet_app_core::shared::EVENT_WAKERS);
 
 #[embassy_executor::task]
 async fn lease_task() -> ! {

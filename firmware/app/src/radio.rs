@@ -23,10 +23,20 @@ pub static RSSI: AtomicI32 = AtomicI32::new(0);
 /// Current IPv4 address (big-endian u32), 0 when none.
 pub static IPV4: AtomicU32 = AtomicU32::new(0);
 
+/// The CYW43's power mode while the board is awake: latency first. In
+/// `PowerSave` (the chip driver's default) the radio sleeps between
+/// beacons and peers measured up to ≈ 200 ms added to a packet
+/// (cyw43-driver#126), which would swamp a lease's timing or an event's
+/// latency; `None` keeps it listening, for more current drawn (tens of mA
+/// rather than a few; not measured here: that needs the board).
+/// Power saving is not a setting yet: it would go with the provisioned
+/// settings (`piconet-config`), and light `sleep` uses `SuperSave` anyway.
+pub const AWAKE_POWER: cyw43::PowerManagementMode = cyw43::PowerManagementMode::None;
+
 /// What the power task asks of the radio.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RadioRequest {
-    /// Normal operation (CYW43 power-save with fast wake).
+    /// Normal operation ([`AWAKE_POWER`]).
     Awake,
     /// Light sleep: the CYW43's deepest power-save that still keeps the
     /// association, so a command still arrives (with more latency).
@@ -108,9 +118,7 @@ pub async fn control_task(
             Either4::Second(req) => match req {
                 RadioRequest::Awake => {
                     off = false;
-                    control
-                        .set_power_management(cyw43::PowerManagementMode::PowerSave)
-                        .await
+                    control.set_power_management(AWAKE_POWER).await
                 }
                 RadioRequest::LightSleep => {
                     control

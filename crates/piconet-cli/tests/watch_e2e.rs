@@ -74,7 +74,15 @@ fn watch_over_the_serial_port_prints_the_edges() {
     let setup = board.other_connection(r#"{"action": "setup_pin", "pin": 5, "mode": "input"}"#);
     assert!(setup.get("error").is_none(), "{setup}");
     let mut watch = Command::new(env!("CARGO_BIN_EXE_piconet"))
-        .args(["watch", "--serial", board.port(), "5", "--count", "2", "--json"])
+        .args([
+            "watch",
+            "--serial",
+            board.port(),
+            "5",
+            "--count",
+            "2",
+            "--json",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -113,8 +121,18 @@ fn watch_over_the_serial_port_prints_the_edges() {
     };
     let (mut stdout, mut stderr) = (String::new(), String::new());
     use std::io::Read as _;
-    watch.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-    watch.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    watch
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    watch
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert_eq!(status.code(), Some(0), "{stderr}");
     let lines: Vec<Value> = stdout
         .lines()
@@ -130,8 +148,16 @@ fn watch_over_the_serial_port_prints_the_edges() {
 fn watch_without_pins_or_with_a_bad_pin_is_a_usage_error() {
     let out = piconet(&["watch", "127.0.0.1"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("give the pins"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("give the pins"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = piconet(&["watch", "--serial", "/dev/null", "x"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("'x' is not a pin number"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("'x' is not a pin number"),
+        "{}",
+        text(&out.stderr)
+    );
 }

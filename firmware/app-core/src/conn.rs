@@ -285,6 +285,13 @@ where
 {
     let mut engine = shared.engine.lock().await;
     session.pump_events(now(), &mut engine);
+    drop(engine);
+    // A USB or TCP write that completes at once does not yield: without
+    // this a connection would write its whole queue of event lines (16, ≈
+    // 1.8 ms on the RP2040) in one go while the edge task, whose queue
+    // from the interrupt holds 1.6 ms of a 10 kHz wave, and the lease task
+    // wait.
+    yield_now().await;
 }
 
 /// Flush within the write timeout (a TCP flush waits for the peer to take

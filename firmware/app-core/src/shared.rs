@@ -117,12 +117,9 @@ impl<M: RawMutex, B> Shared<M, B> {
 
     /// The engine queued event lines for `conn`: wake its connection.
     pub fn wake_events(&self, conn: ConnId) {
-        let slot = self.state.lock(|c| {
-            c.get()
-                .event_conns
-                .iter()
-                .position(|&x| x == Some(conn))
-        });
+        let slot = self
+            .state
+            .lock(|c| c.get().event_conns.iter().position(|&x| x == Some(conn)));
         if let Some(slot) = slot {
             self.events[slot].signal(());
         }

@@ -132,7 +132,10 @@ fn interrupt_edges_become_event_lines_between_replies() {
     assert_eq!(closed, Ok(Closed::End));
     let lines = lines(&received);
     assert_eq!(lines.len(), 6, "{lines:?}");
-    assert!(lines[..2].iter().all(|l| l.get("error").is_none()), "{lines:?}");
+    assert!(
+        lines[..2].iter().all(|l| l.get("error").is_none()),
+        "{lines:?}"
+    );
     let edge = |l: &serde_json::Value| {
         assert_eq!(l["event"], "edge", "{l}");
         assert_eq!(l["pin"], 3, "{l}");

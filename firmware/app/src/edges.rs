@@ -88,7 +88,8 @@ pub fn enable(pin: u32) {
     let bank = (pin / 8) as usize;
     cortex_m::interrupt::free(|_| {
         // Edges latched before it was an input mean nothing.
-        io.intr(bank).write_value(pac::io::regs::Int(edge_bits(pin)));
+        io.intr(bank)
+            .write_value(pac::io::regs::Int(edge_bits(pin)));
         let inte = io.int_proc(0).inte(bank);
         inte.write_value(pac::io::regs::Int(inte.read().0 | edge_bits(pin)));
         INPUTS.fetch_or(1 << pin, Ordering::Relaxed);
@@ -106,7 +107,8 @@ pub fn disable(pin: u32) {
         INPUTS.fetch_and(!(1 << pin), Ordering::Relaxed);
         let inte = io.int_proc(0).inte(bank);
         inte.write_value(pac::io::regs::Int(inte.read().0 & !edge_bits(pin)));
-        io.intr(bank).write_value(pac::io::regs::Int(edge_bits(pin)));
+        io.intr(bank)
+            .write_value(pac::io::regs::Int(edge_bits(pin)));
     });
 }
 

@@ -129,10 +129,12 @@ impl PtyBoard {
                 }
                 let mut answer = Vec::new();
                 let mut w = out.lock().unwrap();
-                shared
-                    .lock()
-                    .unwrap()
-                    .handle_from(now(), &line, Peer::local(ConnId(0)), &mut answer);
+                shared.lock().unwrap().handle_from(
+                    now(),
+                    &line,
+                    Peer::local(ConnId(0)),
+                    &mut answer,
+                );
                 if w.write_all(&answer).is_err() {
                     return;
                 }
@@ -165,10 +167,12 @@ impl PtyBoard {
     pub fn other_connection(&self, line: &str) -> Value {
         let mut out = Vec::new();
         let now = Instant::from_nanos(0);
-        self.engine
-            .lock()
-            .unwrap()
-            .handle_from(now, line.as_bytes(), Peer::local(ConnId(9)), &mut out);
+        self.engine.lock().unwrap().handle_from(
+            now,
+            line.as_bytes(),
+            Peer::local(ConnId(9)),
+            &mut out,
+        );
         serde_json::from_slice(&out).unwrap()
     }
 

@@ -42,6 +42,16 @@
 //    finds the SEV instructions (0xbf40) of the flash image and sets the
 //    event register after the core executes one of them.
 //
+// 5. PIO. rp2040js runs an enabled PIO block by itself, from node's
+//    setTimeout(0), in wall time rather than simulated time, for as long
+//    as a state machine is enabled. The firmware's only PIO user is the
+//    CYW43's SPI, and no CYW43 is emulated: the free-running PIO burnt CPU
+//    beside the simulation and, while the radio bring-up was still
+//    waiting (before its 10 s of simulated time), kept node's event loop
+//    alive after the last test, so `node --test` never ended. The harness
+//    does not run the PIO: the bring-up then times out (`"wifi": "not
+//    responding"`), as with a chip that does not answer.
+//
 // The harness owns the run loop: the core is stepped instruction by
 // instruction (8 ns per cycle, 125 MHz) and while it sleeps (WFI/WFE) the
 // simulated clock jumps to the next alarm, so simulated time runs much
@@ -84,6 +94,7 @@ export class Board {
     mcu.core.SP = 0x20041f00;
     mcu.core.PC = 0x10000000;
     this.#findSev();
+    for (const pio of mcu.pio) pio.run = () => {};
 
     this.rx = Buffer.alloc(0); // device-to-host bytes not yet consumed
     this.tx = []; // host-to-device bytes not yet delivered

@@ -152,7 +152,7 @@ impl Message for EngineError {
             }
             EngineError::TooManyWatchers { max } => {
                 m.uint(max as u64)?;
-                m.text(" other connections already watch pins, the most this board serves events to: close one of them (a connection keeps its place until it ends)")
+                m.text(" other connections already watch pins, the most this board serves events to: close one of them, or unwatch its pins there (a connection keeps its place until it ends or unwatches its last pin)")
             }
             EngineError::TooManyWatches { max } => {
                 m.text("this connection already watches ")?;

@@ -10,7 +10,7 @@ use crate::update::UpdateSlot;
 use piconet_protocol::response::ObjectWriter;
 use piconet_protocol::sink::Full;
 
-pub use piconet_protocol::command::{Level, Mode, Pull};
+pub use piconet_protocol::command::{Level, Mode, PinMode, Pull, PwmState};
 
 /// What a pin number means on a board.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,12 +112,149 @@ pub trait Board {
     /// has them. Real boards (`None`) refuse `sim_input` with an
     /// `OSError`: their wiring sets the inputs.
     fn simulated_inputs(&mut self) -> Option<&mut dyn SimulatedInputs>;
+
+    /// The board's PWM outputs. Boards without (`None`) refuse
+    /// `"mode": "pwm"` and `write_pwm` with an `OSError`, and
+    /// `list_actions` leaves `write_pwm` out.
+    fn pwm(&mut self) -> Option<&mut dyn Pwm>;
+
+    /// The board's analogue inputs. Boards without (`None`) refuse
+    /// `"mode": "adc"` and `read_adc`; `list_actions` leaves `read_adc` out.
+    fn adc(&mut self) -> Option<&mut dyn Adc>;
+
+    /// The board's temperature sensor. Boards without (`None`) answer
+    /// `read_temperature` with an `OSError`; `list_actions` leaves it out.
+    fn thermometer(&mut self) -> Option<&mut dyn Thermometer>;
+
+    /// The board's I2C controllers. Boards without (`None`) refuse the
+    /// `i2c_*` actions; `list_actions` leaves them out.
+    fn i2c(&mut self) -> Option<&mut dyn I2c>;
 }
 
 /// What `sim_input` sets on a simulated board.
 pub trait SimulatedInputs {
     /// Apply `level` to `pin` from outside, overriding its pull.
     fn set_input(&mut self, pin: u32, level: Level);
+
+    /// Apply `volts` to the ADC pin `pin` from outside.
+    fn set_volts(&mut self, pin: u32, volts: f32);
+}
+
+/// Which PWM hardware drives a pin: pins on the same `slice` share one
+/// counter, so one frequency; pins with the same `slice` and `output`
+/// show the same waveform (GPIO 0 and 16 on the RP2040).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PwmChannel {
+    /// The counter (RP2040: slice 0–7; Linux: one per sysfs channel).
+    pub slice: u16,
+    /// The compare output of that counter (RP2040: A = 0, B = 1).
+    pub output: u8,
+}
+
+/// PWM outputs. The engine checks pins (`pin_kind`, then
+/// [`Pwm::pwm_channel`]) and keeps pins that share a slice at one frequency
+/// before it calls `start_pwm` or `set_pwm`.
+pub trait Pwm {
+    /// The channel that drives `pin`, `None` where the pin has no PWM.
+    fn pwm_channel(&self, pin: u32) -> Option<PwmChannel>;
+
+    /// Make `pin` a PWM output running at `state` (from whatever it was;
+    /// it stops being PWM when [`Board::configure`], [`Adc::start_adc`] or
+    /// [`I2c::configure_i2c`] takes it next).
+    fn start_pwm(&mut self, pin: u32, state: PwmState) -> Result<(), BoardError>;
+
+    /// Change the duty and frequency of a pin `start_pwm` made PWM.
+    fn set_pwm(&mut self, pin: u32, state: PwmState) -> Result<(), BoardError>;
+}
+
+/// Analogue inputs, read with a 12-bit converter over 0–[`ADC_VREF`] volts.
+pub trait Adc {
+    /// True when `pin` has an ADC input.
+    fn has_adc(&self, pin: u32) -> bool;
+
+    /// Make `pin` an analogue input (digital input and output off).
+    fn start_adc(&mut self, pin: u32) -> Result<(), BoardError>;
+
+    /// One conversion of a pin `start_adc` set up: 0 to
+    /// [`piconet_protocol::action::analog::MAX_ADC_RAW`].
+    fn read_adc(&mut self, pin: u32) -> Result<u16, BoardError>;
+}
+
+/// The nominal full scale of the ADC: a `raw` of 4095 is this many volts
+/// (the Pico W's 3.3 V reference).
+pub const ADC_VREF: f32 = 3.3;
+
+/// A temperature sensor.
+pub trait Thermometer {
+    /// Degrees Celsius now.
+    fn celsius(&mut self) -> Result<f32, BoardError>;
+}
+
+/// The role of a pin on an I2C bus.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum I2cLine {
+    /// Data.
+    Sda,
+    /// Clock.
+    Scl,
+}
+
+impl I2cLine {
+    /// `"sda"` or `"scl"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            I2cLine::Sda => "sda",
+            I2cLine::Scl => "scl",
+        }
+    }
+}
+
+/// Why an I2C transaction failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum I2cError {
+    /// No device acknowledged its address (or a byte).
+    NoAck,
+    /// The bus or controller failed (arbitration lost, timeout, ...).
+    Bus(BoardError),
+}
+
+/// I2C controllers. The engine checks the bus number and the pins before
+/// `configure_i2c`, and calls the transfers only on a configured bus, with
+/// 1 to [`piconet_protocol::action::i2c::MAX_I2C_BYTES`] bytes each way
+/// and a 7-bit address. A transfer must give up (`Bus`) when it takes
+/// much longer than its bytes at the bus clock: the engine is locked
+/// while it runs.
+pub trait I2c {
+    /// How many buses (numbered from 0).
+    fn i2c_buses(&self) -> u8;
+
+    /// What `pin` can be on `bus`, `None` when it cannot serve that bus.
+    fn i2c_line(&self, bus: u8, pin: u32) -> Option<I2cLine>;
+
+    /// Set up `bus` on `sda` and `scl` at `frequency` Hz (again: new pins
+    /// or clock).
+    fn configure_i2c(
+        &mut self,
+        bus: u8,
+        sda: u32,
+        scl: u32,
+        frequency: u32,
+    ) -> Result<(), BoardError>;
+
+    /// Write `data` to the device at `address`.
+    fn i2c_write(&mut self, bus: u8, address: u8, data: &[u8]) -> Result<(), I2cError>;
+
+    /// Fill `buf` from the device at `address`.
+    fn i2c_read(&mut self, bus: u8, address: u8, buf: &mut [u8]) -> Result<(), I2cError>;
+
+    /// Write `data`, then read `buf` after a repeated start.
+    fn i2c_transfer(
+        &mut self,
+        bus: u8,
+        address: u8,
+        data: &[u8],
+        buf: &mut [u8],
+    ) -> Result<(), I2cError>;
 }
 
 /// A boxed board, so a host can choose its board at run time.
@@ -167,5 +304,17 @@ impl<B: Board + ?Sized> Board for alloc::boxed::Box<B> {
     }
     fn simulated_inputs(&mut self) -> Option<&mut dyn SimulatedInputs> {
         (**self).simulated_inputs()
+    }
+    fn pwm(&mut self) -> Option<&mut dyn Pwm> {
+        (**self).pwm()
+    }
+    fn adc(&mut self) -> Option<&mut dyn Adc> {
+        (**self).adc()
+    }
+    fn thermometer(&mut self) -> Option<&mut dyn Thermometer> {
+        (**self).thermometer()
+    }
+    fn i2c(&mut self) -> Option<&mut dyn I2c> {
+        (**self).i2c()
     }
 }

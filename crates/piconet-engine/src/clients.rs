@@ -457,7 +457,9 @@ impl<B: Board> Engine<B> {
             if pin as usize >= crate::MAX_PINS {
                 continue;
             }
-            if let Slot::Output { lease: Some(l), .. } = self.pins.get(pin) {
+            if let Slot::Output { lease: Some(l), .. } | Slot::Pwm { lease: Some(l), .. } =
+                self.pins.get(pin)
+            {
                 let holder = l.owner.filter(|&o| o != index);
                 if let Some(holder) = holder.and_then(|o| self.clients.get(o)) {
                     return Err(Denied::Held {

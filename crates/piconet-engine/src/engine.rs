@@ -8,7 +8,7 @@ use crate::clients::Clients;
 use crate::error::EngineError;
 use crate::lateness::Lateness;
 use crate::peer::{ConnId, Peer};
-use crate::pins::{Lease, Pins, Slot};
+use crate::pins::{Lease, Pins, Safe, Slot};
 #[cfg(doc)]
 use crate::settings::Origin;
 use crate::time::Instant;
@@ -67,13 +67,14 @@ pub enum After {
     },
 }
 
-/// A lease that ended: the pin was driven back to its safe level.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A lease that ended: the pin was driven back to its safe state.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Revert {
     /// The pin.
     pub pin: u32,
-    /// The safe level it was driven to.
-    pub level: Level,
+    /// The safe state it was driven to: an output's level, a PWM pin's
+    /// duty and frequency.
+    pub safe: Safe,
     /// When it was due.
     pub deadline: Instant,
     /// When it happened (the `now` of the poll).
@@ -102,6 +103,19 @@ pub struct Engine<B> {
     /// The sender of the line being handled, as an index in `clients`
     /// (`None` without a list, over USB, or before the check).
     pub(crate) client: Option<u8>,
+    /// The I2C buses set up with `i2c_setup`, by number.
+    pub(crate) i2c_buses: [Option<I2cBus>; MAX_I2C_BUSES],
+}
+
+/// How many I2C buses the engine keeps track of (the RP2040 has 2).
+pub const MAX_I2C_BUSES: usize = piconet_protocol::action::i2c::MAX_I2C_BUS as usize + 1;
+
+/// A set-up I2C bus.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct I2cBus {
+    pub(crate) sda: u32,
+    pub(crate) scl: u32,
+    pub(crate) frequency: u32,
 }
 
 impl<B: Board> Engine<B> {
@@ -119,6 +133,7 @@ impl<B: Board> Engine<B> {
             watchers: Watchers::new(),
             clients: Clients::default(),
             client: None,
+            i2c_buses: [None; MAX_I2C_BUSES],
         }
     }
 
@@ -228,7 +243,7 @@ impl<B: Board> Engine<B> {
             }
             report(Revert {
                 pin,
-                level: safe,
+                safe,
                 deadline,
                 at: now,
                 error,
@@ -260,7 +275,7 @@ impl<B: Board> Engine<B> {
             }
             report(Revert {
                 pin,
-                level: safe,
+                safe,
                 deadline,
                 at: now,
                 error,
@@ -314,16 +329,16 @@ impl<B: Board> Engine<B> {
     pub fn release_all(&mut self, now: Instant, mut report: impl FnMut(Revert)) -> usize {
         let mut reverted = 0;
         while let Some((pin, safe, deadline)) = self.pins.first_lease() {
-            let error = self.board.write(pin, safe).err();
+            let error = self.drive_safe(pin, safe).err();
             // Shutting down: there is no later retry, so the lease ends
             // either way and the error is reported.
-            self.pins.set(pin, Slot::Output { safe, lease: None });
+            self.pins.set(pin, unleased(safe));
             if error.is_none() {
                 reverted += 1;
             }
             report(Revert {
                 pin,
-                level: safe,
+                safe,
                 deadline,
                 at: now,
                 error,
@@ -361,37 +376,71 @@ impl<B: Board> Engine<B> {
     fn rebooted(&mut self) {
         self.pins.clear();
         self.watchers.clear();
+        self.i2c_buses = [None; MAX_I2C_BUSES];
         self.upload = Upload::default();
         self.boot_confirmed = false;
         self.settings_changed = false;
     }
 
-    fn revert(&mut self, pin: u32, safe: Level, now: Instant) -> Result<(), crate::BoardError> {
-        match self.board.write(pin, safe) {
+    fn revert(&mut self, pin: u32, safe: Safe, now: Instant) -> Result<(), crate::BoardError> {
+        match self.drive_safe(pin, safe) {
             Ok(()) => {
-                self.pins.set(pin, Slot::Output { safe, lease: None });
+                self.pins.set(pin, unleased(safe));
                 Ok(())
             }
             Err(e) => {
                 // The retry keeps the lease's owner but is bound to its
                 // deadline only: the fail-safe is retried by `poll`.
-                let conn = match self.pins.get(pin) {
-                    Slot::Output { lease: Some(l), .. } => l.conn,
+                let slot = self.pins.get(pin);
+                let conn = match slot {
+                    Slot::Output { lease: Some(l), .. } | Slot::Pwm { lease: Some(l), .. } => {
+                        l.conn
+                    }
                     _ => self.peer.conn,
                 };
-                self.pins.set(
-                    pin,
-                    Slot::Output {
+                let lease = Some(Lease::until(now + REVERT_RETRY, conn));
+                let retry = match (safe, slot) {
+                    (Safe::Pwm(safe), Slot::Pwm { state, .. }) => Slot::Pwm { safe, state, lease },
+                    (Safe::Pwm(safe), _) => Slot::Pwm {
                         safe,
-                        lease: Some(Lease::until(now + REVERT_RETRY, conn)),
+                        state: safe,
+                        lease,
                     },
-                );
+                    (Safe::Level(safe), _) => Slot::Output { safe, lease },
+                };
+                self.pins.set(pin, retry);
                 Err(e)
             }
         }
     }
+
+    /// Drive `pin` to its safe state on the board.
+    fn drive_safe(&mut self, pin: u32, safe: Safe) -> Result<(), crate::BoardError> {
+        match safe {
+            Safe::Level(level) => self.board.write(pin, level),
+            Safe::Pwm(state) => match self.board.pwm() {
+                Some(pwm) => pwm.set_pwm(pin, state),
+                // Only a board with PWM has PWM pins.
+                None => Err(crate::BoardError::Unsupported("this board has no PWM")),
+            },
+        }
+    }
 }
 
+/// The slot of a pin back at its safe state, without a lease.
+fn unleased(safe: Safe) -> Slot {
+    match safe {
+        Safe::Level(safe) => Slot::Output { safe, lease: None },
+        Safe::Pwm(safe) => Slot::Pwm {
+            safe,
+            state: safe,
+            lease: None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod analog_tests;
 #[cfg(test)]
 mod clients_tests;
 #[cfg(test)]
@@ -400,6 +449,10 @@ mod disconnect_tests;
 mod events_tests;
 #[cfg(test)]
 mod get_pins_tests;
+#[cfg(test)]
+mod i2c_tests;
+#[cfg(test)]
+mod pwm_tests;
 #[cfg(test)]
 mod settings_tests;
 #[cfg(test)]

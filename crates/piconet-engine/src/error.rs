@@ -1,6 +1,6 @@
 //! Errors of the engine, as the client reads them.
 
-use crate::board::BoardError;
+use crate::board::{BoardError, I2cLine};
 use crate::settings::ConfigError;
 use crate::update::UpdateError;
 use piconet_protocol::response::{Message, MessageWriter};
@@ -49,6 +49,13 @@ pub enum EngineError {
     Settings(ConfigError),
     /// `watch_pin` on an output.
     NotInput(u32),
+    /// `watch_pin` on a pin set up as neither input nor output.
+    WatchNeedsInput {
+        /// The pin.
+        pin: u32,
+        /// What it is set up as.
+        mode: &'static str,
+    },
     /// `unwatch_pin` on a pin this connection does not watch.
     NotWatched(u32),
     /// Every slot for connections that watch is taken.
@@ -63,8 +70,81 @@ pub enum EngineError {
     },
     /// `sim_input` on a real board.
     NotSimulated,
-    /// `sim_input` with `volts`, which needs ADC pins.
+    /// `sim_input` with `volts` on a pin that is not an ADC input.
     NoAdc(u32),
+    /// The board has no PWM at all.
+    PwmUnsupported,
+    /// The pin has no PWM channel.
+    NoPwmChannel(u32),
+    /// `write_pwm` on a pin not set up for PWM.
+    NotPwm(u32),
+    /// Another PWM pin shows the same output (GPIO 0 and 16).
+    PwmSameOutput {
+        /// The pin asked for.
+        pin: u32,
+        /// The PWM pin already on that output.
+        holder: u32,
+    },
+    /// Another PWM pin on the slice runs at another frequency.
+    PwmSliceFrequency {
+        /// The pin asked for.
+        pin: u32,
+        /// The PWM pin that holds the slice.
+        holder: u32,
+        /// The slice's frequency, which `holder` runs at.
+        frequency: u32,
+    },
+    /// The board has no ADC.
+    AdcUnsupported,
+    /// The pin has no ADC input.
+    NoAdcInput {
+        /// The pin asked for.
+        pin: u32,
+        /// Bit `p` set: pin `p` has one.
+        adc_pins: u64,
+    },
+    /// `read_adc` on a pin not set up as an ADC input.
+    NotAdc(u32),
+    /// The board has no temperature sensor.
+    NoThermometer,
+    /// The board has no I2C.
+    I2cUnsupported,
+    /// No such I2C bus on this board.
+    NoI2cBus {
+        /// The bus asked for.
+        bus: u8,
+        /// How many the board has.
+        buses: u8,
+    },
+    /// A pin that cannot be this line of this bus.
+    I2cPin {
+        /// The bus.
+        bus: u8,
+        /// The role asked for.
+        line: I2cLine,
+        /// The pin asked for.
+        pin: u32,
+        /// Bit `p` set: pin `p` can be that line of that bus.
+        valid: u64,
+    },
+    /// A transfer on a bus that was not set up.
+    I2cNotSetUp(u8),
+    /// No device acknowledged.
+    I2cNoAck {
+        /// The bus.
+        bus: u8,
+        /// The device address.
+        address: u8,
+    },
+    /// The bus failed during a transfer.
+    I2cBus {
+        /// The bus.
+        bus: u8,
+        /// The device address.
+        address: u8,
+        /// What failed.
+        error: BoardError,
+    },
 }
 
 impl Message for EngineError {
@@ -79,6 +159,12 @@ impl Message for EngineError {
             EngineError::TooManyWatchers { .. }
             | EngineError::TooManyWatches { .. }
             | EngineError::NotSimulated => ErrorClass::OSError,
+            EngineError::PwmUnsupported
+            | EngineError::AdcUnsupported
+            | EngineError::NoThermometer
+            | EngineError::I2cUnsupported
+            | EngineError::I2cNoAck { .. }
+            | EngineError::I2cBus { .. } => ErrorClass::OSError,
             _ => ErrorClass::ValueError,
         }
     }
@@ -146,6 +232,12 @@ impl Message for EngineError {
                 pin(m, p)?;
                 m.text(" is an output: set it up with mode \"input\" to watch it")
             }
+            EngineError::WatchNeedsInput { pin: p, mode } => {
+                pin(m, p)?;
+                m.text(" is set up as ")?;
+                m.text(mode)?;
+                m.text(": set it up with mode \"input\" to watch it")
+            }
             EngineError::NotWatched(p) => {
                 pin(m, p)?;
                 m.text(" is not watched by this connection: nothing to unwatch")
@@ -164,10 +256,124 @@ impl Message for EngineError {
             ),
             EngineError::NoAdc(p) => {
                 pin(m, p)?;
-                m.text(": volts needs a pin in adc mode, which this server does not offer yet: apply a level with \"value\" instead")
+                m.text(": volts needs a pin in adc mode: set it up with \"mode\": \"adc\" first, or apply a level with \"value\"")
+            }
+            EngineError::PwmUnsupported => m.text("this board has no PWM outputs"),
+            EngineError::NoPwmChannel(p) => {
+                pin(m, p)?;
+                m.text(" has no PWM channel on this board")
+            }
+            EngineError::NotPwm(p) => {
+                pin(m, p)?;
+                m.text(" is not set up for PWM: send setup_pin with \"mode\": \"pwm\" first")
+            }
+            EngineError::PwmSameOutput { pin: p, holder } => {
+                pin(m, p)?;
+                m.text(" is driven by the same PWM output as pin ")?;
+                m.uint(holder.into())?;
+                m.text(", which is set up for PWM: set pin ")?;
+                m.uint(holder.into())?;
+                m.text(" up as something else first")
+            }
+            EngineError::PwmSliceFrequency {
+                pin: p,
+                holder,
+                frequency,
+            } => {
+                pin(m, p)?;
+                m.text(" shares its PWM slice with pin ")?;
+                m.uint(holder.into())?;
+                m.text(", which runs at ")?;
+                m.uint(frequency.into())?;
+                m.text(" Hz: use that frequency, or set pin ")?;
+                m.uint(holder.into())?;
+                m.text(" up as something else first")
+            }
+            EngineError::AdcUnsupported => m.text("this board has no ADC inputs"),
+            EngineError::NoAdcInput { pin: p, adc_pins } => {
+                pin(m, p)?;
+                m.text(" has no ADC input: the ADC pins on this board are ")?;
+                pin_list(m, adc_pins)
+            }
+            EngineError::NotAdc(p) => {
+                pin(m, p)?;
+                m.text(" is not set up as an ADC input: send setup_pin with \"mode\": \"adc\" first")
+            }
+            EngineError::NoThermometer => m.text("this board has no temperature sensor"),
+            EngineError::I2cUnsupported => m.text("this board has no I2C buses"),
+            EngineError::NoI2cBus { bus, buses } => {
+                m.text("i2c bus ")?;
+                m.uint(bus.into())?;
+                m.text(" does not exist on this board: it has ")?;
+                m.uint(buses.into())?;
+                m.text(" (numbered from 0)")
+            }
+            EngineError::I2cPin {
+                bus,
+                line,
+                pin: p,
+                valid,
+            } => {
+                pin(m, p)?;
+                m.text(" cannot be ")?;
+                m.text(line.as_str())?;
+                m.text(" of i2c bus ")?;
+                m.uint(bus.into())?;
+                m.text(": it must be one of pins ")?;
+                pin_list(m, valid)
+            }
+            EngineError::I2cNotSetUp(bus) => {
+                m.text("i2c bus ")?;
+                m.uint(bus.into())?;
+                m.text(" is not set up: send i2c_setup first")
+            }
+            EngineError::I2cNoAck { bus, address } => {
+                m.text("no device answered at address ")?;
+                hex(m, address)?;
+                m.text(" on i2c bus ")?;
+                m.uint(bus.into())
+            }
+            EngineError::I2cBus {
+                bus,
+                address,
+                error,
+            } => {
+                m.text("i2c bus ")?;
+                m.uint(bus.into())?;
+                m.text(", address ")?;
+                hex(m, address)?;
+                m.text(": ")?;
+                m.text(error.message())
             }
         }
     }
+}
+
+/// The pins whose bits are set, as `26, 27, 28`.
+fn pin_list(m: &mut MessageWriter<'_>, pins: u64) -> Result<(), Full> {
+    let mut bits = pins;
+    let mut first = true;
+    while bits != 0 {
+        if !first {
+            m.text(", ")?;
+        }
+        first = false;
+        m.uint(bits.trailing_zeros().into())?;
+        bits &= bits - 1;
+    }
+    Ok(())
+}
+
+/// An I2C address as `0x50`, the way datasheets and i2cdetect write it.
+fn hex(m: &mut MessageWriter<'_>, v: u8) -> Result<(), Full> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let text = [
+        b'0',
+        b'x',
+        DIGITS[usize::from(v >> 4)],
+        DIGITS[usize::from(v & 0xf)],
+    ];
+    m.text(core::str::from_utf8(&text).unwrap_or("0x??"))
 }
 
 impl From<BoardError> for EngineError {

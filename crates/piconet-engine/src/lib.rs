@@ -37,13 +37,16 @@ mod time;
 pub mod update;
 pub mod watchers;
 
-pub use board::{Board, BoardError, Level, Mode, PinKind, Pull, SimulatedInputs};
+pub use board::{
+    Adc, Board, BoardError, I2c, I2cError, I2cLine, Level, Mode, PinKind, Pull, Pwm, PwmChannel,
+    PwmState, SimulatedInputs, Thermometer, ADC_VREF,
+};
 pub use clients::{Client, Clients, ClientsError, Fingerprint, Role};
-pub use engine::{After, Config, Engine, Revert, RESPONSE_OVERHEAD};
+pub use engine::{After, Config, Engine, Revert, MAX_I2C_BUSES, RESPONSE_OVERHEAD};
 pub use error::EngineError;
 pub use peer::{ConnId, Peer};
 pub use piconet_protocol::action::events::Edge;
-pub use pins::MAX_PINS;
+pub use pins::{Safe, MAX_PINS};
 pub use settings::{Origin, SettingsStore};
 pub use time::Instant;
 pub use update::{FlashOp, LastUpdate, UpdateError, UpdateSlot};

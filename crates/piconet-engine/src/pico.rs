@@ -1,6 +1,6 @@
 //! The Raspberry Pi Pico W's GPIO map.
 
-use crate::board::PinKind;
+use crate::board::{I2cLine, PinKind, PwmChannel};
 
 /// GPIO numbers of the RP2040 (0–29).
 pub const GPIO_COUNT: u32 = 30;
@@ -31,9 +31,90 @@ pub fn usable_pins() -> impl Iterator<Item = u32> {
     (0..GPIO_COUNT).filter(|&p| matches!(pin_kind(p), PinKind::Usable))
 }
 
+/// The RP2040's PWM channel of `pin`: slice `(pin / 2) % 8`, output A
+/// for even pins and B for odd ones (datasheet 4.5.2), so GPIO 0 and 16
+/// share slice 0's output A.
+pub const fn pwm_channel(pin: u32) -> Option<PwmChannel> {
+    if pin >= GPIO_COUNT {
+        return None;
+    }
+    Some(PwmChannel {
+        slice: ((pin / 2) % 8) as u16,
+        output: (pin % 2) as u8,
+    })
+}
+
+/// True for the RP2040's ADC pins, GPIO 26–28 (ADC0–2; ADC3 is GPIO 29,
+/// the Pico W's WiFi clock, and ADC4 the temperature sensor).
+pub const fn has_adc(pin: u32) -> bool {
+    matches!(pin, 26..=28)
+}
+
+/// The ADC input number of `pin`, if it has one.
+pub const fn adc_input(pin: u32) -> Option<u8> {
+    match pin {
+        26..=28 => Some((pin - 26) as u8),
+        _ => None,
+    }
+}
+
+/// The RP2040's I2C buses.
+pub const I2C_BUSES: u8 = 2;
+
+/// What `pin` is on I2C `bus` of the RP2040 (datasheet 2.19.2): GPIO `n`
+/// serves bus `(n / 2) % 2`, as SDA when `n` is even and SCL when odd.
+pub const fn i2c_line(bus: u8, pin: u32) -> Option<I2cLine> {
+    if pin >= GPIO_COUNT || bus >= I2C_BUSES || (pin / 2) % 2 != bus as u32 {
+        return None;
+    }
+    Some(if pin % 2 == 0 {
+        I2cLine::Sda
+    } else {
+        I2cLine::Scl
+    })
+}
+
+/// The RP2040's temperature sensor reading (ADC input 4) in degrees
+/// Celsius: `27 - (V - 0.706) / 0.001721` (datasheet 4.9.5), with `raw`
+/// a 12-bit conversion against 3.3 V.
+pub fn celsius_from_raw(raw: u16) -> f32 {
+    let volts = f32::from(raw) * crate::board::ADC_VREF / 4095.0;
+    27.0 - (volts - 0.706) / 0.001721
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rp2040_pin_functions() {
+        assert_eq!(
+            pwm_channel(0),
+            Some(PwmChannel {
+                slice: 0,
+                output: 0
+            })
+        );
+        assert_eq!(pwm_channel(16), pwm_channel(0));
+        assert_eq!(
+            pwm_channel(15),
+            Some(PwmChannel {
+                slice: 7,
+                output: 1
+            })
+        );
+        assert_eq!(pwm_channel(30), None);
+        assert!(has_adc(26) && has_adc(28) && !has_adc(25) && !has_adc(29));
+        assert_eq!(adc_input(27), Some(1));
+        assert_eq!(i2c_line(0, 4), Some(I2cLine::Sda));
+        assert_eq!(i2c_line(0, 5), Some(I2cLine::Scl));
+        assert_eq!(i2c_line(1, 2), Some(I2cLine::Sda));
+        assert_eq!(i2c_line(1, 27), Some(I2cLine::Scl));
+        assert_eq!(i2c_line(0, 2), None);
+        assert_eq!(i2c_line(2, 0), None);
+        // 0.706 V is 27 degrees by definition (876 of 4095 is 0.7059 V).
+        assert!((celsius_from_raw(876) - 27.0).abs() < 0.1);
+    }
 
     #[test]
     fn twenty_six_usable_pins() {

@@ -1,6 +1,6 @@
 //! The pin registry: what each pin was set up as, and its lease.
 
-use crate::board::{Level, Pull};
+use crate::board::{I2cLine, Level, Pull, PwmState};
 use crate::peer::ConnId;
 use crate::time::Instant;
 
@@ -8,7 +8,7 @@ use crate::time::Instant;
 /// RP2040 (30) and the Raspberry Pi's 54 lines with a fixed-size table.
 pub const MAX_PINS: usize = 64;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub(crate) enum Slot {
     #[default]
     Free,
@@ -22,6 +22,37 @@ pub(crate) enum Slot {
         /// The running lease, if any.
         lease: Option<Lease>,
     },
+    Pwm {
+        /// What the pin returns to when a lease ends.
+        safe: PwmState,
+        /// What it runs at now.
+        state: PwmState,
+        /// The running lease, if any.
+        lease: Option<Lease>,
+    },
+    /// An analogue input.
+    Adc,
+    /// A line of a set-up I2C bus.
+    I2c { bus: u8, line: I2cLine },
+}
+
+/// What a leased pin returns to when its lease ends.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Safe {
+    /// An output's safe level.
+    Level(Level),
+    /// A PWM pin's safe duty and frequency.
+    Pwm(PwmState),
+}
+
+/// For logs: `level 0`, `duty 0.25 at 1000 Hz`.
+impl core::fmt::Display for Safe {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Safe::Level(l) => write!(f, "level {}", l.as_u8()),
+            Safe::Pwm(p) => write!(f, "duty {} at {} Hz", p.duty, p.frequency),
+        }
+    }
 }
 
 /// A running lease: until when, and who wrote it.
@@ -63,9 +94,27 @@ pub(crate) struct Pins {
 
 const _: () = assert!(MAX_PINS <= u64::BITS as usize);
 
-fn lease_of(slot: Slot) -> Option<Instant> {
+#[inline(always)]
+fn lease_of_ref(slot: &Slot) -> Option<Instant> {
     match slot {
-        Slot::Output { lease, .. } => lease.map(|l| l.deadline),
+        Slot::Output { lease, .. } | Slot::Pwm { lease, .. } => lease.as_ref().map(|l| l.deadline),
+        _ => None,
+    }
+}
+
+/// The lease of a slot and what the pin returns to at its end.
+#[inline(always)]
+fn leased(slot: Slot) -> Option<(Safe, Lease)> {
+    match slot {
+        Slot::Output {
+            safe,
+            lease: Some(l),
+        } => Some((Safe::Level(safe), l)),
+        Slot::Pwm {
+            safe,
+            lease: Some(l),
+            ..
+        } => Some((Safe::Pwm(safe), l)),
         _ => None,
     }
 }
@@ -84,9 +133,39 @@ impl Pins {
         self.slots[pin as usize]
     }
 
+    /// The slot of a pin below `MAX_PINS`, borrowed: the hot path reads
+    /// one field of it rather than copying the whole slot.
+    #[inline(always)]
+    pub(crate) fn slot(&self, pin: u32) -> &Slot {
+        &self.slots[pin as usize]
+    }
+
     pub(crate) fn set(&mut self, pin: u32, slot: Slot) {
-        let old = lease_of(core::mem::replace(&mut self.slots[pin as usize], slot));
-        let new = lease_of(slot);
+        let place = &mut self.slots[pin as usize];
+        let old = lease_of_ref(place);
+        let new = lease_of_ref(&slot);
+        *place = slot;
+        self.leases_changed(pin, old, new);
+    }
+
+    /// Replace the lease of an output or PWM pin, leaving the rest of its
+    /// slot as it is (`write_pin`'s path: it writes 16 bytes, not a
+    /// whole slot). Other slots have no lease and are left alone.
+    #[inline(always)]
+    pub(crate) fn set_lease(&mut self, pin: u32, lease: Option<Lease>) {
+        let old = match &mut self.slots[pin as usize] {
+            Slot::Output { lease: l, .. } | Slot::Pwm { lease: l, .. } => {
+                core::mem::replace(l, lease).map(|l| l.deadline)
+            }
+            _ => return,
+        };
+        self.leases_changed(pin, old, lease.map(|l| l.deadline));
+    }
+
+    /// Keep the lease bits and the earliest deadline after `pin`'s lease
+    /// went from `old` to `new`.
+    #[inline(always)]
+    fn leases_changed(&mut self, pin: u32, old: Option<Instant>, new: Option<Instant>) {
         let bit = 1u64 << pin;
         if new.is_some() {
             self.leased |= bit;
@@ -111,7 +190,7 @@ impl Pins {
     }
 
     /// The due lease with the earliest deadline (lowest pin on ties).
-    pub(crate) fn earliest_due(&self, now: Instant) -> Option<(u32, Level, Instant)> {
+    pub(crate) fn earliest_due(&self, now: Instant) -> Option<(u32, Safe, Instant)> {
         if self.next.is_none_or(|n| n > now) {
             return None;
         }
@@ -120,18 +199,14 @@ impl Pins {
             .min_by_key(|&(p, _, d)| (d, p))
     }
 
-    /// Every active lease, ascending pin: pin, safe level, deadline.
-    pub(crate) fn leases(&self) -> impl Iterator<Item = (u32, Level, Instant)> + '_ {
+    /// Every active lease, ascending pin: pin, safe state, deadline.
+    pub(crate) fn leases(&self) -> impl Iterator<Item = (u32, Safe, Instant)> + '_ {
         let mut bits = self.leased;
         core::iter::from_fn(move || {
             while bits != 0 {
                 let pin = bits.trailing_zeros();
                 bits &= bits - 1;
-                if let Slot::Output {
-                    safe,
-                    lease: Some(l),
-                } = self.slots[pin as usize]
-                {
+                if let Some((safe, l)) = leased(self.slots[pin as usize]) {
                     return Some((pin, safe, l.deadline));
                 }
             }
@@ -139,22 +214,18 @@ impl Pins {
         })
     }
 
-    pub(crate) fn first_lease(&self) -> Option<(u32, Level, Instant)> {
+    pub(crate) fn first_lease(&self) -> Option<(u32, Safe, Instant)> {
         self.leases().next()
     }
 
     /// The lowest pin whose lease `conn` wrote with release on disconnect:
-    /// pin, safe level, deadline.
-    pub(crate) fn first_bound_to(&self, conn: ConnId) -> Option<(u32, Level, Instant)> {
+    /// pin, safe state, deadline.
+    pub(crate) fn first_bound_to(&self, conn: ConnId) -> Option<(u32, Safe, Instant)> {
         let mut bits = self.leased;
         while bits != 0 {
             let pin = bits.trailing_zeros();
             bits &= bits - 1;
-            if let Slot::Output {
-                safe,
-                lease: Some(l),
-            } = self.slots[pin as usize]
-            {
+            if let Some((safe, l)) = leased(self.slots[pin as usize]) {
                 if l.release_on_disconnect && l.conn == conn {
                     return Some((pin, safe, l.deadline));
                 }
@@ -170,10 +241,22 @@ impl Pins {
         while bits != 0 {
             let pin = bits.trailing_zeros();
             bits &= bits - 1;
-            if let Slot::Output { lease: Some(l), .. } = &mut self.slots[pin as usize] {
+            if let Slot::Output { lease: Some(l), .. } | Slot::Pwm { lease: Some(l), .. } =
+                &mut self.slots[pin as usize]
+            {
                 l.owner = l.owner.and_then(&mut f);
             }
         }
+    }
+
+    /// Every other configured pin, ascending: pin and slot (the PWM
+    /// slice check and the I2C pin release look at them).
+    pub(crate) fn configured_pins(&self) -> impl Iterator<Item = (u32, Slot)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s != Slot::Free)
+            .map(|(p, s)| (p as u32, *s))
     }
 
     pub(crate) fn configured(&self) -> usize {
@@ -190,12 +273,17 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    const PWM: PwmState = PwmState {
+        duty: 0.0,
+        frequency: 1000,
+    };
+
     proptest! {
         /// The kept deadline and lease set match a full scan of the slots
         /// after any sequence of changes.
         #[test]
         fn kept_state_matches_a_scan(
-            ops in proptest::collection::vec((0u32..MAX_PINS as u32, 0u8..5, 0u64..8), 0..200),
+            ops in proptest::collection::vec((0u32..MAX_PINS as u32, 0u8..7, 0u64..8), 0..200),
         ) {
             let mut pins = Pins::new();
             for (pin, kind, t) in ops {
@@ -207,7 +295,7 @@ mod tests {
                         safe: Level::High,
                         lease: Some(Lease::until(Instant::from_nanos(t), ConnId(0))),
                     },
-                    _ => Slot::Output {
+                    4 => Slot::Output {
                         safe: Level::Low,
                         lease: Some(Lease {
                             deadline: Instant::from_nanos(t),
@@ -216,14 +304,30 @@ mod tests {
                             owner: None,
                         }),
                     },
+                    5 => Slot::Pwm {
+                        safe: PWM,
+                        state: PWM,
+                        lease: None,
+                    },
+                    _ => Slot::Pwm {
+                        safe: PWM,
+                        state: PwmState { duty: 1.0, frequency: 50 },
+                        lease: Some(Lease {
+                            deadline: Instant::from_nanos(t),
+                            conn: ConnId(t as u32 % 2),
+                            release_on_disconnect: t % 3 == 0,
+                            owner: None,
+                        }),
+                    },
                 };
                 pins.set(pin, slot);
-                let scan: std::vec::Vec<(u32, Level, Instant)> = pins
+                let scan: std::vec::Vec<(u32, Safe, Instant)> = pins
                     .slots
                     .iter()
                     .enumerate()
                     .filter_map(|(p, s)| match *s {
-                        Slot::Output { safe, lease: Some(l) } => Some((p as u32, safe, l.deadline)),
+                        Slot::Output { safe, lease: Some(l) } => Some((p as u32, Safe::Level(safe), l.deadline)),
+                        Slot::Pwm { safe, lease: Some(l), .. } => Some((p as u32, Safe::Pwm(safe), l.deadline)),
                         _ => None,
                     })
                     .collect();
@@ -234,7 +338,12 @@ mod tests {
                         Slot::Output { safe, lease: Some(l) }
                             if l.release_on_disconnect && l.conn == conn =>
                         {
-                            Some((p as u32, safe, l.deadline))
+                            Some((p as u32, Safe::Level(safe), l.deadline))
+                        }
+                        Slot::Pwm { safe, lease: Some(l), .. }
+                            if l.release_on_disconnect && l.conn == conn =>
+                        {
+                            Some((p as u32, Safe::Pwm(safe), l.deadline))
                         }
                         _ => None,
                     });

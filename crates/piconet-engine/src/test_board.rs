@@ -10,7 +10,10 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use crate::board::{Board, BoardError, Level, Mode, PinKind, Pull, SimulatedInputs};
+use crate::board::{
+    Adc, Board, BoardError, I2c, I2cError, I2cLine, Level, Mode, PinKind, Pull, Pwm, PwmChannel,
+    PwmState, SimulatedInputs, Thermometer, ADC_VREF,
+};
 use crate::pico::{self, GPIO_COUNT};
 use crate::settings::{FlashSettings, SettingsStore};
 use crate::time::Instant;
@@ -19,8 +22,21 @@ use piconet_protocol::response::ObjectWriter;
 use piconet_protocol::sink::Full;
 
 /// Something that happened to the board.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Event {
+    /// A pin's PWM duty or frequency changed (or it started PWM).
+    Pwm { pin: u32, state: PwmState },
+    /// A pin became an ADC input.
+    Adc { pin: u32 },
+    /// An ADC pin's voltage was set by the test.
+    Volts { pin: u32, volts: f32 },
+    /// An I2C bus was set up.
+    I2cBus {
+        bus: u8,
+        sda: u32,
+        scl: u32,
+        frequency: u32,
+    },
     /// A pin was configured.
     Configured { pin: u32, mode: Mode, pull: Pull },
     /// An output changed level (writes of the same level are not changes).
@@ -34,7 +50,7 @@ pub enum Event {
 }
 
 /// A logged [`Event`] (the shape of the simulated board's log entries).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Logged {
     pub event: Event,
 }
@@ -45,7 +61,15 @@ struct Pin {
     pull: Pull,
     driven: Option<Level>,
     external: Option<Level>,
+    /// Running PWM (then `mode` is `None`).
+    pwm: Option<PwmState>,
+    /// An ADC input (then `mode` is `None`).
+    adc: bool,
+    volts: f32,
 }
+
+/// The address of the test board's I2C memory on every bus.
+pub const MEMORY_ADDRESS: u8 = 0x50;
 
 /// Settings in 8 KiB of RAM flash, as the Pico W's CONFIG region.
 pub type TestSettings = FlashSettings<piconet_config::ram::RamFlash<2>>;
@@ -61,6 +85,20 @@ pub struct TestBoard {
     simulated: bool,
     /// An update slot that takes any upload's start (`update_begin`).
     slot: Option<TestSlot>,
+    /// Whether it has PWM, an ADC, a thermometer and I2C.
+    peripherals: bool,
+    /// The next PWM changes fail (to test reverts that fail).
+    pub fail_pwm: bool,
+    /// The next I2C transfers fail with a bus error.
+    pub fail_i2c: bool,
+    /// What the thermometer reads.
+    pub celsius: f32,
+    /// The set-up buses.
+    buses: [Option<(u32, u32)>; 2],
+    /// A 256-byte memory at [`MEMORY_ADDRESS`] (as a 24C02) and its
+    /// address pointer.
+    memory: [u8; 256],
+    pointer: u8,
 }
 
 /// An update slot that only prepares: enough for `update_begin`'s checks.
@@ -103,6 +141,13 @@ impl TestBoard {
             settings: None,
             simulated: true,
             slot: None,
+            peripherals: true,
+            fail_pwm: false,
+            fail_i2c: false,
+            celsius: 27.0,
+            buses: [None; 2],
+            memory: [0xff; 256],
+            pointer: 0,
         }
     }
 
@@ -118,6 +163,24 @@ impl TestBoard {
     /// The update slot, if it has one.
     pub fn slot(&self) -> Option<&TestSlot> {
         self.slot.as_ref()
+    }
+
+    /// A board with GPIO only: no PWM, ADC, thermometer or I2C.
+    pub fn bare() -> Self {
+        TestBoard {
+            peripherals: false,
+            ..Self::new()
+        }
+    }
+
+    /// The PWM state of a pin, `None` if it is not PWM.
+    pub fn pwm_state(&self, pin: u32) -> Option<PwmState> {
+        self.pins.get(pin as usize)?.pwm
+    }
+
+    /// The I2C memory's contents.
+    pub fn memory(&self) -> &[u8; 256] {
+        &self.memory
     }
 
     /// A board standing in for real hardware: its wiring sets the inputs,
@@ -214,6 +277,8 @@ impl Board for TestBoard {
         let p = self.pin_mut(pin)?;
         p.mode = Some(mode);
         p.pull = pull;
+        p.pwm = None;
+        p.adc = false;
         let changed = match mode {
             Mode::Input => {
                 p.driven = None;
@@ -292,6 +357,188 @@ impl Board for TestBoard {
             None
         }
     }
+
+    fn pwm(&mut self) -> Option<&mut dyn Pwm> {
+        self.peripherals.then_some(self as &mut dyn Pwm)
+    }
+
+    fn adc(&mut self) -> Option<&mut dyn Adc> {
+        self.peripherals.then_some(self as &mut dyn Adc)
+    }
+
+    fn thermometer(&mut self) -> Option<&mut dyn Thermometer> {
+        self.peripherals.then_some(self as &mut dyn Thermometer)
+    }
+
+    fn i2c(&mut self) -> Option<&mut dyn I2c> {
+        self.peripherals.then_some(self as &mut dyn I2c)
+    }
+}
+
+impl Pwm for TestBoard {
+    fn pwm_channel(&self, pin: u32) -> Option<PwmChannel> {
+        pico::pwm_channel(pin)
+    }
+
+    fn start_pwm(&mut self, pin: u32, state: PwmState) -> Result<(), BoardError> {
+        if self.fail_pwm {
+            return Err(BoardError::Io("PWM failed on the test board"));
+        }
+        let p = self.pin_mut(pin)?;
+        *p = Pin {
+            external: p.external,
+            pwm: Some(state),
+            ..Pin::default()
+        };
+        self.record(Event::Pwm { pin, state });
+        Ok(())
+    }
+
+    fn set_pwm(&mut self, pin: u32, state: PwmState) -> Result<(), BoardError> {
+        if self.fail_pwm {
+            return Err(BoardError::Io("PWM failed on the test board"));
+        }
+        let p = self.pin_mut(pin)?;
+        match p.pwm {
+            None => Err(BoardError::Io("pin is not PWM")),
+            Some(old) if old == state => Ok(()),
+            Some(_) => {
+                p.pwm = Some(state);
+                self.record(Event::Pwm { pin, state });
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Adc for TestBoard {
+    fn has_adc(&self, pin: u32) -> bool {
+        pico::has_adc(pin)
+    }
+
+    fn start_adc(&mut self, pin: u32) -> Result<(), BoardError> {
+        let p = self.pin_mut(pin)?;
+        *p = Pin {
+            external: p.external,
+            volts: p.volts,
+            adc: true,
+            ..Pin::default()
+        };
+        self.record(Event::Adc { pin });
+        Ok(())
+    }
+
+    fn read_adc(&mut self, pin: u32) -> Result<u16, BoardError> {
+        let p = self.pin_mut(pin)?;
+        if !p.adc {
+            return Err(BoardError::Io("pin is not an ADC input"));
+        }
+        let raw = (p.volts / ADC_VREF * 4095.0 + 0.5) as u32;
+        Ok(raw.min(4095) as u16)
+    }
+}
+
+impl Thermometer for TestBoard {
+    fn celsius(&mut self) -> Result<f32, BoardError> {
+        Ok(self.celsius)
+    }
+}
+
+impl TestBoard {
+    fn device(&self, bus: u8, address: u8) -> Result<(), I2cError> {
+        if self
+            .buses
+            .get(usize::from(bus))
+            .copied()
+            .flatten()
+            .is_none()
+        {
+            return Err(I2cError::Bus(BoardError::Io("bus not configured")));
+        }
+        if self.fail_i2c {
+            return Err(I2cError::Bus(BoardError::Io("arbitration lost")));
+        }
+        match address {
+            MEMORY_ADDRESS => Ok(()),
+            _ => Err(I2cError::NoAck),
+        }
+    }
+
+    fn store(&mut self, data: &[u8]) {
+        if let Some((&first, rest)) = data.split_first() {
+            self.pointer = first;
+            for &b in rest {
+                self.memory[usize::from(self.pointer)] = b;
+                self.pointer = self.pointer.wrapping_add(1);
+            }
+        }
+    }
+
+    fn load(&mut self, buf: &mut [u8]) {
+        for b in buf {
+            *b = self.memory[usize::from(self.pointer)];
+            self.pointer = self.pointer.wrapping_add(1);
+        }
+    }
+}
+
+impl I2c for TestBoard {
+    fn i2c_buses(&self) -> u8 {
+        pico::I2C_BUSES
+    }
+
+    fn i2c_line(&self, bus: u8, pin: u32) -> Option<I2cLine> {
+        pico::i2c_line(bus, pin)
+    }
+
+    fn configure_i2c(
+        &mut self,
+        bus: u8,
+        sda: u32,
+        scl: u32,
+        frequency: u32,
+    ) -> Result<(), BoardError> {
+        for pin in [sda, scl] {
+            let p = self.pin_mut(pin)?;
+            *p = Pin {
+                external: p.external,
+                ..Pin::default()
+            };
+        }
+        self.buses[usize::from(bus)] = Some((sda, scl));
+        self.record(Event::I2cBus {
+            bus,
+            sda,
+            scl,
+            frequency,
+        });
+        Ok(())
+    }
+
+    fn i2c_write(&mut self, bus: u8, address: u8, data: &[u8]) -> Result<(), I2cError> {
+        self.device(bus, address)?;
+        self.store(data);
+        Ok(())
+    }
+
+    fn i2c_read(&mut self, bus: u8, address: u8, buf: &mut [u8]) -> Result<(), I2cError> {
+        self.device(bus, address)?;
+        self.load(buf);
+        Ok(())
+    }
+
+    fn i2c_transfer(
+        &mut self,
+        bus: u8,
+        address: u8,
+        data: &[u8],
+        buf: &mut [u8],
+    ) -> Result<(), I2cError> {
+        self.device(bus, address)?;
+        self.store(data);
+        self.load(buf);
+        Ok(())
+    }
 }
 
 impl SimulatedInputs for TestBoard {
@@ -299,6 +546,13 @@ impl SimulatedInputs for TestBoard {
         if let Some(p) = self.pins.get_mut(pin as usize) {
             p.external = Some(level);
             self.record(Event::Input { pin, level });
+        }
+    }
+
+    fn set_volts(&mut self, pin: u32, volts: f32) {
+        if let Some(p) = self.pins.get_mut(pin as usize) {
+            p.volts = volts;
+            self.record(Event::Volts { pin, volts });
         }
     }
 }

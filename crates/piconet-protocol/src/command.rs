@@ -6,7 +6,8 @@ use crate::json::{parse_object, Member};
 use crate::key::{Fields, Key, KeySet, MAX_KEY_NAME};
 use crate::response::Echo;
 
-pub use crate::action::gpio::{Level, Mode, Pull};
+pub use crate::action::gpio::{Level, Mode, PinMode, Pull};
+pub use crate::action::pwm::PwmState;
 pub use crate::action::{Command, ACTIONS};
 
 /// A parsed request: the command and what to echo.
@@ -118,7 +119,7 @@ mod tests {
                 r#"{"action": "setup_pin", "pin": 2, "mode": "output", "value": 0}"#,
                 Command::SetupPin {
                     pin: 2,
-                    mode: Mode::Output,
+                    mode: PinMode::Output,
                     value: Some(Level::Low),
                     pull: None,
                 },
@@ -127,7 +128,7 @@ mod tests {
                 r#"{"action": "setup_pin", "pin": "7", "mode": "input", "pull": "up"}"#,
                 Command::SetupPin {
                     pin: 7,
-                    mode: Mode::Input,
+                    mode: PinMode::Input,
                     value: None,
                     pull: Some(Pull::Up),
                 },
@@ -136,7 +137,7 @@ mod tests {
                 r#"{"action": "setup_pin", "pin": 3, "mode": "input", "pull": null}"#,
                 Command::SetupPin {
                     pin: 3,
-                    mode: Mode::Input,
+                    mode: PinMode::Input,
                     value: None,
                     pull: Some(Pull::None),
                 },
@@ -266,10 +267,127 @@ mod tests {
                     input: SimValue::Volts(1.65),
                 },
             ),
+            (
+                r#"{"action": "setup_pin", "pin": 15, "mode": "pwm", "frequency": 1000, "duty": 0.25}"#,
+                Command::SetupPin {
+                    pin: 15,
+                    mode: PinMode::Pwm(PwmState {
+                        duty: 0.25,
+                        frequency: 1000,
+                    }),
+                    value: None,
+                    pull: None,
+                },
+            ),
+            (
+                r#"{"action": "setup_pin", "pin": 15, "mode": "pwm", "frequency": "10"}"#,
+                Command::SetupPin {
+                    pin: 15,
+                    mode: PinMode::Pwm(PwmState {
+                        duty: 0.0,
+                        frequency: 10,
+                    }),
+                    value: None,
+                    pull: None,
+                },
+            ),
+            (
+                r#"{"action": "setup_pin", "pin": 26, "mode": "adc"}"#,
+                Command::SetupPin {
+                    pin: 26,
+                    mode: PinMode::Adc,
+                    value: None,
+                    pull: None,
+                },
+            ),
+            (
+                r#"{"action": "write_pwm", "pin": 15, "duty": 1, "timeout": 2}"#,
+                Command::WritePwm {
+                    pin: 15,
+                    duty: 1.0,
+                    frequency: None,
+                    timeout: 2.0,
+                    release_on_disconnect: false,
+                },
+            ),
+            (
+                r#"{"action": "write_pwm", "pin": 15, "duty": 0.5, "timeout": 0.5, "frequency": 1000000, "release_on_disconnect": true}"#,
+                Command::WritePwm {
+                    pin: 15,
+                    duty: 0.5,
+                    frequency: Some(1_000_000),
+                    timeout: 0.5,
+                    release_on_disconnect: true,
+                },
+            ),
+            (
+                r#"{"action": "read_adc", "pin": 27}"#,
+                Command::ReadAdc { pin: 27 },
+            ),
+            (
+                r#"{"action": "read_temperature"}"#,
+                Command::ReadTemperature,
+            ),
+            (
+                r#"{"action": "i2c_setup", "bus": 1, "sda": 2, "scl": 3, "frequency": 400000}"#,
+                Command::I2cSetup {
+                    bus: 1,
+                    sda: 2,
+                    scl: 3,
+                    frequency: 400_000,
+                },
+            ),
+            (
+                r#"{"action": "i2c_setup", "bus": 0, "sda": 4, "scl": 5}"#,
+                Command::I2cSetup {
+                    bus: 0,
+                    sda: 4,
+                    scl: 5,
+                    frequency: 100_000,
+                },
+            ),
+            (
+                r#"{"action": "i2c_read", "bus": 0, "address": 80, "count": 256}"#,
+                Command::I2cRead {
+                    bus: 0,
+                    address: 0x50,
+                    count: 256,
+                },
+            ),
         ];
         for (line, want) in table {
             assert_eq!(&ok(line), want, "{line}");
         }
+        let Command::I2cWrite {
+            bus: 1,
+            address: 127,
+            data,
+        } = ok(r#"{"action": "i2c_write", "bus": 1, "address": 127, "data": [0, 17 ,255]}"#)
+        else {
+            panic!("not an i2c_write")
+        };
+        assert_eq!(data.len(), 3);
+        assert_eq!(data.iter().collect::<std::vec::Vec<_>>(), [0, 17, 255]);
+        let mut buf = [0u8; crate::action::i2c::MAX_I2C_BYTES];
+        assert_eq!(data.copy_to(&mut buf), [0, 17, 255]);
+        let Command::I2cTransfer {
+            bus: 0,
+            address: 0x50,
+            write,
+            count: 4,
+        } = ok(r#"{"action": "i2c_transfer", "bus": 0, "address": 80, "write": [16], "count": 4}"#)
+        else {
+            panic!("not an i2c_transfer")
+        };
+        assert_eq!(write.iter().collect::<std::vec::Vec<_>>(), [16]);
+        let most = std::format!(
+            r#"{{"action": "i2c_write", "bus": 0, "address": 80, "data": [{}]}}"#,
+            ["255"; 256].join(",")
+        );
+        let Command::I2cWrite { data, .. } = ok(&most) else {
+            panic!("not an i2c_write")
+        };
+        assert_eq!((data.len(), data.iter().count()), (256, 256));
         let Command::SetWifi(wifi) = ok(r#"{"action": "set_wifi", "ssid": "n"}"#) else {
             panic!("not a set_wifi")
         };
@@ -289,11 +407,13 @@ mod tests {
     #[test]
     fn the_table_gives_names_and_reply_keys() {
         use crate::key::Key;
-        assert_eq!(ACTIONS.len(), 27);
+        assert_eq!(ACTIONS.len(), 34);
         assert_eq!(ACTIONS.first(), Some(&"setup_pin"));
         assert_eq!(ACTIONS[21], "get_pins");
         assert_eq!(ACTIONS[24], "sim_input");
-        assert_eq!(ACTIONS.last(), Some(&"get_clients"));
+        assert_eq!(ACTIONS[26], "get_clients");
+        assert_eq!(ACTIONS[27], "write_pwm");
+        assert_eq!(ACTIONS.last(), Some(&"i2c_transfer"));
         let keys = |line: &str| ok(line).reply_keys();
         let t = KeySet::TIME_RECEIVED;
         assert_eq!(keys(r#"{"action": "ping"}"#), t);
@@ -313,6 +433,177 @@ mod tests {
             keys(r#"{"action": "clear_tls"}"#),
             t.union(KeySet::of(Key::Config))
         );
+        assert_eq!(
+            keys(r#"{"action": "read_adc", "pin": 26}"#),
+            t.union(KeySet::of_all(&[Key::Raw, Key::Volts]))
+        );
+        assert_eq!(
+            keys(r#"{"action": "read_temperature"}"#),
+            t.union(KeySet::of(Key::Celsius))
+        );
+        assert_eq!(
+            keys(r#"{"action": "i2c_read", "bus": 0, "address": 1, "count": 1}"#),
+            t.union(KeySet::of(Key::Data))
+        );
+        assert_eq!(
+            keys(r#"{"action": "write_pwm", "pin": 1, "duty": 0, "timeout": 1}"#),
+            t
+        );
+    }
+
+    #[test]
+    fn rejects_bad_pwm_adc_and_i2c_commands() {
+        let over = std::format!(
+            r#"{{"action": "i2c_write", "bus": 0, "address": 80, "data": [{}]}}"#,
+            ["1"; 257].join(",")
+        );
+        let table: &[(&str, &str)] = &[
+            (
+                r#"{"action": "setup_pin", "pin": 15, "mode": "pwm"}"#,
+                "missing fields: frequency",
+            ),
+            (
+                r#"{"action": "setup_pin", "pin": 15, "mode": "pwm", "frequency": 9}"#,
+                "frequency must be a whole number of Hz from 10 to 1000000",
+            ),
+            (
+                r#"{"action": "setup_pin", "pin": 15, "mode": "pwm", "frequency": 1000001}"#,
+                "frequency must be a whole number of Hz from 10 to 1000000",
+            ),
+            (
+                r#"{"action": "setup_pin", "pin": 15, "mode": "pwm", "frequency": 100.5}"#,
+                "frequency must be a whole number",
+            ),
+            (
+                r#"{"action": "setup_pin", "pin": 15, "mode": "pwm", "frequency": 100, "duty": 1.5}"#,
+                "duty must be a number from 0.0 (always low) to 1.0 (always high)",
+            ),
+            (
+                r#"{"action": "setup_pin", "pin": 15, "mode": "pwm", "frequency": 100, "duty": "nan"}"#,
+                "duty must be a number from 0.0",
+            ),
+            (
+                r#"{"action": "setup_pin", "pin": 15, "mode": "output", "duty": 0.5}"#,
+                "duty must be given only with mode \\\"pwm\\\"",
+            ),
+            (
+                r#"{"action": "setup_pin", "pin": 26, "mode": "adc", "frequency": 10}"#,
+                "frequency must be given only with mode \\\"pwm\\\"",
+            ),
+            (
+                r#"{"action": "setup_pin", "pin": 26, "mode": "analog"}"#,
+                "mode must be \\\"input\\\", \\\"output\\\", \\\"pwm\\\" or \\\"adc\\\"",
+            ),
+            (
+                r#"{"action": "setup_pin", "pin": 26, "mode": "adc", "value": 1}"#,
+                "value must be given only with mode \\\"output\\\"",
+            ),
+            (
+                r#"{"action": "setup_pin", "pin": 15, "mode": "pwm", "frequency": 50, "pull": "up"}"#,
+                "pull must be given only with mode \\\"input\\\" or \\\"output\\\"",
+            ),
+            (
+                r#"{"action": "write_pwm", "pin": 15}"#,
+                "missing fields: duty, timeout",
+            ),
+            (
+                r#"{"action": "write_pwm", "pin": 15, "duty": -0.1, "timeout": 1}"#,
+                "duty must be a number from 0.0",
+            ),
+            (
+                r#"{"action": "write_pwm", "pin": 15, "duty": 0.1, "timeout": 1, "frequency": 5}"#,
+                "frequency must be a whole number of Hz from 10",
+            ),
+            (
+                r#"{"action": "write_pwm", "pin": 15, "duty": 0.1, "timeout": "x"}"#,
+                "timeout must be a number of seconds",
+            ),
+            (
+                r#"{"action": "write_pwm", "pin": 15, "duty": 0.1, "timeout": 1, "release_on_disconnect": 2}"#,
+                "release_on_disconnect must be 0 or 1",
+            ),
+            (r#"{"action": "read_adc"}"#, "missing fields: pin"),
+            (
+                r#"{"action": "i2c_setup", "bus": 0}"#,
+                "missing fields: sda, scl",
+            ),
+            (
+                r#"{"action": "i2c_setup", "bus": 2, "sda": 4, "scl": 5}"#,
+                "bus must be 0 or 1",
+            ),
+            (
+                r#"{"action": "i2c_setup", "bus": 0, "sda": -4, "scl": 5}"#,
+                "sda must be a GPIO number",
+            ),
+            (
+                r#"{"action": "i2c_setup", "bus": 0, "sda": 4, "scl": "x"}"#,
+                "scl must be a GPIO number",
+            ),
+            (
+                r#"{"action": "i2c_setup", "bus": 0, "sda": 4, "scl": 5, "frequency": 9999}"#,
+                "frequency must be a whole number of Hz from 10000 to 1000000",
+            ),
+            (
+                r#"{"action": "i2c_setup", "bus": 0, "sda": 4, "scl": 5, "frequency": 1000001}"#,
+                "frequency must be a whole number of Hz from 10000 to 1000000",
+            ),
+            (
+                r#"{"action": "i2c_write", "bus": 0, "address": 80}"#,
+                "missing fields: data",
+            ),
+            (
+                r#"{"action": "i2c_write", "bus": 0, "address": 128, "data": [1]}"#,
+                "address must be a 7-bit device address: an integer from 0 to 127",
+            ),
+            (
+                r#"{"action": "i2c_write", "bus": 0, "address": 80, "data": []}"#,
+                "data must be a list of 1 to 256 bytes, each an integer from 0 to 255",
+            ),
+            (
+                r#"{"action": "i2c_write", "bus": 0, "address": 80, "data": [256]}"#,
+                "data must be a list of 1 to 256 bytes",
+            ),
+            (
+                r#"{"action": "i2c_write", "bus": 0, "address": 80, "data": [1.5]}"#,
+                "data must be a list of 1 to 256 bytes",
+            ),
+            (
+                r#"{"action": "i2c_write", "bus": 0, "address": 80, "data": ["1,2"]}"#,
+                "data must be a list of 1 to 256 bytes",
+            ),
+            (
+                r#"{"action": "i2c_write", "bus": 0, "address": 80, "data": [-1]}"#,
+                "data must be a list of 1 to 256 bytes",
+            ),
+            (
+                r#"{"action": "i2c_write", "bus": 0, "address": 80, "data": "AA=="}"#,
+                "data must be a list of 1 to 256 bytes",
+            ),
+            (&over, "data must be a list of 1 to 256 bytes"),
+            (
+                r#"{"action": "i2c_read", "bus": 0, "address": 80, "count": 0}"#,
+                "count must be a number of bytes from 1 to 256",
+            ),
+            (
+                r#"{"action": "i2c_read", "bus": 0, "address": 80, "count": 257}"#,
+                "count must be a number of bytes from 1 to 256",
+            ),
+            (
+                r#"{"action": "i2c_transfer", "bus": 0, "address": 80, "count": 1}"#,
+                "missing fields: write",
+            ),
+            (
+                r#"{"action": "i2c_transfer", "bus": 0, "address": 80, "write": [[1]], "count": 1}"#,
+                "write must be a list of 1 to 256 bytes",
+            ),
+        ];
+        for (line, want) in table {
+            let (e, echoed) = err(line);
+            assert!(echoed, "{line}");
+            assert_eq!(e.class(), ErrorClass::ValueError, "{line}");
+            let text = message(&e);
+            assert!(text.contains(want), "{line}: {text}");
+        }
     }
 
     #[test]
@@ -512,8 +803,18 @@ mod tests {
     #[test]
     fn every_listed_action_parses() {
         for name in ACTIONS {
+            // `update_chunk`'s data is base64, `i2c_write`'s a list; a
+            // duty is refused on a pin that is not PWM.
+            let data = match *name {
+                "i2c_write" => "[1]",
+                _ => r#""AA==""#,
+            };
+            let duty = match *name {
+                "write_pwm" => r#", "duty": 0.5"#,
+                _ => "",
+            };
             let line = std::format!(
-                r#"{{"action": "{name}", "pin": 1, "mode": "input", "value": 0, "timeout": 1, "time_ms": 1, "files": {{}}, "compress": true, "size": 1, "sha256": "{SHA}", "signature": "{}", "offset": 0, "data": "AA==", "ssid": "n", "password": "12345678", "port": 80, "cert": "AA==", "key": "AA==", "clients": []}}"#,
+                r#"{{"action": "{name}", "pin": 1, "mode": "input", "value": 0, "timeout": 1, "time_ms": 1, "files": {{}}, "compress": true, "size": 1, "sha256": "{SHA}", "signature": "{}", "offset": 0, "data": {data}, "ssid": "n", "password": "12345678", "port": 80, "cert": "AA==", "key": "AA==", "clients": [], "bus": 0, "sda": 4, "scl": 5, "address": 80, "count": 1, "write": [1]{duty}}}"#,
                 sig()
             );
             ok(&line);

@@ -123,12 +123,28 @@ keys! {
         Edge = b"edge";
         /// `watch_pin`: edges this soon after the last one are ignored.
         DebounceMs = b"debounce_ms";
-        /// `sim_input`: an ADC pin's voltage.
+        /// `sim_input`: an ADC pin's voltage; `read_adc` adds it too.
         Volts = b"volts";
         /// `set_clients`' list; `get_clients` adds it too.
         Clients = b"clients";
         /// `update_begin`: install an image older than the running one.
         AllowDowngrade = b"allow_downgrade";
+        /// PWM and I2C clock, in Hz.
+        Frequency = b"frequency";
+        /// PWM duty cycle, 0.0 to 1.0.
+        Duty = b"duty";
+        /// I2C bus number.
+        Bus = b"bus";
+        /// I2C data pin.
+        Sda = b"sda";
+        /// I2C clock pin.
+        Scl = b"scl";
+        /// I2C device address (7 bits).
+        Address = b"address";
+        /// I2C bytes to read.
+        Count = b"count";
+        /// `i2c_transfer`: the bytes written before the read.
+        Write = b"write";
     }
     replies {
         /// When the command arrived, on every success.
@@ -147,6 +163,10 @@ keys! {
         Config = b"config";
         /// `get_pins`' list.
         Pins = b"pins";
+        /// `read_adc`: the converter's reading, 0 to 4095.
+        Raw = b"raw";
+        /// `read_temperature`: degrees Celsius.
+        Celsius = b"celsius";
     }
 }
 
@@ -235,9 +255,18 @@ impl KeySet {
 /// The raw value of every field a request carried (the last of duplicate
 /// keys wins, as in Python's `json`), each parsed by the action that
 /// reads it.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct Fields<'a> {
     values: [Option<&'a [u8]>; FIELDS],
+}
+
+impl Default for Fields<'_> {
+    #[inline(always)]
+    fn default() -> Self {
+        Fields {
+            values: [None; FIELDS],
+        }
+    }
 }
 
 impl<'a> Fields<'a> {

@@ -254,6 +254,32 @@ impl<'a> ObjectWriter<'a> {
         self.sink.extend(b"\"")
     }
 
+    /// `"key": v` as a decimal with at most six places, trailing zeros
+    /// dropped but one kept (`0.5`, `27.0`, `-3.25`), the way Python's
+    /// `json` writes such floats. Six places are finer than anything a
+    /// board measures (a 12-bit ADC step is 0.0008 V); the fixed format
+    /// avoids pulling the general float formatter into the firmware.
+    /// A non-finite `v` (which no measurement yields) is written as 0.0.
+    pub fn decimal(&mut self, key: &str, v: f64) -> Result<(), Full> {
+        let mut buf = [0u8; 32];
+        let n = write_decimal(&mut buf, v);
+        self.member(key, &buf[..n])
+    }
+
+    /// `"key": [1, 2, 3]`, each byte an integer.
+    pub fn byte_list(&mut self, key: &str, bytes: &[u8]) -> Result<(), Full> {
+        self.key(key)?;
+        self.sink.extend(b"[")?;
+        for (i, b) in bytes.iter().enumerate() {
+            if i > 0 {
+                self.sink.extend(b", ")?;
+            }
+            self.sink
+                .extend(itoa::Buffer::new().format(*b).as_bytes())?;
+        }
+        self.sink.extend(b"]")
+    }
+
     /// `"key": null`.
     pub fn null(&mut self, key: &str) -> Result<(), Full> {
         self.member(key, b"null")
@@ -339,6 +365,42 @@ impl<'a> ObjectWriter<'a> {
     }
 }
 
+/// `v` rounded to six decimal places into `buf`, as [`ObjectWriter::decimal`]
+/// describes; returns the length. Values beyond ±1e12 are clamped there
+/// (no measurement is that large).
+fn write_decimal(buf: &mut [u8; 32], v: f64) -> usize {
+    const PLACES: usize = 6;
+    const SCALE: f64 = 1_000_000.0;
+    let v = if v.is_finite() {
+        v.clamp(-1e12, 1e12)
+    } else {
+        0.0
+    };
+    // Rounded half away from zero without `f64::round` (not in core).
+    let scaled = v.abs() * SCALE + 0.5;
+    let units = scaled as u64;
+    let (whole, mut frac) = (units / SCALE as u64, units % SCALE as u64);
+    let mut n = 0;
+    if v < 0.0 && units != 0 {
+        buf[0] = b'-';
+        n = 1;
+    }
+    let mut whole_buf = itoa::Buffer::new();
+    let digits = whole_buf.format(whole).as_bytes();
+    buf[n..n + digits.len()].copy_from_slice(digits);
+    n += digits.len();
+    buf[n] = b'.';
+    n += 1;
+    let mut places = [b'0'; PLACES];
+    for slot in places.iter_mut().rev() {
+        *slot = b'0' + (frac % 10) as u8;
+        frac /= 10;
+    }
+    let keep = places.iter().rposition(|&d| d != b'0').map_or(1, |i| i + 1);
+    buf[n..n + keep].copy_from_slice(&places[..keep]);
+    n + keep
+}
+
 /// Writes the objects of a JSON array (see [`ObjectWriter::object_list`]).
 ///
 /// ```
@@ -413,6 +475,35 @@ mod tests {
         w.echo(&echo, skip).unwrap();
         w.close().unwrap();
         std::string::String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn decimals_read_back_as_the_float_and_bytes_as_a_list() {
+        for (v, want) in [
+            (0.5, "0.5"),
+            (0.0, "0.0"),
+            (1.0, "1.0"),
+            (27.0, "27.0"),
+            (1.65, "1.65"),
+            (0.1f32 as f64, "0.1"),
+            (-3.25, "-3.25"),
+            (-0.0000001, "0.0"),
+            (3.3 * 4095.0 / 4095.0, "3.3"),
+            (0.0008058608, "0.000806"),
+            (123456.7, "123456.7"),
+            (f64::NAN, "0.0"),
+            (1e300, "1000000000000.0"),
+        ] {
+            let mut buf = [0u8; 32];
+            let n = write_decimal(&mut buf, v);
+            assert_eq!(core::str::from_utf8(&buf[..n]).unwrap(), want, "{v}");
+        }
+        let mut out: heapless::Vec<u8, 64> = heapless::Vec::new();
+        let mut w = ObjectWriter::open(&mut out).unwrap();
+        w.decimal("duty", 0.25).unwrap();
+        w.byte_list("data", &[0, 80, 255]).unwrap();
+        w.close().unwrap();
+        assert_eq!(out.as_slice(), br#"{"duty": 0.25, "data": [0, 80, 255]}"#);
     }
 
     #[test]

@@ -298,8 +298,8 @@ fn log_disconnect_revert(conn: ConnId, r: &Revert) {
         None => info!(
             conn = conn.0,
             pin = r.pin,
-            level = r.level.as_u8(),
-            "connection ended: release_on_disconnect pin back to its safe level"
+            safe = %r.safe,
+            "connection ended: release_on_disconnect pin back to its safe state"
         ),
         Some(e) => warn!(
             conn = conn.0,

@@ -294,6 +294,20 @@ impl<L: Lines> Board for GpioChipBoard<L> {
     fn simulated_inputs(&mut self) -> Option<&mut dyn piconet_engine::SimulatedInputs> {
         None
     }
+    // The GPIO character device has lines only; piconetd's PWM, I2C and
+    // thermal zone are separate kernel interfaces (HostBoard adds them).
+    fn pwm(&mut self) -> Option<&mut dyn piconet_engine::Pwm> {
+        None
+    }
+    fn adc(&mut self) -> Option<&mut dyn piconet_engine::Adc> {
+        None
+    }
+    fn thermometer(&mut self) -> Option<&mut dyn piconet_engine::Thermometer> {
+        None
+    }
+    fn i2c(&mut self) -> Option<&mut dyn piconet_engine::I2c> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -98,6 +98,18 @@ impl<B: Board> Board for HostBoard<B> {
     fn simulated_inputs(&mut self) -> Option<&mut dyn piconet_engine::SimulatedInputs> {
         self.inner.simulated_inputs()
     }
+    fn pwm(&mut self) -> Option<&mut dyn piconet_engine::Pwm> {
+        self.inner.pwm()
+    }
+    fn adc(&mut self) -> Option<&mut dyn piconet_engine::Adc> {
+        self.inner.adc()
+    }
+    fn thermometer(&mut self) -> Option<&mut dyn piconet_engine::Thermometer> {
+        self.inner.thermometer()
+    }
+    fn i2c(&mut self) -> Option<&mut dyn piconet_engine::I2c> {
+        self.inner.i2c()
+    }
 }
 
 #[cfg(test)]

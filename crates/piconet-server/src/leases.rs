@@ -115,9 +115,9 @@ fn log(r: &Revert) {
     match r.error {
         None => info!(
             pin = r.pin,
-            level = r.level.as_u8(),
+            safe = %r.safe,
             late_us = r.at.saturating_since(r.deadline).as_micros() as u64,
-            "lease expired: pin back to its safe level"
+            "lease expired: pin back to its safe state"
         ),
         Some(e) => warn!(
             pin = r.pin,

@@ -226,8 +226,8 @@ impl Shared {
         for r in released {
             info!(
                 pin = r.pin,
-                level = r.level.as_u8(),
-                "pin driven to its safe level before the power cycle"
+                safe = %r.safe,
+                "pin driven to its safe state before the power cycle"
             );
         }
         self.connections_after(after);
@@ -463,8 +463,8 @@ impl Server {
         let reverted = shared.engine().release_all(now, |r| match r.error {
             None => info!(
                 pin = r.pin,
-                level = r.level.as_u8(),
-                "shutdown: pin back to its safe level"
+                safe = %r.safe,
+                "shutdown: pin back to its safe state"
             ),
             Some(e) => warn!(
                 pin = r.pin,

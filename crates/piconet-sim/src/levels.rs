@@ -90,4 +90,16 @@ impl Board for LevelsBoard {
     fn simulated_inputs(&mut self) -> Option<&mut dyn piconet_engine::SimulatedInputs> {
         None
     }
+    fn pwm(&mut self) -> Option<&mut dyn piconet_engine::Pwm> {
+        None
+    }
+    fn adc(&mut self) -> Option<&mut dyn piconet_engine::Adc> {
+        None
+    }
+    fn thermometer(&mut self) -> Option<&mut dyn piconet_engine::Thermometer> {
+        None
+    }
+    fn i2c(&mut self) -> Option<&mut dyn piconet_engine::I2c> {
+        None
+    }
 }

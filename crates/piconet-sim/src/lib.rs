@@ -28,6 +28,7 @@
 
 extern crate alloc;
 
+pub mod eeprom;
 pub mod levels;
 pub mod sim;
 pub mod sim_flash;

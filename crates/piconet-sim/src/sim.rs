@@ -5,8 +5,12 @@ use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use core::fmt;
 
+use crate::eeprom::{Eeprom, EEPROM_ADDRESS};
 use crate::sim_flash::SimFlash;
-use piconet_engine::board::{Board, BoardError, Level, Mode, PinKind, Pull, SimulatedInputs};
+use piconet_engine::board::{
+    Adc, Board, BoardError, I2c, I2cError, I2cLine, Level, Mode, PinKind, Pull, Pwm, PwmChannel,
+    PwmState, SimulatedInputs, Thermometer, ADC_VREF,
+};
 use piconet_engine::pico::{self, GPIO_COUNT};
 use piconet_engine::settings::{FlashSettings, SettingsStore};
 use piconet_engine::update::UpdateSlot;
@@ -18,9 +22,44 @@ use piconet_protocol::sink::Full;
 /// long-running daemon's memory stays bounded.
 pub const DEFAULT_LOG_CAPACITY: usize = 10_000;
 
+/// The simulated thermometer's reading until [`SimBoard::set_celsius`].
+pub const DEFAULT_CELSIUS: f32 = 27.0;
+
 /// Something that happened to the simulated board.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Event {
+    /// A pin started PWM, or its duty or frequency changed.
+    Pwm {
+        /// The pin.
+        pin: u32,
+        /// Its duty cycle now.
+        duty: f32,
+        /// Its frequency now, in Hz.
+        frequency: u32,
+    },
+    /// A pin became an ADC input.
+    Adc {
+        /// The pin.
+        pin: u32,
+    },
+    /// An ADC pin's voltage was changed by the test or user.
+    Volts {
+        /// The pin.
+        pin: u32,
+        /// The voltage now applied.
+        volts: f32,
+    },
+    /// An I2C bus was set up.
+    I2cBus {
+        /// The bus.
+        bus: u8,
+        /// Its data pin.
+        sda: u32,
+        /// Its clock pin.
+        scl: u32,
+        /// Its clock, in Hz.
+        frequency: u32,
+    },
     /// A pin was configured.
     Configured {
         /// The pin.
@@ -56,7 +95,7 @@ pub enum Event {
 }
 
 /// An [`Event`] and when it happened on the board's clock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Stamped {
     /// When.
     pub at: Instant,
@@ -70,6 +109,12 @@ struct SimPin {
     pull: Pull,
     driven: Option<Level>,
     external: Option<Level>,
+    /// Running PWM (then `mode` is `None`).
+    pwm: Option<PwmState>,
+    /// An ADC input (then `mode` is `None`).
+    adc: bool,
+    /// The voltage applied from outside (ADC pins).
+    volts: f32,
 }
 
 type Clock = Box<dyn Fn() -> Instant + Send + Sync>;
@@ -99,6 +144,11 @@ pub struct SimBoard {
     epoch_ns: u64,
     flash: Option<SimFlash>,
     settings: Option<Box<SimSettings>>,
+    celsius: f32,
+    /// Each bus's pins once set up.
+    buses: [Option<(u32, u32)>; 2],
+    /// The 24C02 at 0x50 on each bus.
+    eeproms: [Eeprom; 2],
 }
 
 /// The simulated settings flash: 8 KiB, as the Pico W's CONFIG region.
@@ -141,7 +191,33 @@ impl SimBoard {
             epoch_ns: 0,
             flash: None,
             settings: None,
+            celsius: DEFAULT_CELSIUS,
+            buses: [None; 2],
+            eeproms: [Eeprom::new(), Eeprom::new()],
         }
+    }
+
+    /// What the thermometer reads from now on.
+    pub fn set_celsius(&mut self, celsius: f32) {
+        self.celsius = celsius;
+    }
+
+    /// The PWM state of a pin, `None` if it is not PWM.
+    pub fn pwm_state(&self, pin: u32) -> Option<PwmState> {
+        self.pins.get(pin as usize)?.pwm
+    }
+
+    /// Apply `volts` to ADC pin `pin` from outside.
+    pub fn set_volts(&mut self, pin: u32, volts: f32) {
+        if let Some(p) = self.pins.get_mut(pin as usize) {
+            p.volts = volts;
+            self.record(Event::Volts { pin, volts });
+        }
+    }
+
+    /// The EEPROM on `bus` (0 or 1).
+    pub fn eeprom(&self, bus: u8) -> Option<&Eeprom> {
+        self.eeproms.get(usize::from(bus))
     }
 
     /// Give the board a settings store in simulated flash (8 KiB, erased),
@@ -272,9 +348,12 @@ impl SimBoard {
             // Outside levels stay: they are wired to the board, not part of it.
             *p = SimPin {
                 external: p.external,
+                volts: p.volts,
                 ..SimPin::default()
             };
         }
+        // The EEPROMs keep their contents: they are wired to the board.
+        self.buses = [None; 2];
         self.led = false;
         self.resets += 1;
         if let Some(flash) = &mut self.flash {
@@ -303,6 +382,8 @@ impl Board for SimBoard {
         let p = self.pin_mut(pin)?;
         p.mode = Some(mode);
         p.pull = pull;
+        p.pwm = None;
+        p.adc = false;
         let changed = match mode {
             Mode::Input => {
                 p.driven = None;
@@ -380,10 +461,189 @@ impl Board for SimBoard {
     fn simulated_inputs(&mut self) -> Option<&mut dyn SimulatedInputs> {
         Some(self)
     }
+
+    fn pwm(&mut self) -> Option<&mut dyn Pwm> {
+        Some(self)
+    }
+
+    fn adc(&mut self) -> Option<&mut dyn Adc> {
+        Some(self)
+    }
+
+    fn thermometer(&mut self) -> Option<&mut dyn Thermometer> {
+        Some(self)
+    }
+
+    fn i2c(&mut self) -> Option<&mut dyn I2c> {
+        Some(self)
+    }
 }
 
 impl SimulatedInputs for SimBoard {
     fn set_input(&mut self, pin: u32, level: Level) {
         SimBoard::set_input(self, pin, level);
+    }
+
+    fn set_volts(&mut self, pin: u32, volts: f32) {
+        SimBoard::set_volts(self, pin, volts);
+    }
+}
+
+/// The RP2040's PWM: every GPIO has a channel (slice and output as on the
+/// chip); changes are logged, the waveform is not simulated.
+impl Pwm for SimBoard {
+    fn pwm_channel(&self, pin: u32) -> Option<PwmChannel> {
+        pico::pwm_channel(pin)
+    }
+
+    fn start_pwm(&mut self, pin: u32, state: PwmState) -> Result<(), BoardError> {
+        let p = self.pin_mut(pin)?;
+        *p = SimPin {
+            external: p.external,
+            volts: p.volts,
+            pwm: Some(state),
+            ..SimPin::default()
+        };
+        self.record(Event::Pwm {
+            pin,
+            duty: state.duty,
+            frequency: state.frequency,
+        });
+        Ok(())
+    }
+
+    fn set_pwm(&mut self, pin: u32, state: PwmState) -> Result<(), BoardError> {
+        let p = self.pin_mut(pin)?;
+        match p.pwm {
+            None => Err(BoardError::Io("pin is not a PWM output")),
+            Some(old) if old == state => Ok(()),
+            Some(_) => {
+                p.pwm = Some(state);
+                self.record(Event::Pwm {
+                    pin,
+                    duty: state.duty,
+                    frequency: state.frequency,
+                });
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The RP2040's ADC on GPIO 26–28: a conversion of the voltage set with
+/// `sim_input` (0 V until then).
+impl Adc for SimBoard {
+    fn has_adc(&self, pin: u32) -> bool {
+        pico::has_adc(pin)
+    }
+
+    fn start_adc(&mut self, pin: u32) -> Result<(), BoardError> {
+        let p = self.pin_mut(pin)?;
+        *p = SimPin {
+            external: p.external,
+            volts: p.volts,
+            adc: true,
+            ..SimPin::default()
+        };
+        self.record(Event::Adc { pin });
+        Ok(())
+    }
+
+    fn read_adc(&mut self, pin: u32) -> Result<u16, BoardError> {
+        let p = self.pin_mut(pin)?;
+        if !p.adc {
+            return Err(BoardError::Io("pin is not an ADC input"));
+        }
+        // Rounded to the nearest step; above the reference it saturates.
+        let raw = (p.volts / ADC_VREF * 4095.0 + 0.5) as u32;
+        Ok(raw.min(4095) as u16)
+    }
+}
+
+impl Thermometer for SimBoard {
+    fn celsius(&mut self) -> Result<f32, BoardError> {
+        Ok(self.celsius)
+    }
+}
+
+impl SimBoard {
+    fn eeprom_at(&mut self, bus: u8, address: u8) -> Result<&mut Eeprom, I2cError> {
+        if self
+            .buses
+            .get(usize::from(bus))
+            .copied()
+            .flatten()
+            .is_none()
+        {
+            return Err(I2cError::Bus(BoardError::Io("the bus is not set up")));
+        }
+        match address {
+            EEPROM_ADDRESS => Ok(&mut self.eeproms[usize::from(bus)]),
+            _ => Err(I2cError::NoAck),
+        }
+    }
+}
+
+/// Both RP2040 buses with the chip's pin functions, each with a 24C02 at
+/// 0x50 and nothing else.
+impl I2c for SimBoard {
+    fn i2c_buses(&self) -> u8 {
+        pico::I2C_BUSES
+    }
+
+    fn i2c_line(&self, bus: u8, pin: u32) -> Option<I2cLine> {
+        pico::i2c_line(bus, pin)
+    }
+
+    fn configure_i2c(
+        &mut self,
+        bus: u8,
+        sda: u32,
+        scl: u32,
+        frequency: u32,
+    ) -> Result<(), BoardError> {
+        for pin in [sda, scl] {
+            let p = self.pin_mut(pin)?;
+            *p = SimPin {
+                external: p.external,
+                volts: p.volts,
+                ..SimPin::default()
+            };
+        }
+        let slot = self
+            .buses
+            .get_mut(usize::from(bus))
+            .ok_or(BoardError::Io("no such I2C bus on the simulated board"))?;
+        *slot = Some((sda, scl));
+        self.record(Event::I2cBus {
+            bus,
+            sda,
+            scl,
+            frequency,
+        });
+        Ok(())
+    }
+
+    fn i2c_write(&mut self, bus: u8, address: u8, data: &[u8]) -> Result<(), I2cError> {
+        self.eeprom_at(bus, address)?.write(data);
+        Ok(())
+    }
+
+    fn i2c_read(&mut self, bus: u8, address: u8, buf: &mut [u8]) -> Result<(), I2cError> {
+        self.eeprom_at(bus, address)?.read(buf);
+        Ok(())
+    }
+
+    fn i2c_transfer(
+        &mut self,
+        bus: u8,
+        address: u8,
+        data: &[u8],
+        buf: &mut [u8],
+    ) -> Result<(), I2cError> {
+        let eeprom = self.eeprom_at(bus, address)?;
+        eeprom.write(data);
+        eeprom.read(buf);
+        Ok(())
     }
 }

@@ -231,4 +231,20 @@ impl Board for PicoBoard {
     fn simulated_inputs(&mut self) -> Option<&mut dyn piconet_engine::SimulatedInputs> {
         None
     }
+    // Temporary (issue 16, firmware side under way): until the RP2040's
+    // PWM slices, ADC and I2C are wired up here, the engine refuses these
+    // actions with an OSError naming what the board lacks, and
+    // `list_actions` leaves them out.
+    fn pwm(&mut self) -> Option<&mut dyn piconet_engine::Pwm> {
+        None
+    }
+    fn adc(&mut self) -> Option<&mut dyn piconet_engine::Adc> {
+        None
+    }
+    fn thermometer(&mut self) -> Option<&mut dyn piconet_engine::Thermometer> {
+        None
+    }
+    fn i2c(&mut self) -> Option<&mut dyn piconet_engine::I2c> {
+        None
+    }
 }

@@ -36,6 +36,9 @@ impl<B: Board> Engine<B> {
         match self.pins.get(pin) {
             Slot::Free => return Err(EngineError::NotSetUp(pin)),
             Slot::Output { .. } => return Err(EngineError::NotInput(pin)),
+            Slot::Pwm { .. } => return Err(EngineError::WatchNeedsInput { pin, mode: "pwm" }),
+            Slot::Adc => return Err(EngineError::WatchNeedsInput { pin, mode: "adc" }),
+            Slot::I2c { .. } => return Err(EngineError::WatchNeedsInput { pin, mode: "i2c" }),
             Slot::Input { .. } => {}
         }
         // `check_pin` bounds the pin by MAX_PINS (64): it fits a u8.
@@ -99,7 +102,15 @@ impl<B: Board> Engine<B> {
         self.check_pin(pin)?;
         let level = match input {
             SimValue::Level(level) => level,
-            SimValue::Volts(_) => return Err(EngineError::NoAdc(pin)),
+            SimValue::Volts(volts) => {
+                if self.pins.get(pin) != Slot::Adc {
+                    return Err(EngineError::NoAdc(pin));
+                }
+                if let Some(sim) = self.board.simulated_inputs() {
+                    sim.set_volts(pin, volts);
+                }
+                return Ok(());
+            }
         };
         let is_input = matches!(self.pins.get(pin), Slot::Input { .. });
         let before: Option<Level> = match is_input {

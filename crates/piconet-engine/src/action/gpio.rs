@@ -3,7 +3,7 @@
 use core::time::Duration;
 
 use super::remaining_ms;
-use crate::board::{Board, Level, Mode, PinKind, Pull};
+use crate::board::{Board, Level, Mode, PinKind, PinMode, Pull};
 use crate::engine::{After, Engine};
 use crate::error::EngineError;
 use crate::pins::{Lease, Slot, MAX_PINS};
@@ -17,22 +17,24 @@ impl<B: Board> Engine<B> {
     pub(super) fn setup_pin(
         &mut self,
         pin: u32,
-        mode: Mode,
+        mode: PinMode,
         value: Option<Level>,
         pull: Option<Pull>,
     ) -> Result<(), EngineError> {
         self.check_pin(pin)?;
         let pull = pull.unwrap_or_default();
         let slot = match mode {
-            Mode::Input => {
+            PinMode::Input => {
                 if value.is_some() {
                     return Err(EngineError::ValueOnInput(pin));
                 }
-                self.board.configure(pin, mode, pull, None)?;
+                self.board.configure(pin, Mode::Input, pull, None)?;
+                self.leave_i2c(pin);
                 Slot::Input { pull }
             }
-            Mode::Output => {
-                self.board.configure(pin, mode, pull, value)?;
+            PinMode::Output => {
+                self.board.configure(pin, Mode::Output, pull, value)?;
+                self.leave_i2c(pin);
                 // Only inputs are watched.
                 self.watchers.unwatch_everywhere(pin as u8);
                 let safe = match value {
@@ -41,6 +43,8 @@ impl<B: Board> Engine<B> {
                 };
                 Slot::Output { safe, lease: None }
             }
+            PinMode::Pwm(safe) => return self.setup_pwm(pin, safe),
+            PinMode::Adc => return self.setup_adc(pin),
         };
         self.pins.set(pin, slot);
         Ok(())
@@ -56,8 +60,10 @@ impl<B: Board> Engine<B> {
         release_on_disconnect: bool,
     ) -> Result<(), EngineError> {
         self.check_pin(pin)?;
-        let Slot::Output { safe, .. } = self.setup_slot(pin)? else {
-            return Err(EngineError::NotOutput(pin));
+        let safe = match self.pins.slot(pin) {
+            Slot::Output { safe, .. } => *safe,
+            Slot::Free => return Err(EngineError::NotSetUp(pin)),
+            _ => return Err(EngineError::NotOutput(pin)),
         };
         let lease = self.lease_duration(timeout)?;
         self.board.write(pin, value)?;
@@ -70,14 +76,16 @@ impl<B: Board> Engine<B> {
             release_on_disconnect,
             owner: self.client,
         });
-        self.pins.set(pin, Slot::Output { safe, lease });
+        self.pins.set_lease(pin, lease);
         Ok(())
     }
 
     #[inline(always)]
     pub(super) fn read_pin(&mut self, pin: u32) -> Result<Level, EngineError> {
         self.check_pin(pin)?;
-        self.setup_slot(pin)?;
+        if let Slot::Free = self.pins.slot(pin) {
+            return Err(EngineError::NotSetUp(pin));
+        }
         Ok(self.board.read(pin)?)
     }
 
@@ -94,7 +102,7 @@ impl<B: Board> Engine<B> {
     ) -> Result<After, Full> {
         let mut levels = [Level::Low; MAX_PINS];
         let read = (0..MAX_PINS as u32)
-            .filter(|&pin| self.pins.get(pin) != Slot::Free)
+            .filter(|&pin| matches!(self.pins.get(pin), Slot::Input { .. } | Slot::Output { .. }))
             .try_for_each(|pin| {
                 levels[pin as usize] = self.board.read(pin)?;
                 Ok(())
@@ -124,6 +132,32 @@ impl<B: Board> Engine<B> {
                                 None => Ok(()),
                             }
                         })?,
+                        Slot::Pwm { safe, state, lease } => list.object(|o| {
+                            o.uint("pin", pin.into())?;
+                            o.str("mode", "pwm")?;
+                            o.uint("frequency", state.frequency.into())?;
+                            o.decimal("duty", state.duty.into())?;
+                            o.decimal("safe_duty", safe.duty.into())?;
+                            let Some(l) = lease else { return Ok(()) };
+                            o.uint("lease_ms", remaining_ms(l.deadline, now))?;
+                            match l.owner.and_then(|i| e.clients.get(i)) {
+                                Some(holder) => o.str("held_by", holder.name.as_str()),
+                                None => Ok(()),
+                            }
+                        })?,
+                        Slot::Adc => list.object(|o| {
+                            o.uint("pin", pin.into())?;
+                            o.str("mode", "adc")
+                        })?,
+                        Slot::I2c { bus, line } => list.object(|o| {
+                            o.uint("pin", pin.into())?;
+                            o.str("mode", "i2c")?;
+                            o.uint("bus", bus.into())?;
+                            o.str("line", line.as_str())?;
+                            let frequency =
+                                e.i2c_buses[usize::from(bus)].map_or(0, |b| b.frequency);
+                            o.uint("frequency", frequency.into())
+                        })?,
                     }
                 }
                 Ok(())
@@ -145,7 +179,7 @@ impl<B: Board> Engine<B> {
     }
 
     #[inline(always)]
-    fn setup_slot(&self, pin: u32) -> Result<Slot, EngineError> {
+    pub(crate) fn setup_slot(&self, pin: u32) -> Result<Slot, EngineError> {
         match self.pins.get(pin) {
             Slot::Free => Err(EngineError::NotSetUp(pin)),
             slot => Ok(slot),
@@ -153,7 +187,7 @@ impl<B: Board> Engine<B> {
     }
 
     #[inline(always)]
-    fn lease_duration(&self, timeout: f64) -> Result<Duration, EngineError> {
+    pub(crate) fn lease_duration(&self, timeout: f64) -> Result<Duration, EngineError> {
         let max = self.config.max_lease;
         let bad = EngineError::BadTimeout {
             max_secs: max.as_secs(),

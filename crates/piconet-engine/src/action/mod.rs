@@ -1,11 +1,15 @@
 //! Carrying out the actions: one exhaustive match from [`Command`] to the
-//! family that applies it (`gpio`, `system`, `update`, `settings`), each
+//! family that applies it (`gpio`, `system`, `update`, `settings`,
+//! `events`, `pwm`, `analog`, `i2c`), each
 //! family's file holding its actions. A new action is a new `Command`
 //! variant, which this match does not compile without.
 
+mod analog;
 mod clients;
 mod events;
 mod gpio;
+mod i2c;
+mod pwm;
 mod settings;
 mod system;
 mod update;
@@ -105,6 +109,57 @@ impl<B: Board> Engine<B> {
                 return self.set_clients_action(now, list, command, echo, out)
             }
             Command::GetClients => return self.get_clients(now, command, echo, out),
+            // pwm
+            Command::WritePwm {
+                pin,
+                duty,
+                frequency,
+                timeout,
+                release_on_disconnect,
+            } => {
+                return self.write_pwm(
+                    now,
+                    pin,
+                    duty,
+                    frequency,
+                    timeout,
+                    release_on_disconnect,
+                    command,
+                    echo,
+                    out,
+                )
+            }
+            // analog
+            Command::ReadAdc { pin } => return self.read_adc(now, pin, command, echo, out),
+            Command::ReadTemperature => return self.read_temperature(now, command, echo, out),
+            // i2c
+            Command::I2cSetup {
+                bus,
+                sda,
+                scl,
+                frequency,
+            } => return self.i2c_setup(now, bus, sda, scl, frequency, command, echo, out),
+            Command::I2cWrite { bus, address, data } => {
+                let t = i2c::Transfer::Write(data);
+                return self.i2c_move(now, bus, address, t, command, echo, out);
+            }
+            Command::I2cRead {
+                bus,
+                address,
+                count,
+            } => {
+                let t = i2c::Transfer::Read(count);
+                return self.i2c_move(now, bus, address, t, command, echo, out);
+            }
+            Command::I2cTransfer {
+                bus,
+                address,
+                write,
+                count,
+            } => {
+                let t = i2c::Transfer::WriteRead(write, count);
+                return self.i2c_move(now, bus, address, t, command, echo, out);
+            }
         };
         let done = match done {
             Ok(done) => done,

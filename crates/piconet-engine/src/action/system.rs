@@ -52,8 +52,21 @@ impl<B: Board> Engine<B> {
         echo: &Echo<'_>,
         out: &mut dyn Sink,
     ) -> Result<After, Full> {
+        let (pwm, adc) = (self.board.pwm().is_some(), self.board.adc().is_some());
+        let (thermometer, i2c) = (
+            self.board.thermometer().is_some(),
+            self.board.i2c().is_some(),
+        );
+        // The actions of hardware the board lacks are left out.
+        let offered = move |name: &&str| match *name {
+            "write_pwm" => pwm,
+            "read_adc" => adc,
+            "read_temperature" => thermometer,
+            n if n.starts_with("i2c_") => i2c,
+            _ => true,
+        };
         self.answer(now, command, echo, out, Ok(()), |_, (), w| {
-            w.str_list("actions", ACTIONS.iter().copied())?;
+            w.str_list("actions", ACTIONS.iter().copied().filter(offered))?;
             Ok(After::Nothing)
         })
     }

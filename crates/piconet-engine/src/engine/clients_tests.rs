@@ -422,3 +422,42 @@ fn an_older_image_is_refused_unless_downgrade_is_allowed() {
     let v = send(&mut open, T, Peer::network(ConnId(1)), &begin("1.0.0", ""));
     assert_eq!(v["exception"], "ValueError");
 }
+
+#[test]
+fn pwm_leases_are_owned_and_i2c_needs_every_pin() {
+    let mut e = board();
+    let t0 = Instant::from_millis(1_000);
+    ok(
+        &mut e,
+        t0,
+        usb(),
+        r#"{"action": "setup_pin", "pin": 3, "mode": "pwm", "frequency": 1000}"#,
+    );
+    let pwm = r#"{"action": "write_pwm", "pin": 3, "duty": 0.5, "timeout": 5}"#;
+    ok(&mut e, t0, net(HA, 1), pwm);
+    let t = Instant::from_millis(1_800);
+    let v = ok(&mut e, t, net(TV, 3), r#"{"action": "get_pins"}"#);
+    let entry = v["pins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pin"] == 3)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        entry,
+        json!({"pin": 3, "mode": "pwm", "frequency": 1000, "duty": 0.5, "safe_duty": 0.0, "lease_ms": 4200, "held_by": "ha"})
+    );
+    let msg = denied(&mut e, t, net(BENCH, 2), pwm);
+    assert_eq!(msg, "pin 3 is held by ha for 4.2 s more");
+    // A viewer reads but does not write.
+    denied(&mut e, t, net(TV, 3), pwm);
+    ok(&mut e, t, net(TV, 3), r#"{"action": "read_temperature"}"#);
+    // ha may use pins 2 and 3 only: not the bus pins, nor a bus at all.
+    let setup = r#"{"action": "i2c_setup", "bus": 0, "sda": 4, "scl": 5}"#;
+    denied(&mut e, t, net(HA, 1), setup);
+    ok(&mut e, t, net(BENCH, 2), setup);
+    let read = r#"{"action": "i2c_read", "bus": 0, "address": 80, "count": 1}"#;
+    denied(&mut e, t, net(HA, 1), read);
+    ok(&mut e, t, net(BENCH, 2), read);
+}

@@ -71,7 +71,7 @@ fn the_writers_disconnect_reverts_its_bound_pins_now() {
         seen,
         [2, 3].map(|pin| Revert {
             pin,
-            level: Level::Low,
+            safe: Safe::Level(Level::Low),
             deadline: at(10_000),
             at: at(500),
             error: None,

@@ -163,6 +163,18 @@ fn a_failing_read_answers_with_the_error_alone() {
         fn simulated_inputs(&mut self) -> Option<&mut dyn crate::SimulatedInputs> {
             None
         }
+        fn pwm(&mut self) -> Option<&mut dyn crate::Pwm> {
+            None
+        }
+        fn adc(&mut self) -> Option<&mut dyn crate::Adc> {
+            None
+        }
+        fn thermometer(&mut self) -> Option<&mut dyn crate::Thermometer> {
+            None
+        }
+        fn i2c(&mut self) -> Option<&mut dyn crate::I2c> {
+            None
+        }
     }
     let mut e = Engine::new(
         BadRead(
@@ -192,6 +204,19 @@ fn get_pins_is_listed_after_the_original_actions_and_before_the_events() {
     let actions = v["actions"].as_array().unwrap();
     assert_eq!(actions[21], "get_pins");
     assert_eq!(actions[22..25], ["watch_pin", "unwatch_pin", "sim_input"]);
-    assert_eq!(actions[25..], ["set_clients", "get_clients"]);
-    assert_eq!(actions.len(), 27);
+    assert_eq!(actions[25..27], ["set_clients", "get_clients"]);
+    // Then the PWM, ADC, temperature and I2C actions.
+    assert_eq!(
+        actions[27..],
+        [
+            "write_pwm",
+            "read_adc",
+            "read_temperature",
+            "i2c_setup",
+            "i2c_write",
+            "i2c_read",
+            "i2c_transfer"
+        ]
+    );
+    assert_eq!(actions.len(), 34);
 }

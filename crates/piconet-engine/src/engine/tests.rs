@@ -316,7 +316,7 @@ fn lease_reverts_exactly_at_its_deadline() {
         seen,
         [Revert {
             pin: 2,
-            level: Level::Low,
+            safe: Safe::Level(Level::Low),
             deadline,
             at: deadline,
             error: None
@@ -538,6 +538,18 @@ impl Board for Flaky {
     }
     fn simulated_inputs(&mut self) -> Option<&mut dyn crate::SimulatedInputs> {
         self.inner.simulated_inputs()
+    }
+    fn pwm(&mut self) -> Option<&mut dyn crate::Pwm> {
+        self.inner.pwm()
+    }
+    fn adc(&mut self) -> Option<&mut dyn crate::Adc> {
+        self.inner.adc()
+    }
+    fn thermometer(&mut self) -> Option<&mut dyn crate::Thermometer> {
+        self.inner.thermometer()
+    }
+    fn i2c(&mut self) -> Option<&mut dyn crate::I2c> {
+        self.inner.i2c()
     }
 }
 

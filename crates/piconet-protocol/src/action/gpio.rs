@@ -52,6 +52,32 @@ impl Mode {
     }
 }
 
+/// What `setup_pin` makes of a pin.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PinMode {
+    /// A digital input.
+    Input,
+    /// A digital output.
+    Output,
+    /// A PWM output; the state is its safe one, restored when a lease
+    /// ends.
+    Pwm(super::pwm::PwmState),
+    /// An analogue input read with `read_adc`.
+    Adc,
+}
+
+impl PinMode {
+    /// The wire word: `"input"`, `"output"`, `"pwm"` or `"adc"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PinMode::Input => "input",
+            PinMode::Output => "output",
+            PinMode::Pwm(_) => "pwm",
+            PinMode::Adc => "adc",
+        }
+    }
+}
+
 /// Internal pull resistor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Pull {
@@ -80,7 +106,7 @@ pub(crate) fn setup_pin<'a>(f: &Fields<'a>) -> Result<Command<'a>, ProtocolError
     require(&[(Key::Pin, f.get(Key::Pin)), (Key::Mode, f.get(Key::Mode))])?;
     Ok(Command::SetupPin {
         pin: pin(f.get(Key::Pin))?,
-        mode: mode(f.get(Key::Mode))?,
+        mode: pin_mode(f)?,
         value: f.get(Key::Value).map(level).transpose()?,
         pull: f.get(Key::Pull).map(pull).transpose()?,
     })
@@ -96,19 +122,27 @@ pub(crate) fn write_pin<'a>(f: &Fields<'a>) -> Result<Command<'a>, ProtocolError
     Ok(Command::WritePin {
         pin: pin(f.get(Key::Pin))?,
         value: level(f.get(Key::Value).unwrap_or_default())?,
-        timeout: scalar::float(f.get(Key::Timeout).unwrap_or_default()).ok_or(
-            ProtocolError::BadValue {
-                field: "timeout",
-                expected: "a number of seconds",
-            },
-        )?,
-        release_on_disconnect: match f.get(Key::ReleaseOnDisconnect) {
-            None => false,
-            Some(r) => scalar::bit(r).ok_or(ProtocolError::BadValue {
-                field: "release_on_disconnect",
-                expected: "0 or 1 (or false/true)",
-            })?,
-        },
+        timeout: timeout(f.get(Key::Timeout))?,
+        release_on_disconnect: release_on_disconnect(f)?,
+    })
+}
+
+#[inline(always)]
+pub(crate) fn release_on_disconnect<'a>(f: &Fields<'a>) -> Result<bool, ProtocolError<'a>> {
+    match f.get(Key::ReleaseOnDisconnect) {
+        None => Ok(false),
+        Some(r) => scalar::bit(r).ok_or(ProtocolError::BadValue {
+            field: "release_on_disconnect",
+            expected: "0 or 1 (or false/true)",
+        }),
+    }
+}
+
+#[inline(always)]
+pub(crate) fn timeout<'a>(raw: Option<&[u8]>) -> Result<f64, ProtocolError<'a>> {
+    scalar::float(raw.unwrap_or_default()).ok_or(ProtocolError::BadValue {
+        field: "timeout",
+        expected: "a number of seconds",
     })
 }
 
@@ -146,15 +180,55 @@ pub(crate) fn level<'a>(raw: &[u8]) -> Result<Level, ProtocolError<'a>> {
 
 // Names are compared as sent (`raw_str` keeps escapes): no name holds a
 // backslash, so an escaped one matches none.
-fn mode<'a>(raw: Option<&[u8]>) -> Result<Mode, ProtocolError<'a>> {
-    match raw.and_then(scalar::raw_str) {
-        Some(b"input") => Ok(Mode::Input),
-        Some(b"output") => Ok(Mode::Output),
-        _ => Err(ProtocolError::BadValue {
-            field: "mode",
-            expected: "\"input\" or \"output\"",
-        }),
+fn pin_mode<'a>(f: &Fields<'a>) -> Result<PinMode, ProtocolError<'a>> {
+    let mode = match f.get(Key::Mode).and_then(scalar::raw_str) {
+        Some(b"input") => PinMode::Input,
+        Some(b"output") => PinMode::Output,
+        Some(b"adc") => PinMode::Adc,
+        Some(b"pwm") => {
+            require(&[(Key::Frequency, f.get(Key::Frequency))])?;
+            PinMode::Pwm(super::pwm::PwmState {
+                frequency: super::pwm::frequency(f.get(Key::Frequency))?,
+                duty: f
+                    .get(Key::Duty)
+                    .map(super::pwm::duty)
+                    .transpose()?
+                    .unwrap_or(0.0),
+            })
+        }
+        _ => {
+            return Err(ProtocolError::BadValue {
+                field: "mode",
+                expected: "\"input\", \"output\", \"pwm\" or \"adc\"",
+            })
+        }
+    };
+    // A setting the mode does not use would be silently ignored.
+    if matches!(mode, PinMode::Pwm(_) | PinMode::Adc) {
+        if f.get(Key::Value).is_some() {
+            return Err(ProtocolError::BadValue {
+                field: "value",
+                expected: "given only with mode \"output\"",
+            });
+        }
+        if f.get(Key::Pull).is_some() {
+            return Err(ProtocolError::BadValue {
+                field: "pull",
+                expected: "given only with mode \"input\" or \"output\"",
+            });
+        }
     }
+    if !matches!(mode, PinMode::Pwm(_)) {
+        for (key, field) in [(Key::Frequency, "frequency"), (Key::Duty, "duty")] {
+            if f.get(key).is_some() {
+                return Err(ProtocolError::BadValue {
+                    field,
+                    expected: "given only with mode \"pwm\"",
+                });
+            }
+        }
+    }
+    Ok(mode)
 }
 
 fn pull<'a>(raw: &[u8]) -> Result<Pull, ProtocolError<'a>> {

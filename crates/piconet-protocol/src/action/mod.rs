@@ -3,9 +3,12 @@
 //! the keys each action's answer adds. Each family's file parses its
 //! actions' fields; the engine's `action` folder carries them out.
 
+pub mod analog;
 pub mod clients;
 pub mod events;
 pub mod gpio;
+pub mod i2c;
+pub mod pwm;
 pub mod settings;
 pub mod system;
 pub mod update;
@@ -111,8 +114,8 @@ actions! {
     [b"setup_pin"] SetupPin {
         /// GPIO number.
         pin: u32,
-        /// Direction.
-        mode: gpio::Mode,
+        /// What the pin becomes (a PWM pin's setting is its safe state).
+        mode: gpio::PinMode,
         /// Level to drive (outputs).
         value: Option<gpio::Level>,
         /// Pull resistor; `None` when not given.
@@ -208,4 +211,67 @@ actions! {
     [b"set_clients"] SetClients(clients::ClientList<'a>) => clients::set_clients, adds [Clients], role Admin;
     /// Report the client list.
     [b"get_clients"] GetClients => clients::get_clients, adds [Clients], role Viewer;
+    /// Run a PWM pin at `duty` (and `frequency`) for at most `timeout`
+    /// seconds; then it returns to its safe duty and frequency.
+    [b"write_pwm"] WritePwm {
+        /// GPIO number.
+        pin: u32,
+        /// Duty cycle, 0.0 to 1.0.
+        duty: f32,
+        /// New frequency in Hz; `None` keeps the running one.
+        frequency: Option<u32>,
+        /// Seconds before the pin returns to its safe state, as sent
+        /// (the engine checks its range).
+        timeout: f64,
+        /// The pin also returns to its safe state when the connection
+        /// that wrote it ends.
+        release_on_disconnect: bool,
+    } => pwm::write_pwm, adds [], role Operator[pin];
+    /// Read an ADC pin: `raw` (0–4095) and `volts`.
+    [b"read_adc"] ReadAdc {
+        /// GPIO number.
+        pin: u32,
+    } => analog::read_adc, adds [Raw, Volts], role Viewer;
+    /// Read the board's temperature sensor: `celsius`.
+    [b"read_temperature"] ReadTemperature => analog::read_temperature, adds [Celsius], role Viewer;
+    /// Set up an I2C bus on a pair of pins.
+    [b"i2c_setup"] I2cSetup {
+        /// Bus number, 0 or 1.
+        bus: u8,
+        /// Data pin.
+        sda: u32,
+        /// Clock pin.
+        scl: u32,
+        /// Clock in Hz.
+        frequency: u32,
+    } => i2c::i2c_setup, adds [], role Operator[sda, scl];
+    /// Write bytes to a device.
+    [b"i2c_write"] I2cWrite {
+        /// Bus number.
+        bus: u8,
+        /// 7-bit device address.
+        address: u8,
+        /// The bytes.
+        data: i2c::Bytes<'a>,
+    } => i2c::i2c_write, adds [], role Operator[];
+    /// Read bytes from a device: `data`.
+    [b"i2c_read"] I2cRead {
+        /// Bus number.
+        bus: u8,
+        /// 7-bit device address.
+        address: u8,
+        /// How many bytes, 1 to 256.
+        count: u16,
+    } => i2c::i2c_read, adds [Data], role Operator[];
+    /// Write bytes, then read after a repeated start: `data`.
+    [b"i2c_transfer"] I2cTransfer {
+        /// Bus number.
+        bus: u8,
+        /// 7-bit device address.
+        address: u8,
+        /// The bytes written first.
+        write: i2c::Bytes<'a>,
+        /// How many bytes are read, 1 to 256.
+        count: u16,
+    } => i2c::i2c_transfer, adds [Data], role Operator[];
 }

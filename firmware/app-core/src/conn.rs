@@ -179,6 +179,11 @@ where
             if session.needs_engine(input) {
                 let mut engine = shared.engine.lock().await;
                 session.step(now(), &mut input, &mut engine);
+                // A command can detect edges too (`sim_input` on a
+                // simulated board): wake whoever got lines from it.
+                while let Some(conn) = engine.take_woken() {
+                    shared.wake_events(conn);
+                }
                 drop(engine);
                 shared.leases_changed.signal(());
                 // One executor runs every task: let a due lease revert (and

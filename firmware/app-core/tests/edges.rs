@@ -167,3 +167,57 @@ fn a_full_queue_counts_what_it_loses() {
     assert!(!queue.push(edge));
     assert_eq!(queue.lost(), 2);
 }
+
+#[test]
+fn a_command_that_makes_an_edge_wakes_the_watching_connection() {
+    // sim_input on the simulated board: the edge comes from another
+    // connection's command, not from the edge task.
+    let sh: Sh = Shared::new(SimBoard::new(), Config::default());
+    let (watch_in, drive_in) = (Channel::new(), Channel::new());
+    let (watched, driven) = (RefCell::new(Vec::new()), RefCell::new(Vec::new()));
+    let mut watcher = Peer {
+        commands: &watch_in,
+        received: &watched,
+    };
+    let mut driver = Peer {
+        commands: &drive_in,
+        received: &driven,
+    };
+    let script = async {
+        watch_in
+            .send(b"{\"action\": \"setup_pin\", \"pin\": 4, \"mode\": \"input\"}\n")
+            .await;
+        watch_in
+            .send(b"{\"action\": \"watch_pin\", \"pin\": 4}\n")
+            .await;
+        until_lines(&watched, 2).await;
+        drive_in
+            .send(b"{\"action\": \"sim_input\", \"pin\": 4, \"value\": 1}\n")
+            .await;
+        // The watcher sends nothing more: only the wake-up brings the line.
+        until_lines(&watched, 3).await;
+        watch_in.send(b"\n").await;
+        drive_in.send(b"\n").await;
+        core::future::pending::<()>().await;
+    };
+    let serve_both = async {
+        let limits = Limits::default();
+        embassy_futures::join::join(
+            serve::<_, _, _, 256, 1280, 64>(&sh, &mut watcher, Origin::Network, limits),
+            serve::<_, _, _, 256, 1280, 64>(&sh, &mut driver, Origin::Network, limits),
+        )
+        .await
+    };
+    let (a, b) = block_on(async {
+        match select3(serve_both, script, Timer::after(Duration::from_secs(10))).await {
+            Either3::First(both) => both,
+            Either3::Second(()) => unreachable!("the script never ends"),
+            Either3::Third(()) => panic!("the connections did not end within 10 s"),
+        }
+    });
+    assert_eq!((a, b), (Ok(Closed::End), Ok(Closed::End)));
+    let lines = lines(&watched);
+    assert_eq!(lines[2]["event"], "edge", "{lines:?}");
+    assert_eq!(lines[2]["seq"], 1);
+    assert_eq!(lines[2]["value"], 1);
+}

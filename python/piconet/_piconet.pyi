@@ -84,9 +84,26 @@ class Board:
         mode: str,
         value: Optional[_Level] = None,
         pull: Optional[str] = None,
+        frequency: Optional[int] = None,
+        duty: Optional[float] = None,
     ) -> Dict[str, Any]:
-        """``mode``: "input" (``pull`` "up"/"down"/"none") or "output"
-        (``value`` is also its safe state)."""
+        """``mode``: "input" (``pull`` "up"/"down"/"none"), "output"
+        (``value`` is also its safe state), "pwm" (``frequency`` Hz, safe
+        ``duty`` 0.0-1.0) or "adc" (GPIO 26-28)."""
+    def write_pwm(
+        self,
+        pin: int,
+        duty: float,
+        timeout: Optional[float] = None,
+        frequency: Optional[int] = None,
+        release_on_disconnect: bool = False,
+    ) -> Dict[str, Any]:
+        """Drives a PWM pin at ``duty`` for ``timeout`` s (None: MAX_LEASE),
+        then it returns to its safe duty and frequency."""
+    def read_adc(self, pin: int) -> Dict[str, Any]:
+        """``{"raw": 0-4095, "volts": float}``."""
+    def read_temperature(self) -> float:
+        """°C."""
     def write_pin(
         self,
         pin: int,
@@ -103,8 +120,11 @@ class Board:
     def watch_pin(self, pin: int, edge: str = "both", debounce_ms: int = 0) -> Dict[str, Any]:
         """Events on this connection for ``edge`` ("both", "rising", "falling") of input ``pin``."""
     def unwatch_pin(self, pin: int) -> Dict[str, Any]: ...
-    def sim_input(self, pin: int, value: _Level) -> Dict[str, Any]:
-        """Simulated boards only: the level applied to input ``pin`` from outside."""
+    def sim_input(
+        self, pin: int, value: Optional[_Level] = None, volts: Optional[float] = None
+    ) -> Dict[str, Any]:
+        """Simulated boards only: the level applied to input ``pin`` from
+        outside, or the voltage on ADC ``pin``."""
     def request(self, command: Dict[str, Any]) -> Dict[str, Any]:
         """Any command (a dict with an ``action``); its answer."""
     @staticmethod

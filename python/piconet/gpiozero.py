@@ -197,6 +197,7 @@ class PiconetFactory(PiFactory):
         self.board = Board(host, ca=ca, tls=tls, insecure=insecure, identity=identity,
                            timeout=timeout)
         self.board.connect()
+        self.actions = frozenset(self.board.list_actions())
         # One lock for the command connection's state: configuration,
         # leases and re-applying them after a reconnection.
         self._lock = threading.RLock()
@@ -260,11 +261,16 @@ class PiconetFactory(PiFactory):
                 continue
             pin._apply()
             if pin._held is not None:
-                self.board.write_pin(pin._gpio, pin._held, timeout=self.lease, release_on_disconnect=True)
+                pin._renew(self.board.write_pin, self.board.write_pwm)
 
-    def _write(self, pin: "PiconetPin", level: int) -> None:
+    def _write(self, pin: "PiconetPin", level: float) -> None:
         with self._lock:
-            self._call("write_pin", pin._gpio, level, timeout=self.lease, release_on_disconnect=True)
+            if pin._frequency is None:
+                self._call("write_pin", pin._gpio, int(level), timeout=self.lease,
+                           release_on_disconnect=True)
+            else:
+                self._call("write_pwm", pin._gpio, float(level), timeout=self.lease,
+                           release_on_disconnect=True)
             pin._held = None if level == pin._safe else level
 
     def _renew_loop(self) -> None:
@@ -274,8 +280,8 @@ class PiconetFactory(PiFactory):
                 with self._lock:
                     held = [p for p in self.pins.values() if p._held is not None]
                     for pin in held:
-                        self._call("write_pin", pin._gpio, pin._held, timeout=self.lease,
-                                   release_on_disconnect=True)
+                        pin._renew(lambda *a, **k: self._call("write_pin", *a, **k),
+                                   lambda *a, **k: self._call("write_pwm", *a, **k))
                     if not held:
                         self._call("ping")
                 watch = self._watch
@@ -371,8 +377,10 @@ class PiconetPin(PiPin):
         self._gpio = int(info.name[4:])
         self._function = "input"
         self._pull = "floating"
-        self._safe = 0
-        self._held: Optional[int] = None
+        # The safe level (a PWM pin: its safe duty) and the one held by a lease.
+        self._safe: float = 0
+        self._held: Optional[float] = None
+        self._frequency: Optional[int] = None
         self._edges = "both"
         self._bounce: Optional[float] = None
         self._configured = False
@@ -385,10 +393,20 @@ class PiconetPin(PiPin):
             except PiconetError:
                 pass  # unreachable: the lease ends on the board by itself
 
+    def _renew(self, write_pin, write_pwm) -> None:
+        """Writes the held level (or duty) again, for another lease."""
+        lease = self._factory.lease
+        if self._frequency is None:
+            write_pin(self._gpio, int(self._held), timeout=lease, release_on_disconnect=True)
+        else:
+            write_pwm(self._gpio, float(self._held), timeout=lease, release_on_disconnect=True)
+
     def _apply(self) -> None:
         """This pin's setup on the board (the command connection's lock held)."""
         board = self._factory.board
-        if self._function == "output":
+        if self._frequency is not None:
+            board.setup_pin(self._gpio, "pwm", frequency=self._frequency, duty=float(self._safe))
+        elif self._function == "output":
             board.setup_pin(self._gpio, "output", value=self._safe)
         else:
             board.setup_pin(self._gpio, "input", pull=_PULLS[self._pull])
@@ -426,12 +444,21 @@ class PiconetPin(PiPin):
         else:
             self.input_with_pull(self._pull)
 
-    def _get_state(self) -> int:
+    def _get_state(self) -> float:
+        if self._frequency is not None:
+            pins = self._factory._call("get_pins")
+            duty = [p.get("duty") for p in pins if p["pin"] == self._gpio]
+            return float(duty[0]) if duty and duty[0] is not None else float(self._safe)
         return self._factory._call("read_pin", self._gpio)
 
     def _set_state(self, value) -> None:
         if self._function != "output":
             raise PinSetInput(f"cannot set the state of input pin {self!r}")
+        if self._frequency is not None:
+            if not 0 <= value <= 1:
+                raise PinInvalidState(f"invalid duty {value!r} for PWM pin {self!r}: 0.0 to 1.0")
+            self._factory._write(self, float(value))
+            return
         if value not in (0, 1):  # also False/True
             raise PinInvalidState(f"invalid state {value!r} for pin {self!r}: 0 or 1")
         self._factory._write(self, int(value))
@@ -446,14 +473,32 @@ class PiconetPin(PiPin):
         if self._function == "input":
             self._setup()
 
-    def _get_frequency(self) -> None:
-        return None
+    def _get_frequency(self) -> Optional[int]:
+        return self._frequency
 
     def _set_frequency(self, value) -> None:
-        if value is not None:
+        factory = self._factory
+        if value is None:
+            if self._frequency is not None:
+                with factory._lock:
+                    self._frequency, self._held = None, None
+                    self._safe = 1 if self._safe >= 0.5 else 0
+                    self._setup()
+            return
+        if "write_pwm" not in factory.actions:
             raise PinPWMUnsupported(
-                f"PWM on {self!r} needs the board's write_pwm action, which this "
-                f"piconet version does not have yet")
+                f"PWM on {self!r} needs the board's write_pwm action, which "
+                f"{factory.board.address} does not list")
+        if self._function != "output":
+            raise PinPWMUnsupported(f"PWM needs an output, and {self!r} is an input")
+        with factory._lock:
+            held = self._held
+            if self._frequency is None:
+                self._safe = float(self._safe)
+            self._frequency, self._held = int(round(value)), None
+            self._setup()  # a board error (frequency out of range) raises here
+            if held is not None:
+                factory._write(self, float(held))
 
     def _get_bounce(self) -> Optional[float]:
         return self._bounce

@@ -145,6 +145,26 @@ impl Board {
     }
 }
 
+/// A command for an action the client crate has no typed `Action` for yet
+/// (PROTOCOL-NEXT's PWM and ADC actions), fields added by the caller.
+fn new_command(action: &str) -> Map<String, Value> {
+    let mut command = Map::new();
+    command.insert("action".into(), action.into());
+    command
+}
+
+/// A duty cycle from Python: 0.0 to 1.0.
+fn duty(py: Python<'_>, duty: f64) -> PyResult<f64> {
+    if (0.0..=1.0).contains(&duty) {
+        Ok(duty)
+    } else {
+        Err(errors::argument(
+            py,
+            format!("a duty cycle is 0.0 to 1.0, not {duty}"),
+        ))
+    }
+}
+
 fn answer_to_py(py: Python<'_>, answer: &Response) -> PyResult<Py<PyAny>> {
     Ok(convert::to_py(py, &Value::Object(answer.raw().clone()))?.unbind())
 }
@@ -367,8 +387,10 @@ impl Board {
     }
 
     /// Sets a pin up as `"input"` (with `pull`) or `"output"`; an output's
-    /// `value` is also its safe state.
-    #[pyo3(signature = (pin, mode, value=None, pull=None))]
+    /// `value` is also its safe state. `"pwm"` takes `frequency` (Hz) and
+    /// `duty` (its safe duty, 0.0-1.0); `"adc"` (GPIO 26-28) nothing more.
+    #[pyo3(signature = (pin, mode, value=None, pull=None, frequency=None, duty=None))]
+    #[allow(clippy::too_many_arguments)]
     fn setup_pin(
         &self,
         py: Python<'_>,
@@ -376,7 +398,33 @@ impl Board {
         mode: &str,
         value: Option<&Bound<'_, PyAny>>,
         pull: Option<&str>,
+        frequency: Option<u32>,
+        duty: Option<f64>,
     ) -> PyResult<Py<PyAny>> {
+        if mode == "pwm" || mode == "adc" {
+            if value.is_some() || pull.is_some() {
+                return Err(errors::argument(
+                    py,
+                    format!("a {mode} pin takes no value= or pull="),
+                ));
+            }
+            let mut command = new_command("setup_pin");
+            command.insert("pin".into(), pin.into());
+            command.insert("mode".into(), mode.into());
+            if let Some(hz) = frequency {
+                command.insert("frequency".into(), hz.into());
+            }
+            if let Some(duty) = duty {
+                command.insert("duty".into(), self::duty(py, duty)?.into());
+            }
+            return answer_to_py(py, &self.call(py, command)?);
+        }
+        if frequency.is_some() || duty.is_some() {
+            return Err(errors::argument(
+                py,
+                "frequency= and duty= are for mode=\"pwm\"".into(),
+            ));
+        }
         let action = Action::SetupPin {
             pin,
             mode: self::mode(py, mode)?,
@@ -410,6 +458,56 @@ impl Board {
             release_on_disconnect,
         };
         self.perform(py, action)
+    }
+
+    /// Drives a PWM pin (set up with mode `"pwm"`) at `duty` (0.0-1.0), and
+    /// `frequency` Hz if given, for `timeout` seconds (None: 24 h); then it
+    /// returns to its safe duty and frequency. `release_on_disconnect` as
+    /// for `write_pin`.
+    #[pyo3(signature = (pin, duty, timeout=None, frequency=None, release_on_disconnect=false))]
+    fn write_pwm(
+        &self,
+        py: Python<'_>,
+        pin: u32,
+        duty: f64,
+        timeout: Option<f64>,
+        frequency: Option<u32>,
+        release_on_disconnect: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let hold = match timeout {
+            Some(t) => seconds(py, "timeout", t)?,
+            None => MAX_LEASE,
+        };
+        let mut command = new_command("write_pwm");
+        command.insert("pin".into(), pin.into());
+        command.insert("duty".into(), self::duty(py, duty)?.into());
+        command.insert("timeout".into(), hold.as_secs_f64().into());
+        if let Some(hz) = frequency {
+            command.insert("frequency".into(), hz.into());
+        }
+        if release_on_disconnect {
+            command.insert("release_on_disconnect".into(), true.into());
+        }
+        answer_to_py(py, &self.call(py, command)?)
+    }
+
+    /// An ADC pin's reading: `{"raw": 0-4095, "volts": float}`.
+    fn read_adc(&self, py: Python<'_>, pin: u32) -> PyResult<Py<PyAny>> {
+        let mut command = new_command("read_adc");
+        command.insert("pin".into(), pin.into());
+        let answer = self.call(py, command)?;
+        let reading = serde_json::json!({
+            "raw": self.field(py, &answer, "raw")?,
+            "volts": self.field(py, &answer, "volts")?,
+        });
+        Ok(convert::to_py(py, &reading)?.unbind())
+    }
+
+    /// The board's temperature in °C (the RP2040's sensor; piconetd: the
+    /// CPU's, or the simulated board's).
+    fn read_temperature(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let answer = self.call(py, new_command("read_temperature"))?;
+        Ok(convert::to_py(py, self.field(py, &answer, "celsius")?)?.unbind())
     }
 
     /// A pin's level, 0 or 1.
@@ -474,10 +572,32 @@ impl Board {
         self.perform(py, Action::UnwatchPin { pin })
     }
 
-    /// Simulated boards only: the level the outside applies to input `pin`.
-    fn sim_input(&self, py: Python<'_>, pin: u32, value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let value = level(py, value)?;
-        self.perform(py, Action::SimInput { pin, value })
+    /// Simulated boards only: the level the outside applies to input `pin`,
+    /// or the voltage on ADC `pin`.
+    #[pyo3(signature = (pin, value=None, volts=None))]
+    fn sim_input(
+        &self,
+        py: Python<'_>,
+        pin: u32,
+        value: Option<&Bound<'_, PyAny>>,
+        volts: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
+        match (value, volts) {
+            (Some(value), None) => {
+                let value = level(py, value)?;
+                self.perform(py, Action::SimInput { pin, value })
+            }
+            (None, Some(volts)) => {
+                let mut command = new_command("sim_input");
+                command.insert("pin".into(), pin.into());
+                command.insert("volts".into(), volts.into());
+                answer_to_py(py, &self.call(py, command)?)
+            }
+            _ => Err(errors::argument(
+                py,
+                "sim_input takes value= (a level) or volts= (an ADC pin), one of them".into(),
+            )),
+        }
     }
 
     /// Sends any command (a dict with an `action`) and returns the answer;

@@ -4,6 +4,7 @@ devices, Pico W pin names, the entry point, leases that revert when the
 script dies or hangs, and reconnection."""
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -19,7 +20,7 @@ from gpiozero.exc import PinInvalidPin, PinPWMUnsupported
 from piconet import Board
 from piconet.gpiozero import PICO_W, PiconetFactory
 
-from conftest import eventually
+from conftest import ROOT, eventually, free_port
 
 # Long enough that a renewal (every LEASE/3) is not late on a loaded machine.
 LEASE = 1.5
@@ -108,9 +109,30 @@ def test_pico_w_pin_names(factory):
     assert PICO_W.headers["J1"].pins[40].name == "VBUS"
 
 
-def test_pwmled_says_the_board_has_no_pwm_yet(factory):
-    with pytest.raises(PinPWMUnsupported, match="write_pwm"):
-        PWMLED(14, pin_factory=factory)
+def test_pwmled_on_a_board_without_write_pwm_says_so():
+    """The original piconetcontrol server lists no write_pwm."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "compat" / "reference_server.py"),
+                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        eventually(lambda: _listening(port), timeout=20, what="the original server")
+        factory = PiconetFactory(host=f"127.0.0.1:{port}", lease=LEASE)
+        try:
+            with pytest.raises(PinPWMUnsupported, match="write_pwm"):
+                PWMLED(14, pin_factory=factory)
+        finally:
+            factory.close()
+    finally:
+        server.kill()
+        server.wait(10)
+
+
+def _listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
 
 
 def _script(address, body, extra_env=None):

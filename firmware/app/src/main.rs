@@ -13,10 +13,13 @@ extern crate alloc;
 // from the Rust heap, ...).
 use tinyrlibc as _;
 
+mod analog;
 mod board;
 mod edges;
 mod flash;
+mod i2c;
 mod power;
+mod pwm;
 mod radio;
 mod server;
 mod settings;
@@ -35,8 +38,9 @@ use embassy_rp::clocks::RoscRng;
 use embassy_rp::dma;
 use embassy_rp::flash::Flash;
 use embassy_rp::gpio::{AnyPin, Level, Output};
-use embassy_rp::peripherals::{DMA_CH0, PIO0};
+use embassy_rp::peripherals::{DMA_CH0, I2C0, I2C1, PIO0};
 use embassy_rp::pio::{self, Pio};
+use embassy_rp::pwm::Pwm;
 use embassy_rp::watchdog::Watchdog;
 use embassy_rp::Peri;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
@@ -114,10 +118,17 @@ pub fn tls_configured() -> bool {
     TLS_ON.load(core::sync::atomic::Ordering::Relaxed)
 }
 
-bind_interrupts!(struct Irqs {
-    PIO0_IRQ_0 => pio::InterruptHandler<PIO0>;
-    DMA_IRQ_0 => dma::InterruptHandler<DMA_CH0>;
-});
+bind_interrupts!(
+    /// The interrupts the drivers need: the radio's PIO and DMA, and the
+    /// I2C controllers (whose async driver the board polls with a
+    /// deadline; see `i2c`).
+    pub struct Irqs {
+        PIO0_IRQ_0 => pio::InterruptHandler<PIO0>;
+        DMA_IRQ_0 => dma::InterruptHandler<DMA_CH0>;
+        I2C0_IRQ => embassy_rp::i2c::InterruptHandler<I2C0>;
+        I2C1_IRQ => embassy_rp::i2c::InterruptHandler<I2C1>;
+    }
+);
 
 // The radio firmware, copied into a 4-byte aligned static (the crate's
 // copy is not aligned), and the board's NVRAM built by build.rs.
@@ -223,8 +234,28 @@ async fn main(spawner: Spawner) {
         ssid: boot.wifi.map(|(ssid, _)| ssid),
         port: boot.port,
     };
+    // Every PWM slice made once, stopped; the board starts and routes them.
+    let off = || {
+        let mut c = embassy_rp::pwm::Config::default();
+        c.enable = false;
+        c
+    };
+    let peripherals = board::Peripherals {
+        pwm: pwm::Slices::new([
+            Pwm::new_free(p.PWM_SLICE0, off()),
+            Pwm::new_free(p.PWM_SLICE1, off()),
+            Pwm::new_free(p.PWM_SLICE2, off()),
+            Pwm::new_free(p.PWM_SLICE3, off()),
+            Pwm::new_free(p.PWM_SLICE4, off()),
+            Pwm::new_free(p.PWM_SLICE5, off()),
+            Pwm::new_free(p.PWM_SLICE6, off()),
+            Pwm::new_free(p.PWM_SLICE7, off()),
+        ]),
+        analog: analog::Analog::new(p.ADC, p.ADC_TEMP_SENSOR),
+        i2c: i2c::Buses::new(p.I2C0, p.I2C1),
+    };
     SHARED.init(Shared::new(
-        PicoBoard::new(pins, unique_id, slot, store, running),
+        PicoBoard::new(pins, peripherals, unique_id, slot, store, running),
         config,
     ));
     let shared = SHARED.get();

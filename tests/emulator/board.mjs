@@ -52,6 +52,14 @@
 //    does not run the PIO: the bring-up then times out (`"wifi": "not
 //    responding"`), as with a chip that does not answer.
 //
+// 6. RESETS does not reset the I2C controllers: 1.4.1's RESETS block only
+//    stores the register, so an I2C model stuck mid-transaction stays
+//    stuck. The firmware resets a controller (through RESETS, as
+//    embassy-rp does whenever it makes a driver) after a transfer timed
+//    out, so when the I2C0 or I2C1 reset bit is asserted the harness puts
+//    that model's state back to a new one's (the test's device hooks,
+//    onStart … onStop, are kept) and notes when (`Board.i2cResets`).
+//
 // The harness owns the run loop: the core is stepped instruction by
 // instruction (8 ns per cycle, 125 MHz) and while it sleeps (WFI/WFE) the
 // simulated clock jumps to the next alarm, so simulated time runs much
@@ -88,6 +96,7 @@ export class Board {
     this.unknownRom = [];
     this.#installRom();
     this.#patchXipCtrl();
+    this.#patchI2cReset();
     mcu.flash.fill(0xff); // erased NOR
     if (flash) mcu.flash.set(flash);
     else mcu.flash.set(readFileSync(binPath), 0);
@@ -322,6 +331,29 @@ export class Board {
     mcu.readUint32 = (address) => {
       if (address >>> 0 >= 0x14000000 && address >>> 0 < 0x14000020) return 0;
       return stock(address);
+    };
+  }
+
+  // ---- workaround 6: RESETS of the I2C controllers -------------------
+
+  #patchI2cReset() {
+    const { mcu } = this;
+    const resets = mcu.peripherals[0x4000c];
+    const stock = resets.writeUint32.bind(resets);
+    const HOOKS = ['onStart', 'onConnect', 'onWriteByte', 'onReadByte', 'onStop'];
+    this.i2cResets = []; // { bus, ns } of every reset the firmware asserted
+    resets.writeUint32 = (offset, value) => {
+      const before = resets.reset;
+      stock(offset, value);
+      if (offset !== 0) return;
+      mcu.i2c.forEach((i2c, n) => {
+        const bit = 1 << (3 + n); // RESETS.I2C0 = bit 3, I2C1 = bit 4
+        if (resets.reset & bit && !(before & bit)) {
+          const hooks = Object.fromEntries(HOOKS.map((h) => [h, i2c[h]]));
+          Object.assign(i2c, new i2c.constructor(mcu, i2c.name, i2c.irq), hooks);
+          this.i2cResets.push({ bus: n, ns: mcu.clock.nanos });
+        }
+      });
     };
   }
 }

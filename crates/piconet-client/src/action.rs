@@ -132,6 +132,91 @@ pub enum Action<'a> {
         /// The level.
         value: Level,
     },
+    /// `sim_input` with `volts` (simulated boards only): the voltage
+    /// applied to an ADC pin.
+    SimVolts {
+        /// GPIO number, set up as an ADC input.
+        pin: u32,
+        /// Volts, 0 to 3.6.
+        volts: f64,
+    },
+    /// `setup_pin` with `"mode": "pwm"`: a PWM output whose `safe_duty` at
+    /// `frequency` is where every lease ends.
+    SetupPwm {
+        /// GPIO number.
+        pin: u32,
+        /// Hz, 10 to 1,000,000.
+        frequency: u32,
+        /// The safe duty cycle, 0.0 to 1.0.
+        safe_duty: f64,
+    },
+    /// `write_pwm`: `duty` (and `frequency`) held for `hold`, then the
+    /// server puts the safe duty and frequency back.
+    WritePwm {
+        /// GPIO number, set up with [`Action::SetupPwm`].
+        pin: u32,
+        /// Duty cycle, 0.0 to 1.0.
+        duty: f64,
+        /// New frequency in Hz; `None` keeps the running one.
+        frequency: Option<u32>,
+        /// How long it holds.
+        hold: Duration,
+        /// Also put it back when this connection ends (sent only when true).
+        release_on_disconnect: bool,
+    },
+    /// `setup_pin` with `"mode": "adc"`: an analogue input (GPIO 26–28 on
+    /// a Pico W).
+    SetupAdc {
+        /// GPIO number.
+        pin: u32,
+    },
+    /// `read_adc`: `raw` (0–4095) and `volts`.
+    ReadAdc {
+        /// GPIO number, set up with [`Action::SetupAdc`].
+        pin: u32,
+    },
+    /// `read_temperature`: `celsius`.
+    ReadTemperature,
+    /// `i2c_setup`: bus `bus` on `sda`/`scl` at `frequency` Hz.
+    I2cSetup {
+        /// 0 or 1.
+        bus: u8,
+        /// Data pin.
+        sda: u32,
+        /// Clock pin.
+        scl: u32,
+        /// Hz, 10,000 to 1,000,000.
+        frequency: u32,
+    },
+    /// `i2c_write`: 1 to 256 bytes to the device at `address`.
+    I2cWrite {
+        /// Bus number.
+        bus: u8,
+        /// 7-bit address.
+        address: u8,
+        /// The bytes.
+        data: &'a [u8],
+    },
+    /// `i2c_read`: `count` (1 to 256) bytes from the device at `address`.
+    I2cRead {
+        /// Bus number.
+        bus: u8,
+        /// 7-bit address.
+        address: u8,
+        /// How many bytes.
+        count: u16,
+    },
+    /// `i2c_transfer`: write, then read `count` bytes after a repeated start.
+    I2cTransfer {
+        /// Bus number.
+        bus: u8,
+        /// 7-bit address.
+        address: u8,
+        /// The bytes written first (1 to 256).
+        write: &'a [u8],
+        /// How many bytes are read (1 to 256).
+        count: u16,
+    },
     /// `set_clients`: the board's client list (over USB, or as an admin
     /// once it has one); empty turns client authentication off.
     SetClients {
@@ -167,7 +252,15 @@ impl Action<'_> {
             Action::ClearTls => "clear_tls",
             Action::WatchPin { .. } => "watch_pin",
             Action::UnwatchPin { .. } => "unwatch_pin",
-            Action::SimInput { .. } => "sim_input",
+            Action::SimInput { .. } | Action::SimVolts { .. } => "sim_input",
+            Action::SetupPwm { .. } | Action::SetupAdc { .. } => "setup_pin",
+            Action::WritePwm { .. } => "write_pwm",
+            Action::ReadAdc { .. } => "read_adc",
+            Action::ReadTemperature => "read_temperature",
+            Action::I2cSetup { .. } => "i2c_setup",
+            Action::I2cWrite { .. } => "i2c_write",
+            Action::I2cRead { .. } => "i2c_read",
+            Action::I2cTransfer { .. } => "i2c_transfer",
             Action::SetClients { .. } => "set_clients",
             Action::GetClients => "get_clients",
         }
@@ -213,6 +306,50 @@ impl Action<'_> {
                 debounce_ms,
             } => json!({"pin": pin, "edge": edge.as_str(), "debounce_ms": debounce_ms}),
             Action::SimInput { pin, value } => json!({"pin": pin, "value": value.as_u8()}),
+            Action::SimVolts { pin, volts } => json!({"pin": pin, "volts": volts}),
+            Action::SetupPwm {
+                pin,
+                frequency,
+                safe_duty,
+            } => json!({"pin": pin, "mode": "pwm", "frequency": frequency, "duty": safe_duty}),
+            Action::WritePwm {
+                pin,
+                duty,
+                frequency,
+                hold,
+                release_on_disconnect,
+            } => {
+                let mut cmd = json!({"pin": pin, "duty": duty, "timeout": hold.as_secs_f64()});
+                if let Some(frequency) = frequency {
+                    cmd["frequency"] = json!(frequency);
+                }
+                if release_on_disconnect {
+                    cmd["release_on_disconnect"] = json!(true);
+                }
+                cmd
+            }
+            Action::SetupAdc { pin } => json!({"pin": pin, "mode": "adc"}),
+            Action::ReadAdc { pin } => json!({ "pin": pin }),
+            Action::I2cSetup {
+                bus,
+                sda,
+                scl,
+                frequency,
+            } => json!({"bus": bus, "sda": sda, "scl": scl, "frequency": frequency}),
+            Action::I2cWrite { bus, address, data } => {
+                json!({"bus": bus, "address": address, "data": data})
+            }
+            Action::I2cRead {
+                bus,
+                address,
+                count,
+            } => json!({"bus": bus, "address": address, "count": count}),
+            Action::I2cTransfer {
+                bus,
+                address,
+                write,
+                count,
+            } => json!({"bus": bus, "address": address, "write": write, "count": count}),
             Action::UpdateBegin {
                 size,
                 sha256,
@@ -258,6 +395,7 @@ impl Action<'_> {
             | Action::UpdateFinish
             | Action::GetConfig
             | Action::GetClients
+            | Action::ReadTemperature
             | Action::ClearTls => json!({}),
         };
         let Value::Object(fields) = &mut fields else {
@@ -281,6 +419,91 @@ mod tests {
 
     fn wire(action: Action<'_>) -> Value {
         Value::Object(action.to_command())
+    }
+
+    #[test]
+    fn pwm_adc_and_i2c_actions_are_protocol_next_json() {
+        assert_eq!(
+            wire(Action::SetupPwm {
+                pin: 15,
+                frequency: 1000,
+                safe_duty: 0.0
+            }),
+            json!({"action": "setup_pin", "pin": 15, "mode": "pwm", "frequency": 1000, "duty": 0.0})
+        );
+        assert_eq!(
+            wire(Action::WritePwm {
+                pin: 15,
+                duty: 0.5,
+                frequency: None,
+                hold: Duration::from_millis(1500),
+                release_on_disconnect: false
+            }),
+            json!({"action": "write_pwm", "pin": 15, "duty": 0.5, "timeout": 1.5})
+        );
+        assert_eq!(
+            wire(Action::WritePwm {
+                pin: 15,
+                duty: 1.0,
+                frequency: Some(2000),
+                hold: Duration::from_secs(5),
+                release_on_disconnect: true
+            }),
+            json!({"action": "write_pwm", "pin": 15, "duty": 1.0, "timeout": 5.0, "frequency": 2000, "release_on_disconnect": true})
+        );
+        assert_eq!(
+            wire(Action::SetupAdc { pin: 26 }),
+            json!({"action": "setup_pin", "pin": 26, "mode": "adc"})
+        );
+        assert_eq!(
+            wire(Action::ReadAdc { pin: 26 }),
+            json!({"action": "read_adc", "pin": 26})
+        );
+        assert_eq!(
+            wire(Action::ReadTemperature),
+            json!({"action": "read_temperature"})
+        );
+        assert_eq!(
+            wire(Action::SimVolts {
+                pin: 26,
+                volts: 1.65
+            }),
+            json!({"action": "sim_input", "pin": 26, "volts": 1.65})
+        );
+        assert_eq!(
+            wire(Action::I2cSetup {
+                bus: 0,
+                sda: 4,
+                scl: 5,
+                frequency: 100_000
+            }),
+            json!({"action": "i2c_setup", "bus": 0, "sda": 4, "scl": 5, "frequency": 100000})
+        );
+        assert_eq!(
+            wire(Action::I2cWrite {
+                bus: 1,
+                address: 0x50,
+                data: &[0, 255]
+            }),
+            json!({"action": "i2c_write", "bus": 1, "address": 80, "data": [0, 255]})
+        );
+        assert_eq!(
+            wire(Action::I2cRead {
+                bus: 0,
+                address: 0x50,
+                count: 4
+            }),
+            json!({"action": "i2c_read", "bus": 0, "address": 80, "count": 4})
+        );
+        assert_eq!(
+            wire(Action::I2cTransfer {
+                bus: 0,
+                address: 0x50,
+                write: &[16],
+                count: 2
+            }),
+            json!({"action": "i2c_transfer", "bus": 0, "address": 80, "write": [16], "count": 2})
+        );
     }
 
     #[test]

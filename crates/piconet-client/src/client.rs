@@ -305,6 +305,122 @@ impl Client {
         answer.field("value", level_from_json)
     }
 
+    /// Makes `pin` a PWM output at `frequency` Hz whose safe duty (where
+    /// every [`Client::write_pwm`] lease ends) is `safe_duty` (0.0–1.0).
+    pub async fn setup_pwm(
+        &self,
+        pin: u32,
+        frequency: u32,
+        safe_duty: f64,
+    ) -> Result<Response, Error> {
+        self.perform(Action::SetupPwm {
+            pin,
+            frequency,
+            safe_duty,
+        })
+        .await
+    }
+
+    /// Runs a PWM pin at `duty` (0.0–1.0; and `frequency` Hz if given,
+    /// else the running one) for `hold`; then the server puts its safe
+    /// duty and frequency back, as [`Client::write_pin`]'s lease does.
+    /// With `release_on_disconnect` the pin also goes back when the
+    /// connection that wrote it ends: this client opens one connection per
+    /// call, so use it over a [`Connection`] that stays open (a lease
+    /// renewed before `hold` passes keeps the pin where it is).
+    pub async fn write_pwm(
+        &self,
+        pin: u32,
+        duty: f64,
+        frequency: Option<u32>,
+        hold: Duration,
+        release_on_disconnect: bool,
+    ) -> Result<Response, Error> {
+        self.perform(Action::WritePwm {
+            pin,
+            duty,
+            frequency,
+            hold,
+            release_on_disconnect,
+        })
+        .await
+    }
+
+    /// Makes `pin` an analogue input (GPIO 26–28 on a Pico W).
+    pub async fn setup_adc(&self, pin: u32) -> Result<Response, Error> {
+        self.perform(Action::SetupAdc { pin }).await
+    }
+
+    /// One conversion of an ADC pin.
+    pub async fn read_adc(&self, pin: u32) -> Result<AdcReading, Error> {
+        let answer = self.perform(Action::ReadAdc { pin }).await?;
+        Ok(AdcReading {
+            raw: answer.field("raw", |v| v.as_u64().and_then(|r| u16::try_from(r).ok()))?,
+            volts: answer.field("volts", serde_json::Value::as_f64)?,
+        })
+    }
+
+    /// The board's temperature in degrees Celsius (the RP2040's sensor,
+    /// piconetd's CPU thermal zone).
+    pub async fn read_temperature(&self) -> Result<f64, Error> {
+        let answer = self.perform(Action::ReadTemperature).await?;
+        answer.field("celsius", serde_json::Value::as_f64)
+    }
+
+    /// Sets up I2C bus `bus` on `sda` and `scl` at `frequency` Hz.
+    pub async fn i2c_setup(
+        &self,
+        bus: u8,
+        sda: u32,
+        scl: u32,
+        frequency: u32,
+    ) -> Result<Response, Error> {
+        self.perform(Action::I2cSetup {
+            bus,
+            sda,
+            scl,
+            frequency,
+        })
+        .await
+    }
+
+    /// Writes `data` (1–256 bytes) to the device at `address`.
+    pub async fn i2c_write(&self, bus: u8, address: u8, data: &[u8]) -> Result<Response, Error> {
+        self.perform(Action::I2cWrite { bus, address, data }).await
+    }
+
+    /// Reads `count` (1–256) bytes from the device at `address`.
+    pub async fn i2c_read(&self, bus: u8, address: u8, count: u16) -> Result<Vec<u8>, Error> {
+        let answer = self
+            .perform(Action::I2cRead {
+                bus,
+                address,
+                count,
+            })
+            .await?;
+        answer.field("data", bytes_from_json)
+    }
+
+    /// Writes `write`, then reads `count` bytes after a repeated start
+    /// (a register read).
+    pub async fn i2c_transfer(
+        &self,
+        bus: u8,
+        address: u8,
+        write: &[u8],
+        count: u16,
+    ) -> Result<Vec<u8>, Error> {
+        let answer = self
+            .perform(Action::I2cTransfer {
+                bus,
+                address,
+                write,
+                count,
+            })
+            .await?;
+        answer.field("data", bytes_from_json)
+    }
+
     /// Every configured pin, in pin order (`get_pins`, piconet servers only).
     pub async fn get_pins(&self) -> Result<Vec<PinState>, Error> {
         let answer = self.perform(Action::GetPins).await?;
@@ -945,3 +1061,21 @@ impl Verifier {
 
 #[cfg(test)]
 mod tests;
+
+/// One `read_adc` answer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdcReading {
+    /// The converter's reading, 0 to 4095.
+    pub raw: u16,
+    /// The same in volts (0 to 3.3 nominal).
+    pub volts: f64,
+}
+
+/// A JSON list of integers 0–255.
+fn bytes_from_json(value: &serde_json::Value) -> Option<Vec<u8>> {
+    value
+        .as_array()?
+        .iter()
+        .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+        .collect()
+}

@@ -53,6 +53,14 @@ impl BoardSpec {
         led: Option<u32>,
         update: Option<([u8; 32], &str)>,
     ) -> Result<Box<dyn Board + Send>, GpioChipError> {
+        // The simulated board has its own thermometer; the GPIO chip's
+        // host answers with its CPU thermal zone.
+        let thermal = match self {
+            BoardSpec::Sim => None,
+            BoardSpec::GpioChip(_) => crate::thermal::ThermalZone::find(std::path::Path::new(
+                crate::thermal::SYSFS_THERMAL,
+            )),
+        };
         let board: Box<dyn Board + Send> = match self {
             BoardSpec::Sim => {
                 let epoch = clock.epoch_ns();
@@ -69,7 +77,7 @@ impl BoardSpec {
                 Box::new(GpioChipBoard::open(path, led, clock.epoch_ns())?)
             }
         };
-        Ok(Box::new(HostBoard::new(board)))
+        Ok(Box::new(HostBoard::new(board).with_thermal(thermal)))
     }
 }
 

@@ -21,13 +21,26 @@ use piconet_protocol::sink::Full;
 ///
 /// A figure the host cannot read (no `/proc`) is left out rather than
 /// reported as 0.
+///
+/// Where the board has no thermometer of its own (the GPIO chip), the
+/// host's CPU thermal zone answers `read_temperature`.
 pub(crate) struct HostBoard<B> {
     inner: B,
+    thermal: Option<crate::thermal::ThermalZone>,
 }
 
 impl<B> HostBoard<B> {
     pub(crate) fn new(inner: B) -> Self {
-        HostBoard { inner }
+        HostBoard {
+            inner,
+            thermal: None,
+        }
+    }
+
+    /// With the host's thermal zone for boards without a thermometer.
+    pub(crate) fn with_thermal(mut self, zone: Option<crate::thermal::ThermalZone>) -> Self {
+        self.thermal = zone;
+        self
     }
 }
 
@@ -105,7 +118,12 @@ impl<B: Board> Board for HostBoard<B> {
         self.inner.adc()
     }
     fn thermometer(&mut self) -> Option<&mut dyn piconet_engine::Thermometer> {
-        self.inner.thermometer()
+        if self.inner.thermometer().is_some() {
+            return self.inner.thermometer();
+        }
+        self.thermal
+            .as_mut()
+            .map(|t| t as &mut dyn piconet_engine::Thermometer)
     }
     fn i2c(&mut self) -> Option<&mut dyn piconet_engine::I2c> {
         self.inner.i2c()

@@ -34,6 +34,7 @@ pub mod logging;
 mod power;
 mod server;
 mod status_led;
+mod thermal;
 pub mod tls;
 
 pub use boards::{BoardSpec, BoardSpecError};

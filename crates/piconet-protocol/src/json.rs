@@ -218,7 +218,7 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 /// `b` if none): the part of a string that needs no attention. Eight bytes
 /// at a time; in each word the lowest flagged byte is exact, which is the
 /// one that counts.
-#[inline]
+#[inline(always)] // see `Cursor::value`
 fn plain_run(b: &[u8]) -> usize {
     let mut i = 0;
     while let Some(w) = b.get(i..).and_then(word) {
@@ -386,12 +386,14 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    #[inline(always)] // see `value`
     fn digits(&mut self) -> usize {
         let n = digit_run(self.b.get(self.i..).unwrap_or_default());
         self.i += n;
         n
     }
 
+    #[inline(always)] // see `value`
     fn number(&mut self) -> Result<(), JsonError> {
         let start = self.i;
         if self.peek() == Some(b'-') {
@@ -430,7 +432,10 @@ impl<'a> Cursor<'a> {
     }
 
     /// Any value, nested containers walked with an explicit stack so a
-    /// hostile line cannot recurse.
+    /// hostile line cannot recurse. Inlined into `member` (the hot path:
+    /// ~5 members per command); `array_items` is a second, cold caller that
+    /// made the compiler stop inlining it (+150 Ir per write_pin).
+    #[inline(always)]
     fn value(&mut self) -> Result<(), JsonError> {
         // Bit d set: the container at depth d is an object.
         let mut objects: u64 = 0;

@@ -199,6 +199,44 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Read the board's temperature in degrees Celsius (read_temperature).
+    ///
+    /// The RP2040's internal sensor; piconetd on Linux: the CPU thermal zone; the
+    /// simulated board: 27.0. --json prints {"celsius": ...}.
+    Temp {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Read an ADC pin: raw (0-4095) and volts (read_adc).
+    ///
+    /// A pin not yet set up as "adc" is set up first (GPIO 26-28 on a Pico W).
+    /// --json prints {"pin": ..., "raw": ..., "volts": ...}.
+    Adc {
+        #[command(flatten)]
+        target: Target,
+        /// GPIO number (required; an operand after ADDR, which --serial replaces).
+        pin: Option<u32>,
+    },
+    /// Run a PWM pin at DUTY (0.0-1.0) for --timeout seconds (write_pwm).
+    ///
+    /// Then the board puts the pin's safe duty and frequency back. A pin not yet set
+    /// up as "pwm" is set up first with safe duty 0.0 at --frequency (default 1000
+    /// Hz). --json prints the server's answer.
+    Pwm {
+        #[command(flatten)]
+        target: Target,
+        /// GPIO number (required).
+        pin: Option<u32>,
+        /// Duty cycle, 0.0 (always low) to 1.0 (always high) (required).
+        duty: Option<f64>,
+        /// Seconds the duty holds (more than 0, at most 86400 and the board's longest
+        /// lease); also the time allowed for the answers.
+        #[arg(long, value_name = "SECS", required = true, value_parser = seconds)]
+        timeout: Duration,
+        /// Frequency in Hz (10-1000000); without it the pin keeps its own.
+        #[arg(long)]
+        frequency: Option<u32>,
+    },
     /// Show the server software's version.
     Version {
         #[command(flatten)]
@@ -617,6 +655,9 @@ impl Command {
             | Command::Info { target }
             | Command::Version { target }
             | Command::Actions { target }
+            | Command::Temp { target }
+            | Command::Adc { target, .. }
+            | Command::Pwm { target, .. }
             | Command::Pins { target } => target.endpoint(),
             Command::Bench { addr, .. } | Command::Clients { addr, .. } => {
                 Endpoint::Tcp(addr.clone())
@@ -646,6 +687,9 @@ impl Command {
             | Command::Info { target }
             | Command::Version { target }
             | Command::Actions { target }
+            | Command::Temp { target }
+            | Command::Adc { target, .. }
+            | Command::Pwm { target, .. }
             | Command::Pins { target } => Some(&target.id),
             Command::Watch { id, .. }
             | Command::Bench { id, .. }

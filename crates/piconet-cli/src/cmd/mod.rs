@@ -1,6 +1,7 @@
 //! One module per subcommand; [`run`] sends a parsed command line to its own.
 
 pub mod actions;
+pub mod analog;
 pub mod bench;
 pub mod clients;
 pub mod discover;
@@ -10,6 +11,7 @@ pub mod info;
 pub mod ping;
 pub mod pins;
 pub mod provision;
+pub mod pwm;
 pub mod send;
 pub mod update;
 pub mod version;
@@ -132,6 +134,26 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Version { .. } => version::run(&client, json, out).await,
         Command::Actions { .. } => actions::run(&client, json, out).await,
         Command::Pins { .. } => pins::run(&client, json, out).await,
+        Command::Temp { .. } => analog::temperature(&client, json, out).await,
+        Command::Adc { pin, .. } => {
+            let pin =
+                pin.ok_or_else(|| Failure::Usage("piconet adc ADDR PIN: give the PIN".into()))?;
+            analog::adc(&client, pin, json, out).await
+        }
+        Command::Pwm {
+            pin,
+            duty,
+            timeout,
+            frequency,
+            ..
+        } => {
+            let (Some(pin), Some(duty)) = (pin, duty) else {
+                return Err(Failure::Usage(
+                    "piconet pwm ADDR PIN DUTY --timeout S: give the PIN and the DUTY".into(),
+                ));
+            };
+            pwm::run(&client, pin, duty, timeout, frequency, json, out).await
+        }
         Command::Watch {
             pins,
             edge,

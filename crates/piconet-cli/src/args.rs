@@ -98,6 +98,42 @@ impl IdentityArgs {
     }
 }
 
+/// `piconet i2c ADDR ...`.
+#[derive(Debug, Subcommand)]
+pub enum I2cAction {
+    /// List the addresses that answer (0x08-0x77, a 1-byte read each), as i2cdetect does.
+    Scan,
+    /// Read COUNT (1-256) bytes from the device at ADDRESS (0x50 or 80).
+    Read {
+        /// 7-bit device address, decimal or 0x hex.
+        #[arg(value_parser = i2c_address)]
+        address: u8,
+        /// How many bytes.
+        count: u16,
+    },
+    /// Write BYTES (1-256, decimal or 0x hex) to the device at ADDRESS.
+    Write {
+        /// 7-bit device address, decimal or 0x hex.
+        #[arg(value_parser = i2c_address)]
+        address: u8,
+        /// The bytes.
+        #[arg(required = true, value_parser = i2c_byte)]
+        bytes: Vec<u8>,
+    },
+    /// Write BYTES, then read --count bytes after a repeated start (a register read).
+    Transfer {
+        /// 7-bit device address, decimal or 0x hex.
+        #[arg(value_parser = i2c_address)]
+        address: u8,
+        /// Bytes to read (1-256).
+        #[arg(long)]
+        count: u16,
+        /// The bytes written first.
+        #[arg(required = true, value_parser = i2c_byte)]
+        bytes: Vec<u8>,
+    },
+}
+
 /// `piconet clients ADDR ...`.
 #[derive(Debug, Subcommand)]
 pub enum ClientsAction {
@@ -367,6 +403,31 @@ pub enum Command {
         id: IdentityArgs,
         #[command(subcommand)]
         action: ClientsAction,
+    },
+    /// Talk to I2C devices: scan, read, write, transfer (i2c_setup, i2c_read, ...).
+    ///
+    /// The bus (--bus, default 0) is set up first on --sda/--scl (default: GPIO 4/5 for
+    /// bus 0, 6/7 for bus 1) at --frequency Hz when the board has it on no pins yet.
+    /// --json prints {"bus", "addresses"} for scan and {"data": [...]} for reads.
+    I2c {
+        /// The server: HOST[:PORT] or [IPv6]:PORT.
+        addr: ServerAddr,
+        #[command(flatten)]
+        id: IdentityArgs,
+        /// Bus number, 0 or 1.
+        #[arg(long, default_value = "0")]
+        bus: u8,
+        /// Data pin, when the bus is set up.
+        #[arg(long)]
+        sda: Option<u32>,
+        /// Clock pin, when the bus is set up.
+        #[arg(long)]
+        scl: Option<u32>,
+        /// Bus clock in Hz (10000-1000000), when the bus is set up.
+        #[arg(long, default_value = "100000")]
+        frequency: u32,
+        #[command(subcommand)]
+        action: I2cAction,
     },
     /// Make and list this computer's client identities (certificates for mutual TLS).
     Identity {
@@ -659,9 +720,9 @@ impl Command {
             | Command::Adc { target, .. }
             | Command::Pwm { target, .. }
             | Command::Pins { target } => target.endpoint(),
-            Command::Bench { addr, .. } | Command::Clients { addr, .. } => {
-                Endpoint::Tcp(addr.clone())
-            }
+            Command::Bench { addr, .. }
+            | Command::Clients { addr, .. }
+            | Command::I2c { addr, .. } => Endpoint::Tcp(addr.clone()),
             Command::Watch { target, .. } => target
                 .clone()
                 .unwrap_or_else(|| unreachable!("try_parse_args sets the watch's target")),
@@ -694,7 +755,8 @@ impl Command {
             Command::Watch { id, .. }
             | Command::Bench { id, .. }
             | Command::Update { id, .. }
-            | Command::Clients { id, .. } => Some(id),
+            | Command::Clients { id, .. }
+            | Command::I2c { id, .. } => Some(id),
             Command::Provision(_)
             | Command::Firmware { .. }
             | Command::Identity { .. }
@@ -745,6 +807,27 @@ fn seconds(text: &str) -> Result<Duration, String> {
         return Err("it must be more than 0 and at most 86400 seconds".into());
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+fn i2c_address(text: &str) -> Result<u8, String> {
+    let v = number(text)?;
+    u8::try_from(v)
+        .ok()
+        .filter(|&a| a <= 127)
+        .ok_or_else(|| format!("{text:?} is not a 7-bit address (0-127, 0x00-0x7f)"))
+}
+
+fn i2c_byte(text: &str) -> Result<u8, String> {
+    u8::try_from(number(text)?).map_err(|_| format!("{text:?} is not a byte (0-255)"))
+}
+
+/// A decimal or `0x` hex number.
+fn number(text: &str) -> Result<u64, String> {
+    match text.strip_prefix("0x").or(text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    }
+    .map_err(|_| format!("{text:?} is not a number (decimal or 0x hex)"))
 }
 
 fn wait_seconds(text: &str) -> Result<Duration, String> {

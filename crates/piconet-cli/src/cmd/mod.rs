@@ -6,6 +6,7 @@ pub mod bench;
 pub mod clients;
 pub mod discover;
 pub mod firmware;
+pub mod i2c;
 pub mod identity;
 pub mod info;
 pub mod ping;
@@ -134,6 +135,22 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Version { .. } => version::run(&client, json, out).await,
         Command::Actions { .. } => actions::run(&client, json, out).await,
         Command::Pins { .. } => pins::run(&client, json, out).await,
+        Command::I2c {
+            bus,
+            sda,
+            scl,
+            frequency,
+            action,
+            ..
+        } => {
+            let bus_pins = i2c::BusPins {
+                bus,
+                sda,
+                scl,
+                frequency,
+            };
+            i2c::run(&client, &bus_pins, action, json, out).await
+        }
         Command::Temp { .. } => analog::temperature(&client, json, out).await,
         Command::Adc { pin, .. } => {
             let pin =

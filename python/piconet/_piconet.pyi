@@ -104,6 +104,16 @@ class Board:
         """``{"raw": 0-4095, "volts": float}``."""
     def read_temperature(self) -> float:
         """°C."""
+    def i2c_setup(self, bus: int, sda: int, scl: int, frequency: int = 100000) -> Dict[str, Any]:
+        """Bus ``bus`` (0 or 1) on a pin pair the RP2040 allows, 10 kHz-1 MHz."""
+    def i2c_write(self, bus: int, address: int, data: bytes) -> Dict[str, Any]:
+        """1-256 bytes to the device at ``address`` (0-127)."""
+    def i2c_read(self, bus: int, address: int, count: int) -> bytes:
+        """``count`` (1-256) bytes from the device at ``address``."""
+    def i2c_transfer(self, bus: int, address: int, write: bytes, count: int) -> bytes:
+        """Writes ``write``, then reads ``count`` bytes after a repeated start."""
+    def i2c_scan(self, bus: int) -> List[int]:
+        """Addresses 0x08-0x77 that answer a one-byte read."""
     def write_pin(
         self,
         pin: int,

@@ -121,6 +121,31 @@ impl Board {
         answer_to_py(py, &answer)
     }
 
+    /// The `data` array of an I2C answer as bytes.
+    fn bytes(&self, py: Python<'_>, answer: &Response) -> PyResult<Vec<u8>> {
+        let bad = || {
+            errors::to_py(
+                py,
+                Error::MissingField {
+                    action: "i2c".into(),
+                    field: "data",
+                    response: Box::new(answer.clone()),
+                },
+            )
+        };
+        let Value::Array(items) = self.field(py, answer, "data")? else {
+            return Err(bad());
+        };
+        items
+            .iter()
+            .map(|v| {
+                v.as_u64()
+                    .and_then(|b| u8::try_from(b).ok())
+                    .ok_or_else(bad)
+            })
+            .collect()
+    }
+
     /// The field `name` of `answer`, which the action promises.
     fn field<'a>(
         &self,
@@ -143,14 +168,6 @@ impl Board {
     fn forget_connection(&self) {
         *self.lock() = None;
     }
-}
-
-/// A command for an action the client crate has no typed `Action` for yet
-/// (PROTOCOL-NEXT's PWM and ADC actions), fields added by the caller.
-fn new_command(action: &str) -> Map<String, Value> {
-    let mut command = Map::new();
-    command.insert("action".into(), action.into());
-    command
 }
 
 /// A duty cycle from Python: 0.0 to 1.0.
@@ -408,16 +425,28 @@ impl Board {
                     format!("a {mode} pin takes no value= or pull="),
                 ));
             }
-            let mut command = new_command("setup_pin");
-            command.insert("pin".into(), pin.into());
-            command.insert("mode".into(), mode.into());
-            if let Some(hz) = frequency {
-                command.insert("frequency".into(), hz.into());
-            }
-            if let Some(duty) = duty {
-                command.insert("duty".into(), self::duty(py, duty)?.into());
-            }
-            return answer_to_py(py, &self.call(py, command)?);
+            let action = if mode == "adc" {
+                if frequency.is_some() || duty.is_some() {
+                    return Err(errors::argument(
+                        py,
+                        "an adc pin takes no frequency= or duty=".into(),
+                    ));
+                }
+                Action::SetupAdc { pin }
+            } else {
+                let Some(frequency) = frequency else {
+                    return Err(errors::argument(
+                        py,
+                        "mode=\"pwm\" needs frequency= (Hz, 10 to 1,000,000)".into(),
+                    ));
+                };
+                Action::SetupPwm {
+                    pin,
+                    frequency,
+                    safe_duty: self::duty(py, duty.unwrap_or(0.0))?,
+                }
+            };
+            return self.perform(py, action);
         }
         if frequency.is_some() || duty.is_some() {
             return Err(errors::argument(
@@ -478,24 +507,19 @@ impl Board {
             Some(t) => seconds(py, "timeout", t)?,
             None => MAX_LEASE,
         };
-        let mut command = new_command("write_pwm");
-        command.insert("pin".into(), pin.into());
-        command.insert("duty".into(), self::duty(py, duty)?.into());
-        command.insert("timeout".into(), hold.as_secs_f64().into());
-        if let Some(hz) = frequency {
-            command.insert("frequency".into(), hz.into());
-        }
-        if release_on_disconnect {
-            command.insert("release_on_disconnect".into(), true.into());
-        }
-        answer_to_py(py, &self.call(py, command)?)
+        let action = Action::WritePwm {
+            pin,
+            duty: self::duty(py, duty)?,
+            frequency,
+            hold,
+            release_on_disconnect,
+        };
+        self.perform(py, action)
     }
 
     /// An ADC pin's reading: `{"raw": 0-4095, "volts": float}`.
     fn read_adc(&self, py: Python<'_>, pin: u32) -> PyResult<Py<PyAny>> {
-        let mut command = new_command("read_adc");
-        command.insert("pin".into(), pin.into());
-        let answer = self.call(py, command)?;
+        let answer = self.call(py, Action::ReadAdc { pin }.to_command())?;
         let reading = serde_json::json!({
             "raw": self.field(py, &answer, "raw")?,
             "volts": self.field(py, &answer, "volts")?,
@@ -506,8 +530,109 @@ impl Board {
     /// The board's temperature in °C (the RP2040's sensor; piconetd: the
     /// CPU's, or the simulated board's).
     fn read_temperature(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let answer = self.call(py, new_command("read_temperature"))?;
+        let answer = self.call(py, Action::ReadTemperature.to_command())?;
         Ok(convert::to_py(py, self.field(py, &answer, "celsius")?)?.unbind())
+    }
+
+    /// Sets I2C bus `bus` (0 or 1) up on `sda`/`scl` (a pair the RP2040
+    /// allows for that bus) at `frequency` Hz (10,000 to 1,000,000).
+    #[pyo3(signature = (bus, sda, scl, frequency=100_000))]
+    fn i2c_setup(
+        &self,
+        py: Python<'_>,
+        bus: u8,
+        sda: u32,
+        scl: u32,
+        frequency: u32,
+    ) -> PyResult<Py<PyAny>> {
+        self.perform(
+            py,
+            Action::I2cSetup {
+                bus,
+                sda,
+                scl,
+                frequency,
+            },
+        )
+    }
+
+    /// Writes `data` (1 to 256 bytes) to the device at `address` (0-127).
+    fn i2c_write(
+        &self,
+        py: Python<'_>,
+        bus: u8,
+        address: u8,
+        data: Vec<u8>,
+    ) -> PyResult<Py<PyAny>> {
+        self.perform(
+            py,
+            Action::I2cWrite {
+                bus,
+                address,
+                data: &data,
+            },
+        )
+    }
+
+    /// Reads `count` bytes (1 to 256) from the device at `address`.
+    fn i2c_read(&self, py: Python<'_>, bus: u8, address: u8, count: u16) -> PyResult<Vec<u8>> {
+        let answer = self.call(
+            py,
+            Action::I2cRead {
+                bus,
+                address,
+                count,
+            }
+            .to_command(),
+        )?;
+        self.bytes(py, &answer)
+    }
+
+    /// Writes `write`, then reads `count` bytes after a repeated start
+    /// (a register read: `i2c_transfer(0, 0x50, b"\x10", 4)`).
+    fn i2c_transfer(
+        &self,
+        py: Python<'_>,
+        bus: u8,
+        address: u8,
+        write: Vec<u8>,
+        count: u16,
+    ) -> PyResult<Vec<u8>> {
+        let answer = self.call(
+            py,
+            Action::I2cTransfer {
+                bus,
+                address,
+                write: &write,
+                count,
+            }
+            .to_command(),
+        )?;
+        self.bytes(py, &answer)
+    }
+
+    /// The addresses on `bus` that answer a one-byte read, 0x08 to 0x77
+    /// (what i2cdetect probes); the bus must be set up.
+    fn i2c_scan(&self, py: Python<'_>, bus: u8) -> PyResult<Vec<u32>> {
+        // u32, not u8: PyO3 turns a Vec<u8> into bytes, and this is a list.
+        let mut found = Vec::new();
+        for address in 0x08..=0x77u8 {
+            let read = Action::I2cRead {
+                bus,
+                address,
+                count: 1,
+            };
+            match py.detach(|| self.send(vec![read.to_command()])) {
+                Err(f) => return Err(self.fail(py, f)),
+                Ok(mut answers) => match answers.remove(0).into_result() {
+                    Ok(_) => found.push(u32::from(address)),
+                    // No device answered: the board says OSError.
+                    Err(Error::Server { ref exception, .. }) if exception == "OSError" => {}
+                    Err(e) => return Err(errors::to_py(py, e)),
+                },
+            }
+        }
+        Ok(found)
     }
 
     /// A pin's level, 0 or 1.
@@ -587,12 +712,7 @@ impl Board {
                 let value = level(py, value)?;
                 self.perform(py, Action::SimInput { pin, value })
             }
-            (None, Some(volts)) => {
-                let mut command = new_command("sim_input");
-                command.insert("pin".into(), pin.into());
-                command.insert("volts".into(), volts.into());
-                answer_to_py(py, &self.call(py, command)?)
-            }
+            (None, Some(volts)) => self.perform(py, Action::SimVolts { pin, volts }),
             _ => Err(errors::argument(
                 py,
                 "sim_input takes value= (a level) or volts= (an ADC pin), one of them".into(),

@@ -37,3 +37,12 @@ def first_found() -> Optional[str]:
         address: str = found["address"]
         return address
     return None
+
+
+def eeprom(address: str) -> bytes:
+    with Board(address) as board:
+        board.i2c_setup(0, sda=4, scl=5)
+        found: List[int] = board.i2c_scan(0)
+        board.i2c_write(0, found[0], b"\x00\x2a")
+        first: bytes = board.i2c_transfer(0, found[0], b"\x00", 1)
+        return first + board.i2c_read(0, found[0], 1)

@@ -456,4 +456,6 @@ mod pwm_tests;
 #[cfg(test)]
 mod settings_tests;
 #[cfg(test)]
+mod test_lines;
+#[cfg(test)]
 mod tests;

@@ -1,32 +1,11 @@
 //! I2C: `i2c_setup`, `i2c_write`, `i2c_read`, `i2c_transfer` against the
 //! test board's memory at 0x50.
 
+use super::test_lines::{fails, ok};
 use super::*;
 use crate::test_board::TestBoard;
-use serde_json::{json, Value};
-use std::string::String;
+use serde_json::json;
 use std::vec::Vec;
-
-fn send<Bd: Board>(e: &mut Engine<Bd>, line: &str) -> Value {
-    let mut out = Vec::new();
-    e.handle(Instant::ZERO, line.as_bytes(), &mut out);
-    assert!(out.ends_with(b"\n"));
-    serde_json::from_slice(&out).unwrap()
-}
-
-fn ok<Bd: Board>(e: &mut Engine<Bd>, line: &str) -> Value {
-    let v = send(e, line);
-    assert!(v.get("error").is_none(), "{line} -> {v}");
-    v
-}
-
-fn fails<Bd: Board>(e: &mut Engine<Bd>, line: &str) -> (String, String) {
-    let v = send(e, line);
-    let class = v["exception"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{line} -> {v}"));
-    (class.into(), v["error"].as_str().unwrap().into())
-}
 
 fn bus0() -> Engine<TestBoard> {
     let mut e = Engine::new(TestBoard::new(), Config::default());

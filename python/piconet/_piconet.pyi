@@ -135,6 +135,39 @@ class Board:
     ) -> Dict[str, Any]:
         """Simulated boards only: the level applied to input ``pin`` from
         outside, or the voltage on ADC ``pin``."""
+    def get_config(self) -> Dict[str, Any]:
+        """The stored settings: ``ssid``, ``password_set``, ``port``,
+        ``tls_fingerprint``, ``restart_needed`` (no secrets)."""
+    def set_wifi(self, ssid: str, password: str) -> Dict[str, Any]:
+        """Stores the WiFi network ("" password: open); USB only, applies at the next reset."""
+    def set_port(self, port: int) -> Dict[str, Any]:
+        """Stores the TCP port; USB only, applies at the next reset."""
+    def set_tls(self, cert: bytes, key: bytes) -> Dict[str, Any]:
+        """Stores the TLS certificate and private key (DER); USB only."""
+    def clear_tls(self) -> Dict[str, Any]:
+        """Erases the stored certificate and key; USB only."""
+    def clear_config(self) -> Dict[str, Any]:
+        """Erases every stored setting; USB only."""
+    def get_clients(self) -> List[Dict[str, Any]]:
+        """The client list: ``name``, ``sha256`` (hex), ``role``, ``pins`` (None: all)."""
+    def set_clients(self, clients: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        """Replaces the client list (dicts of ``name``, ``sha256``, ``role``,
+        optional ``pins``); the first list over USB only, then by an admin."""
+    def update_status(self) -> Dict[str, Any]:
+        """``state``, ``size``, ``next_offset``, ``sha256``, ``version``, ``running_version``, ``last``."""
+    def update_begin(
+        self,
+        size: int,
+        sha256: bytes,
+        signature: bytes,
+        version: Optional[str] = None,
+        allow_downgrade: bool = False,
+    ) -> Dict[str, Any]:
+        """Announces a signed image (``sha256`` 32 bytes, ed25519 ``signature`` 64 bytes)."""
+    def update_chunk(self, offset: int, data: bytes) -> Dict[str, Any]:
+        """Image bytes at ``offset`` (at most 1024)."""
+    def update_finish(self) -> Dict[str, Any]:
+        """Verifies the image; the board swaps it in at its next reset."""
     def request(self, command: Dict[str, Any]) -> Dict[str, Any]:
         """Any command (a dict with an ``action``); its answer."""
     @staticmethod

@@ -1,14 +1,15 @@
 //! `Board`: one board, one connection kept open (opened on first use and
 //! again after it broke), every action as a method.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use piconet_client::{
-    discover, Action, Client, Connection, Edge, Endpoint, Error, Identity, KnownHosts, Level, Map,
-    Mode, PingStats, Pull, Response, TlsVerify, Value,
+    discover, Action, Client, ClientEntry, Connection, Edge, Endpoint, Error, Fingerprint,
+    Identity, KnownHosts, Level, Map, Mode, PingStats, Pull, Response, Role, TlsVerify, Value,
 };
 use pyo3::prelude::*;
 
@@ -165,9 +166,65 @@ impl Board {
         })
     }
 
+    /// A provisioning action; the `config` object of its answer.
+    fn config(&self, py: Python<'_>, action: Action<'_>) -> PyResult<Py<PyAny>> {
+        let answer = self.call(py, action.to_command())?;
+        Ok(convert::to_py(py, self.field(py, &answer, "config")?)?.unbind())
+    }
+
+    /// An update action; the `update` object of its answer.
+    fn update_answer(&self, py: Python<'_>, action: Action<'_>) -> PyResult<Py<PyAny>> {
+        let answer = self.call(py, action.to_command())?;
+        Ok(convert::to_py(py, self.field(py, &answer, "update")?)?.unbind())
+    }
+
     fn forget_connection(&self) {
         *self.lock() = None;
     }
+}
+
+/// One entry of `set_clients` from a Python dict.
+fn client_entry(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<ClientEntry> {
+    let bad = |why: String| errors::argument(py, format!("a client {item}: {why}"));
+    let fields: HashMap<String, Bound<'_, PyAny>> = item
+        .extract()
+        .map_err(|_| bad("is a dict of name, sha256, role and optionally pins".into()))?;
+    if let Some(other) = fields
+        .keys()
+        .find(|k| !["name", "sha256", "role", "pins"].contains(&k.as_str()))
+    {
+        return Err(bad(format!("has no field {other:?}")));
+    }
+    let text = |key: &str| -> PyResult<String> {
+        fields
+            .get(key)
+            .and_then(|v| v.extract::<String>().ok())
+            .ok_or_else(|| bad(format!("needs {key} (a str)")))
+    };
+    let name = text("name")?;
+    let sha256: Fingerprint = text("sha256")?
+        .parse()
+        .map_err(|e: String| bad(format!("sha256: {e}")))?;
+    let role = text("role")?;
+    let role = Role::from_name(&role).ok_or_else(|| {
+        bad(format!(
+            "role is \"viewer\", \"operator\" or \"admin\", not {role:?}"
+        ))
+    })?;
+    let pins = match fields.get("pins") {
+        None => None,
+        Some(v) if v.is_none() => None,
+        Some(v) => Some(
+            v.extract::<Vec<u32>>()
+                .map_err(|_| bad("pins is a list of GPIO numbers or None".into()))?,
+        ),
+    };
+    Ok(ClientEntry {
+        name,
+        sha256,
+        role,
+        pins,
+    })
 }
 
 /// A duty cycle from Python: 0.0 to 1.0.
@@ -718,6 +775,122 @@ impl Board {
                 "sim_input takes value= (a level) or volts= (an ADC pin), one of them".into(),
             )),
         }
+    }
+
+    /// The board's stored settings (`get_config`) as a dict: `ssid`,
+    /// `password_set`, `port`, `tls_fingerprint`, `restart_needed`
+    /// (secrets never appear).
+    fn get_config(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.config(py, Action::GetConfig)
+    }
+
+    /// Stores the WiFi network (`set_wifi`; an empty password is an open
+    /// network) and returns the stored settings. Boards take settings over
+    /// their USB cable only; they apply at the next reset.
+    fn set_wifi(&self, py: Python<'_>, ssid: &str, password: &str) -> PyResult<Py<PyAny>> {
+        self.config(py, Action::SetWifi { ssid, password })
+    }
+
+    /// Stores the TCP port the board listens on (`set_port`; USB only) and
+    /// returns the stored settings.
+    fn set_port(&self, py: Python<'_>, port: u16) -> PyResult<Py<PyAny>> {
+        self.config(py, Action::SetPort { port })
+    }
+
+    /// Stores the board's TLS certificate and private key, both DER
+    /// (`set_tls`; USB only), and returns the stored settings.
+    fn set_tls(&self, py: Python<'_>, cert: &[u8], key: &[u8]) -> PyResult<Py<PyAny>> {
+        self.config(py, Action::SetTls { cert, key })
+    }
+
+    /// Erases the stored TLS certificate and key (`clear_tls`; USB only):
+    /// plaintext after the next reset. Returns the stored settings.
+    fn clear_tls(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.config(py, Action::ClearTls)
+    }
+
+    /// Erases every stored setting (`clear_config`; USB only): defaults
+    /// after the next reset. Returns the stored settings.
+    fn clear_config(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.config(py, Action::ClearConfig)
+    }
+
+    /// The board's client list (`get_clients`) as dicts: `name`, `sha256`
+    /// (hex), `role` (`"viewer"`, `"operator"`, `"admin"`), `pins` (None:
+    /// all). Empty when the board authenticates no one.
+    fn get_clients(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let answer = self.call(py, Action::GetClients.to_command())?;
+        Ok(convert::to_py(py, self.field(py, &answer, "clients")?)?.unbind())
+    }
+
+    /// Replaces the board's client list (`set_clients`) with `clients`,
+    /// dicts of `name`, `sha256` (hex of the certificate's DER), `role` and
+    /// optionally `pins` (a list of GPIOs; None or absent: all), and returns
+    /// the list stored. A board without a list takes one over its USB cable
+    /// only; then an admin may change it over the network. An empty list
+    /// turns client authentication off.
+    fn set_clients(&self, py: Python<'_>, clients: Vec<Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        let entries = clients
+            .iter()
+            .map(|c| client_entry(py, c))
+            .collect::<PyResult<Vec<_>>>()?;
+        let answer = self.call(py, Action::SetClients { clients: &entries }.to_command())?;
+        Ok(convert::to_py(py, self.field(py, &answer, "clients")?)?.unbind())
+    }
+
+    /// Where an image upload stands (`update_status`) as a dict: `state`
+    /// (`"idle"`, `"receiving"`, ...), `size`, `next_offset` (where an
+    /// interrupted upload resumes), `sha256`, `version`, `running_version`,
+    /// `last`.
+    fn update_status(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.update_answer(py, Action::UpdateStatus)
+    }
+
+    /// Announces a signed image (`update_begin`): its `size`, `sha256` (32
+    /// bytes), the ed25519 `signature` (64 bytes) of its SHA-512 digest and
+    /// the `version` it carries; chunks follow from offset 0. Returns the
+    /// update status.
+    #[pyo3(signature = (size, sha256, signature, version=None, allow_downgrade=false))]
+    fn update_begin(
+        &self,
+        py: Python<'_>,
+        size: u64,
+        sha256: &[u8],
+        signature: &[u8],
+        version: Option<&str>,
+        allow_downgrade: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let sha256: &[u8; 32] = sha256.try_into().map_err(|_| {
+            errors::argument(py, format!("sha256 is 32 bytes, not {}", sha256.len()))
+        })?;
+        let signature: &[u8; 64] = signature.try_into().map_err(|_| {
+            errors::argument(
+                py,
+                format!("signature is 64 bytes, not {}", signature.len()),
+            )
+        })?;
+        self.update_answer(
+            py,
+            Action::UpdateBegin {
+                size,
+                sha256,
+                signature,
+                version,
+                allow_downgrade,
+            },
+        )
+    }
+
+    /// Image bytes at `offset` (`update_chunk`, at most 1024 bytes each, in
+    /// order). Returns the update status.
+    fn update_chunk(&self, py: Python<'_>, offset: u64, data: &[u8]) -> PyResult<Py<PyAny>> {
+        self.update_answer(py, Action::UpdateChunk { offset, data })
+    }
+
+    /// Verifies the whole image and lets the board swap it in at its next
+    /// reset (`update_finish`). Returns the update status.
+    fn update_finish(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.update_answer(py, Action::UpdateFinish)
     }
 
     /// Sends any command (a dict with an `action`) and returns the answer;

@@ -1,7 +1,7 @@
 """Not a test module: mypy --strict checks this typical use of the API
 against the stubs (scripts/test.sh), so the stubs stay complete."""
 
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 import piconet
 from piconet import Board, EdgeEvent, Event, OverflowEvent
@@ -46,3 +46,19 @@ def eeprom(address: str) -> bytes:
         board.i2c_write(0, found[0], b"\x00\x2a")
         first: bytes = board.i2c_transfer(0, found[0], b"\x00", 1)
         return first + board.i2c_read(0, found[0], 1)
+
+
+def administer(address: str) -> str:
+    with Board(address) as board:
+        clients: List[Dict[str, Any]] = board.get_clients()
+        board.set_clients(clients + [{"name": "ops", "sha256": "ab" * 32, "role": "viewer"}])
+        port: int = board.get_config()["port"]
+        board.set_wifi("lab", "a passphrase")
+        board.set_port(port)
+        board.set_tls(b"", b"")
+        board.clear_tls()
+        board.clear_config()
+        state: str = board.update_status()["state"]
+        board.update_begin(4, b"\x00" * 32, b"\x00" * 64, version="1.0.0", allow_downgrade=True)
+        board.update_chunk(0, b"\x00" * 4)
+        return state + str(board.update_finish()["state"])

@@ -109,6 +109,9 @@ pub enum Action<'a> {
     },
     /// `clear_tls`: back to plaintext.
     ClearTls,
+    /// `clear_config` (over the USB cable only): every stored setting
+    /// erased; the board runs on its defaults after its next reset.
+    ClearConfig,
     /// `watch_pin` (piconet servers): event lines for this connection on
     /// every edge of an input (read them with
     /// [`crate::Connection::next_event`]).
@@ -250,6 +253,7 @@ impl Action<'_> {
             Action::SetPort { .. } => "set_port",
             Action::SetTls { .. } => "set_tls",
             Action::ClearTls => "clear_tls",
+            Action::ClearConfig => "clear_config",
             Action::WatchPin { .. } => "watch_pin",
             Action::UnwatchPin { .. } => "unwatch_pin",
             Action::SimInput { .. } | Action::SimVolts { .. } => "sim_input",
@@ -396,7 +400,8 @@ impl Action<'_> {
             | Action::GetConfig
             | Action::GetClients
             | Action::ReadTemperature
-            | Action::ClearTls => json!({}),
+            | Action::ClearTls
+            | Action::ClearConfig => json!({}),
         };
         let Value::Object(fields) = &mut fields else {
             unreachable!("every action's fields are a JSON object")
@@ -637,5 +642,6 @@ mod tests {
             json!({"action": "set_port", "port": 1234})
         );
         assert_eq!(wire(Action::ClearTls), json!({"action": "clear_tls"}));
+        assert_eq!(wire(Action::ClearConfig), json!({"action": "clear_config"}));
     }
 }

@@ -153,6 +153,17 @@ class Board:
     def set_clients(self, clients: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         """Replaces the client list (dicts of ``name``, ``sha256``, ``role``,
         optional ``pins``); the first list over USB only, then by an admin."""
+    def update(
+        self,
+        image: Union[bytes, _Path],
+        signature: bytes,
+        version: Optional[str] = None,
+        allow_downgrade: bool = False,
+    ) -> Dict[str, Any]:
+        """Uploads a whole signed image (bytes or a file), resuming an
+        upload of the same image; ``signature``: ed25519 (64 bytes) of its
+        SHA-512 digest. The final update status; the board swaps it in at
+        its next reset."""
     def update_status(self) -> Dict[str, Any]:
         """``state``, ``size``, ``next_offset``, ``sha256``, ``version``, ``running_version``, ``last``."""
     def update_begin(

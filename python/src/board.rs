@@ -12,6 +12,7 @@ use piconet_client::{
     Identity, KnownHosts, Level, Map, Mode, PingStats, Pull, Response, Role, TlsVerify, Value,
 };
 use pyo3::prelude::*;
+use sha2::{Digest, Sha256};
 
 use crate::runtime::runtime;
 use crate::{convert, errors, event};
@@ -19,6 +20,9 @@ use crate::{convert, errors, event};
 /// What `write_pin(..., timeout=None)` asks for: the longest lease piconetd
 /// grants by default (`--max-lease-secs`).
 pub(crate) const MAX_LEASE: Duration = Duration::from_secs(24 * 3600);
+
+/// Bytes per `update_chunk` in `update()`: the protocol's maximum.
+const UPDATE_CHUNK: usize = piconet_client::protocol::update::MAX_CHUNK;
 
 /// How long one wait for an event holds the connection before signals
 /// (Ctrl-C) are checked and other threads may send commands on it.
@@ -890,6 +894,77 @@ impl Board {
     /// Verifies the whole image and lets the board swap it in at its next
     /// reset (`update_finish`). Returns the update status.
     fn update_finish(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.update_answer(py, Action::UpdateFinish)
+    }
+
+    /// Uploads a whole signed image (`bytes`, or the path of its file):
+    /// `update_status`, then `update_begin` (or, if the board is already
+    /// receiving this very image, on from where it stands), every chunk
+    /// and `update_finish`. `signature` is the ed25519 signature (64
+    /// bytes) of the image's SHA-512 digest. Returns the final update
+    /// status; the board swaps the image in at its next reset. A real
+    /// board hashes the image before it answers `update_finish`: give the
+    /// `Board` a `timeout` long enough for that.
+    #[pyo3(signature = (image, signature, version=None, allow_downgrade=false))]
+    fn update(
+        &self,
+        py: Python<'_>,
+        image: &Bound<'_, PyAny>,
+        signature: &[u8],
+        version: Option<&str>,
+        allow_downgrade: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let image: Vec<u8> = match image.extract::<&[u8]>() {
+            Ok(bytes) => bytes.to_vec(),
+            Err(_) => {
+                let path: PathBuf = image.extract().map_err(|_| {
+                    errors::argument(py, format!("an image is bytes or a path, not {image}"))
+                })?;
+                py.detach(|| std::fs::read(&path)).map_err(|e| {
+                    errors::argument(py, format!("cannot read the image {}: {e}", path.display()))
+                })?
+            }
+        };
+        let signature: &[u8; 64] = signature.try_into().map_err(|_| {
+            errors::argument(
+                py,
+                format!("signature is 64 bytes, not {}", signature.len()),
+            )
+        })?;
+        let size = image.len() as u64;
+        let sha256: [u8; 32] = py.detach(|| Sha256::digest(&image).into());
+        let sha256_hex = piconet_client::hex(&sha256);
+        let status = self.call(py, Action::UpdateStatus.to_command())?;
+        let status = self.field(py, &status, "update")?;
+        let text = |key: &str| status.get(key).and_then(Value::as_str);
+        let number = |key: &str| status.get(key).and_then(Value::as_u64);
+        let receiving_this = text("state") == Some("receiving")
+            && number("size") == Some(size)
+            && text("sha256") == Some(sha256_hex.as_str());
+        let mut offset = match (receiving_this, number("next_offset")) {
+            (true, Some(next)) if next <= size => next,
+            _ => {
+                self.call(
+                    py,
+                    Action::UpdateBegin {
+                        size,
+                        sha256: &sha256,
+                        signature,
+                        version,
+                        allow_downgrade,
+                    }
+                    .to_command(),
+                )?;
+                0
+            }
+        };
+        while offset < size {
+            py.check_signals()?;
+            let start = usize::try_from(offset).expect("below the image's length");
+            let data = &image[start..image.len().min(start + UPDATE_CHUNK)];
+            self.call(py, Action::UpdateChunk { offset, data }.to_command())?;
+            offset += data.len() as u64;
+        }
         self.update_answer(py, Action::UpdateFinish)
     }
 

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from conftest import Daemon
+from conftest import Daemon, eventually
 from piconet import Board
 from piconet.errors import (
     BoardOSError,
@@ -108,5 +108,50 @@ def test_an_upload_resumes_and_a_bad_signature_is_refused():
             with pytest.raises(ServerError):
                 board.update_finish()
             assert board.update_status()["running_version"] == status["running_version"]
+    finally:
+        daemon.stop()
+
+
+def test_update_uploads_a_signed_image_resuming_a_partial_upload(tmp_path):
+    ed25519 = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.ed25519")
+    serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    public = key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    daemon = Daemon("--update-public-key", public.hex())
+    try:
+        image = bytes(range(256)) * 20
+        signature = key.sign(hashlib.sha512(image).digest())
+        path = tmp_path / "app.bin"
+        path.write_bytes(image)
+        with Board(daemon.address) as board:
+            running = board.update_status()["running_version"]
+            with pytest.raises(InvalidArgumentError):
+                board.update(image, signature[:63])
+            with pytest.raises(InvalidArgumentError):
+                board.update(tmp_path / "missing.bin", signature)
+            # A partial upload of this image: update() goes on from 1024.
+            board.update_begin(
+                len(image), hashlib.sha256(image).digest(), signature, version="0.2.0"
+            )
+            board.update_chunk(0, image[:1024])
+            status = board.update(path, signature, version="0.2.0")
+            assert status["state"] == "ready"
+            assert status["next_offset"] == len(image)
+            assert status["sha256"] == hashlib.sha256(image).hexdigest()
+
+            # The sim board resets into it; these bytes are no sim firmware
+            # image that confirms itself, so its bootloader rolls back.
+            def back():
+                try:
+                    return board.update_status()
+                except ConnectionError:
+                    return None
+
+            after = eventually(back, what="the board back after the update")
+            assert after["last"] == "rolled_back"
+            assert after["state"] == "idle"
+            assert after["running_version"] == running
     finally:
         daemon.stop()

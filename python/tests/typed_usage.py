@@ -61,4 +61,6 @@ def administer(address: str) -> str:
         state: str = board.update_status()["state"]
         board.update_begin(4, b"\x00" * 32, b"\x00" * 64, version="1.0.0", allow_downgrade=True)
         board.update_chunk(0, b"\x00" * 4)
+        board.update("app.bin", b"\x00" * 64, version="1.0.0")
+        board.update(b"\x00" * 4, b"\x00" * 64)
         return state + str(board.update_finish()["state"])

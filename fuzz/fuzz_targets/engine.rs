@@ -1,13 +1,16 @@
 //! Any lines, including valid commands mutated by the fuzzer, through the
 //! parser and the engine on a simulated Pico W: never a panic, exactly one
 //! response line per command, and the response is valid UTF-8 JSON-looking
-//! text ending in one newline. The WiFi pins are never touched. Lines
-//! alternate between the network and the USB origin, so the provisioning
-//! actions reach the (simulated) settings flash too.
+//! text ending in one newline. The WiFi pins are never touched. Three
+//! connections take turns: one over the network, one over USB (so the
+//! provisioning actions and `set_clients` reach the simulated flash and the
+//! client list), and one whose TLS client certificate has the fingerprint
+//! 11…11 (so, once a list names it, roles, pins and lease owners are
+//! checked).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use piconet_engine::{Config, ConnId, Engine, Instant, Origin, Peer};
+use piconet_engine::{Config, ConnId, Engine, Fingerprint, Instant, Peer};
 use piconet_sim::SimBoard;
 
 fuzz_target!(|data: &[u8]| {
@@ -15,11 +18,15 @@ fuzz_target!(|data: &[u8]| {
     let mut now = Instant::ZERO;
     for (i, line) in data.split(|&b| b == b'\n').enumerate() {
         let mut out = Vec::new();
-        let origin = if i % 2 == 0 { Origin::Network } else { Origin::Local };
-        // Three connections take turns; every seventh line one of them
-        // ends, releasing what it bound to itself.
+        // Every seventh line one of the connections ends, releasing what it
+        // bound to itself.
         let conn = ConnId(i as u32 % 3);
-        engine.handle_from(now, line, Peer { origin, conn }, &mut out);
+        let peer = match conn.0 {
+            0 => Peer::network(conn),
+            1 => Peer::local(conn),
+            _ => Peer::authenticated(conn, Fingerprint([0x11; 32])),
+        };
+        engine.handle_from(now, line, peer, &mut out);
         assert!(out.ends_with(b"\n"));
         assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
         assert!(out.starts_with(b"{"));

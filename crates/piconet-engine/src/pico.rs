@@ -74,6 +74,14 @@ pub const fn i2c_line(bus: u8, pin: u32) -> Option<I2cLine> {
     })
 }
 
+/// The 12-bit conversion an ideal ADC against 3.3 V gives for `volts`
+/// (clamped to 0–4095): what the simulated boards read back after
+/// `sim_input` volts.
+pub fn raw_from_volts(volts: f32) -> u16 {
+    let raw = (volts / crate::board::ADC_VREF * 4095.0 + 0.5) as u32;
+    raw.min(4095) as u16
+}
+
 /// The RP2040's temperature sensor reading (ADC input 4) in degrees
 /// Celsius: `27 - (V - 0.706) / 0.001721` (datasheet 4.9.5), with `raw`
 /// a 12-bit conversion against 3.3 V.

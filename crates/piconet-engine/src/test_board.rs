@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 
 use crate::board::{
     Adc, Board, BoardError, I2c, I2cError, I2cLine, Level, Mode, PinKind, Pull, Pwm, PwmChannel,
-    PwmState, SimulatedInputs, Thermometer, ADC_VREF,
+    PwmState, SimulatedInputs, Thermometer,
 };
 use crate::pico::{self, GPIO_COUNT};
 use crate::settings::{FlashSettings, SettingsStore};
@@ -433,8 +433,7 @@ impl Adc for TestBoard {
         if !p.adc {
             return Err(BoardError::Io("pin is not an ADC input"));
         }
-        let raw = (p.volts / ADC_VREF * 4095.0 + 0.5) as u32;
-        Ok(raw.min(4095) as u16)
+        Ok(pico::raw_from_volts(p.volts))
     }
 }
 

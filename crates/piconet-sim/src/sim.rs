@@ -9,7 +9,7 @@ use crate::eeprom::{Eeprom, EEPROM_ADDRESS};
 use crate::sim_flash::SimFlash;
 use piconet_engine::board::{
     Adc, Board, BoardError, I2c, I2cError, I2cLine, Level, Mode, PinKind, Pull, Pwm, PwmChannel,
-    PwmState, SimulatedInputs, Thermometer, ADC_VREF,
+    PwmState, SimulatedInputs, Thermometer,
 };
 use piconet_engine::pico::{self, GPIO_COUNT};
 use piconet_engine::settings::{FlashSettings, SettingsStore};
@@ -555,8 +555,7 @@ impl Adc for SimBoard {
             return Err(BoardError::Io("pin is not an ADC input"));
         }
         // Rounded to the nearest step; above the reference it saturates.
-        let raw = (p.volts / ADC_VREF * 4095.0 + 0.5) as u32;
-        Ok(raw.min(4095) as u16)
+        Ok(pico::raw_from_volts(p.volts))
     }
 }
 

@@ -677,7 +677,7 @@ impl Board {
     fn i2c_scan(&self, py: Python<'_>, bus: u8) -> PyResult<Vec<u32>> {
         // u32, not u8: PyO3 turns a Vec<u8> into bytes, and this is a list.
         let mut found = Vec::new();
-        for address in 0x08..=0x77u8 {
+        for address in piconet_client::I2C_SCAN {
             let read = Action::I2cRead {
                 bus,
                 address,

@@ -36,6 +36,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 /// pin that rarely changes must say something in between.
 pub const WATCH_KEEPALIVE: Duration = Duration::from_secs(60);
 
+/// The addresses an I2C scan probes (with a one-byte read), as i2cdetect
+/// does: 0x00-0x07 and 0x78-0x7F are reserved by the I2C specification.
+pub const I2C_SCAN: core::ops::RangeInclusive<u8> = 0x08..=0x77;
+
 /// A connected byte stream: TCP, TLS over TCP, or a serial port. See [`Client::connect_stream`].
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}

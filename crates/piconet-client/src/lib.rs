@@ -51,7 +51,7 @@ mod test_server;
 pub use action::{hex, Action, Edge};
 pub use address::{Endpoint, ServerAddr, DEFAULT_PORT};
 pub use client::{
-    now_ns, AdcReading, Client, Connection, Stream, DEFAULT_TIMEOUT, MDNS_RESOLVE_WAIT,
+    now_ns, AdcReading, Client, Connection, Stream, DEFAULT_TIMEOUT, I2C_SCAN, MDNS_RESOLVE_WAIT,
     WATCH_KEEPALIVE,
 };
 pub use clients::{ClientEntry, Role, MAX_CLIENTS, MAX_CLIENT_NAME};

@@ -9,11 +9,10 @@ use serde_json::json;
 use crate::args::I2cAction;
 use crate::error::Failure;
 
-/// The first and last address `scan` probes: 0x00-0x07 and 0x78-0x7F are
-/// reserved by the I2C specification (i2cdetect skips them too).
-pub const SCAN_FIRST: u8 = 0x08;
+/// The first and last address `scan` probes ([`piconet_client::I2C_SCAN`]).
+pub const SCAN_FIRST: u8 = *piconet_client::I2C_SCAN.start();
 /// See [`SCAN_FIRST`].
-pub const SCAN_LAST: u8 = 0x77;
+pub const SCAN_LAST: u8 = *piconet_client::I2C_SCAN.end();
 
 /// The bus and, should it need setting up, its pins and clock.
 pub struct BusPins {

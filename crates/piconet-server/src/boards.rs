@@ -8,8 +8,9 @@ use piconet_sim::sim_flash::{sim_image, SimFlash};
 use piconet_sim::SimBoard;
 
 use crate::clock::Clock;
-use crate::gpiochip::{GpioChipBoard, GpioChipError};
+use crate::gpiochip::{GpioChipBoard, GpioChipError, PwmPinError};
 use crate::host_board::HostBoard;
+use crate::pwm_sysfs::{PwmMapping, PwmSetupError, SysfsPwm};
 
 /// ACTIVE partition of the simulated flash: 256 KiB, 4 KiB pages.
 const SIM_FLASH_PAGES: usize = 64;
@@ -44,6 +45,27 @@ impl FromStr for BoardSpec {
     }
 }
 
+/// The board could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum BoardOpenError {
+    /// The GPIO chip.
+    #[error(transparent)]
+    Chip(#[from] GpioChipError),
+    /// A `--pwm` chip or channel.
+    #[error(transparent)]
+    Pwm(#[from] PwmSetupError),
+    /// A `--pwm` pin.
+    #[error(transparent)]
+    PwmPin(#[from] PwmPinError),
+}
+
+/// What a gpiochip board serves besides its lines.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Peripherals {
+    /// `--pwm`: pins driven by sysfs PWM channels.
+    pub pwm: Vec<PwmMapping>,
+}
+
 impl BoardSpec {
     /// `update`: the public key the sim board's images must be signed
     /// with and the version of its factory image.
@@ -52,7 +74,8 @@ impl BoardSpec {
         clock: Clock,
         led: Option<u32>,
         update: Option<([u8; 32], &str)>,
-    ) -> Result<Box<dyn Board + Send>, GpioChipError> {
+        peripherals: &Peripherals,
+    ) -> Result<Box<dyn Board + Send>, BoardOpenError> {
         // The simulated board has its own thermometer; the GPIO chip's
         // host answers with its CPU thermal zone.
         let thermal = match self {
@@ -74,7 +97,12 @@ impl BoardSpec {
                 })
             }
             BoardSpec::GpioChip(path) => {
-                Box::new(GpioChipBoard::open(path, led, clock.epoch_ns())?)
+                let mut board = GpioChipBoard::open(path, led, clock.epoch_ns())?;
+                if !peripherals.pwm.is_empty() {
+                    let root = std::path::Path::new(crate::pwm_sysfs::SYSFS_PWM);
+                    board = board.with_pwm(SysfsPwm::open(root, &peripherals.pwm)?)?;
+                }
+                Box::new(board)
             }
         };
         Ok(Box::new(HostBoard::new(board).with_thermal(thermal)))

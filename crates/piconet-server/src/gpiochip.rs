@@ -8,9 +8,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use piconet_engine::{Board, BoardError, Instant, Level, Mode, PinKind, Pull};
+use piconet_engine::{
+    Board, BoardError, Instant, Level, Mode, PinKind, Pull, Pwm, PwmChannel, PwmState,
+};
 use piconet_protocol::response::ObjectWriter;
 use piconet_protocol::sink::Full;
+
+use crate::pwm_sysfs::SysfsPwm;
 
 /// How one line is to be requested.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +37,8 @@ pub trait Lines: Send {
     fn request(&mut self, offset: u32, cfg: LineConfig) -> Result<(), String>;
     /// Whether `offset` is held.
     fn is_requested(&self, offset: u32) -> bool;
+    /// Release `offset` if held (so PWM or I2C can have the pin).
+    fn release(&mut self, offset: u32);
     /// Release every held line.
     fn release_all(&mut self);
     /// Drive a held output.
@@ -120,6 +126,10 @@ impl Lines for CdevLines {
         self.held.contains_key(&offset)
     }
 
+    fn release(&mut self, offset: u32) {
+        self.held.remove(&offset);
+    }
+
     fn release_all(&mut self) {
         self.held.clear();
     }
@@ -145,6 +155,8 @@ pub struct GpioChipBoard<L = CdevLines> {
     chip: String,
     led: Option<u32>,
     epoch_ns: u64,
+    /// The `--pwm` pins' sysfs channels; `None` without any.
+    pwm: Option<SysfsPwm>,
 }
 
 impl GpioChipBoard<CdevLines> {
@@ -172,9 +184,38 @@ impl<L: Lines> GpioChipBoard<L> {
             chip,
             led,
             epoch_ns,
+            pwm: None,
         };
         board.claim_led();
         board
+    }
+
+    /// Drive the pins of `pwm` through its sysfs channels. Each pin must
+    /// be one of the chip's lines, and not the status LED.
+    pub(crate) fn with_pwm(mut self, pwm: SysfsPwm) -> Result<Self, PwmPinError> {
+        for pin in pwm.pins() {
+            if Some(pin) == self.led {
+                return Err(PwmPinError::Led(pin));
+            }
+            if pin >= self.lines.num_lines() {
+                return Err(PwmPinError::NoLine {
+                    pin,
+                    lines: self.lines.num_lines(),
+                    chip: self.chip.clone(),
+                });
+            }
+        }
+        self.pwm = Some(pwm);
+        Ok(self)
+    }
+
+    /// `pin` is about to be something else than PWM: its channel is
+    /// stopped and handed back to the kernel.
+    fn leave_pwm(&mut self, pin: u32) -> Result<(), BoardError> {
+        match self.pwm.as_mut() {
+            Some(pwm) => pwm.stop(pin),
+            None => Ok(()),
+        }
     }
 
     fn claim_led(&mut self) {
@@ -230,6 +271,7 @@ impl<L: Lines> Board for GpioChipBoard<L> {
                 None => false,
             }),
         };
+        self.leave_pwm(pin)?;
         self.lines
             .request(pin, LineConfig { output, pull })
             .map_err(|e| self.io("requesting the GPIO line failed (see piconetd's log; a pull needs kernel bias support)", pin, e))
@@ -259,9 +301,12 @@ impl<L: Lines> Board for GpioChipBoard<L> {
     /// A Linux host is not reset by a client: the lines are released to
     /// the kernel (inputs, as at boot) and the engine forgets them.
     fn reset(&mut self) {
+        if let Some(pwm) = self.pwm.as_mut() {
+            pwm.stop_all();
+        }
         self.lines.release_all();
         self.claim_led();
-        tracing::info!(chip = %self.chip, "reset: every GPIO line released");
+        tracing::info!(chip = %self.chip, "reset: every GPIO line and PWM channel released");
     }
 
     /// The host keeps running: a deep sleep ends like a reset (as on the
@@ -294,10 +339,13 @@ impl<L: Lines> Board for GpioChipBoard<L> {
     fn simulated_inputs(&mut self) -> Option<&mut dyn piconet_engine::SimulatedInputs> {
         None
     }
-    // The GPIO character device has lines only; piconetd's PWM, I2C and
-    // thermal zone are separate kernel interfaces (HostBoard adds them).
+    // PWM is the kernel's sysfs PWM (`--pwm`); the thermal zone is added
+    // by HostBoard, as it does not touch pins.
     fn pwm(&mut self) -> Option<&mut dyn piconet_engine::Pwm> {
-        None
+        match self.pwm {
+            Some(_) => Some(self),
+            None => None,
+        }
     }
     fn adc(&mut self) -> Option<&mut dyn piconet_engine::Adc> {
         None
@@ -309,6 +357,50 @@ impl<L: Lines> Board for GpioChipBoard<L> {
         None
     }
 }
+
+/// A `--pwm` pin the GPIO chip cannot give to PWM.
+#[derive(Debug, thiserror::Error)]
+pub enum PwmPinError {
+    /// Not a line of the chip.
+    #[error("--pwm {pin}=...: {chip} has lines 0 to {last} only", last = lines.saturating_sub(1))]
+    NoLine {
+        /// The pin.
+        pin: u32,
+        /// The chip's line count.
+        lines: u32,
+        /// The chip's path.
+        chip: String,
+    },
+    /// The status LED line.
+    #[error("--pwm {0}=...: line {0} is the status LED (--led-line)")]
+    Led(u32),
+}
+
+/// PWM through the sysfs channels; a pin that was a GPIO line is released
+/// to the kernel first (its line request would keep the pin a GPIO).
+impl<L: Lines> Pwm for GpioChipBoard<L> {
+    fn pwm_channel(&self, pin: u32) -> Option<PwmChannel> {
+        self.pwm.as_ref()?.pwm_channel(pin)
+    }
+
+    fn start_pwm(&mut self, pin: u32, state: PwmState) -> Result<(), BoardError> {
+        let pwm = self.pwm.as_mut().ok_or(BoardError::Unsupported(NO_PWM))?;
+        if !pwm.has_pin(pin) {
+            return Err(BoardError::Unsupported(NO_PWM));
+        }
+        self.lines.release(pin);
+        pwm.start_pwm(pin, state)
+    }
+
+    fn set_pwm(&mut self, pin: u32, state: PwmState) -> Result<(), BoardError> {
+        self.pwm
+            .as_mut()
+            .ok_or(BoardError::Unsupported(NO_PWM))?
+            .set_pwm(pin, state)
+    }
+}
+
+const NO_PWM: &str = "this pin has no PWM channel (piconetd --pwm PIN=CHIP:CHANNEL maps one)";
 
 #[cfg(test)]
 mod tests {
@@ -342,6 +434,11 @@ mod tests {
         }
         fn is_requested(&self, offset: u32) -> bool {
             self.held.contains_key(&offset)
+        }
+        fn release(&mut self, offset: u32) {
+            if let Some((_, high)) = self.held.remove(&offset) {
+                self.events.push(("released", offset, high));
+            }
         }
         fn release_all(&mut self) {
             for (offset, (_, high)) in &self.held {
@@ -504,6 +601,200 @@ mod tests {
         }
         assert_eq!(engine.leases(), 0);
         assert!(!engine.board().lines.is_requested(5));
+    }
+
+    /// An engine on fake lines with `--pwm 18=0:0 19=0:1` on a fake sysfs.
+    fn pwm_engine(root: &Path) -> piconet_engine::Engine<GpioChipBoard<FakeLines>> {
+        use crate::pwm_sysfs::{tests as sysfs, PwmMapping};
+        sysfs::chip(root, 0, 2);
+        sysfs::exported(root, 0, 0);
+        sysfs::exported(root, 0, 1);
+        let maps = [
+            PwmMapping {
+                pin: 18,
+                chip: 0,
+                channel: 0,
+            },
+            PwmMapping {
+                pin: 19,
+                chip: 0,
+                channel: 1,
+            },
+            // The same channel as 18 (GPIO 12 and 18 on a Pi 4 are both
+            // PWM0 channel 0).
+            PwmMapping {
+                pin: 12,
+                chip: 0,
+                channel: 0,
+            },
+        ];
+        let board = board(None)
+            .with_pwm(SysfsPwm::open(root, &maps).unwrap())
+            .unwrap();
+        piconet_engine::Engine::new(board, piconet_engine::Config::default())
+    }
+
+    fn ask<B: Board>(e: &mut piconet_engine::Engine<B>, ms: u64, line: &str) -> serde_json::Value {
+        let mut out = Vec::new();
+        e.handle(Instant::from_millis(ms), line.as_bytes(), &mut out);
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    fn listed<B: Board>(e: &mut piconet_engine::Engine<B>, action: &str) -> bool {
+        let v = ask(e, 0, r#"{"action": "list_actions"}"#);
+        v["actions"].as_array().unwrap().iter().any(|a| a == action)
+    }
+
+    #[test]
+    fn pwm_pins_run_on_sysfs_and_a_lease_ends_at_the_safe_duty() {
+        use crate::pwm_sysfs::tests::read;
+        let root = tempfile::tempdir().unwrap();
+        let mut e = pwm_engine(root.path());
+        let ch0 = root.path().join("pwmchip0/pwm0");
+        assert!(listed(&mut e, "write_pwm"));
+        // A GPIO output first: PWM takes the pin from its line request.
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "setup_pin", "pin": 18, "mode": "output", "value": 1}"#,
+        );
+        assert!(v.get("error").is_none(), "{v}");
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "setup_pin", "pin": 18, "mode": "pwm", "frequency": 1000, "duty": 0.1}"#,
+        );
+        assert!(v.get("error").is_none(), "{v}");
+        assert!(e.board().lines.events.contains(&("released", 18, true)));
+        assert!(!e.board().lines.is_requested(18));
+        assert_eq!(
+            (
+                read(&ch0, "period"),
+                read(&ch0, "duty_cycle"),
+                read(&ch0, "enable")
+            ),
+            ("1000000".into(), "100000".into(), "1".into())
+        );
+        let v = ask(
+            &mut e,
+            10,
+            r#"{"action": "write_pwm", "pin": 18, "duty": 0.75, "frequency": 2000, "timeout": 1}"#,
+        );
+        assert!(v.get("error").is_none(), "{v}");
+        assert_eq!(
+            (read(&ch0, "period"), read(&ch0, "duty_cycle")),
+            ("500000".into(), "375000".into())
+        );
+        let v = ask(&mut e, 20, r#"{"action": "get_pins"}"#);
+        assert_eq!(v["pins"][0]["duty"], 0.75, "{v}");
+        // The lease runs out: back to the safe duty and frequency.
+        assert_eq!(e.poll(Instant::from_millis(500)), 0);
+        assert_eq!(e.poll(Instant::from_millis(1_011)), 1);
+        assert_eq!(
+            (read(&ch0, "period"), read(&ch0, "duty_cycle")),
+            ("1000000".into(), "100000".into())
+        );
+        assert_eq!(read(&ch0, "enable"), "1");
+        // Back to a GPIO: the channel is stopped and unexported first.
+        let v = ask(
+            &mut e,
+            1_100,
+            r#"{"action": "setup_pin", "pin": 18, "mode": "input"}"#,
+        );
+        assert!(v.get("error").is_none(), "{v}");
+        assert_eq!(read(&ch0, "enable"), "0");
+        assert_eq!(read(&root.path().join("pwmchip0"), "unexport"), "0");
+        assert!(e.board().lines.is_requested(18));
+        assert!(!e.board().pwm.as_ref().unwrap().is_running(18));
+    }
+
+    #[test]
+    fn pwm_errors_are_clear_and_reset_stops_every_channel() {
+        use crate::pwm_sysfs::tests::read;
+        let root = tempfile::tempdir().unwrap();
+        let mut e = pwm_engine(root.path());
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "setup_pin", "pin": 5, "mode": "pwm", "frequency": 1000}"#,
+        );
+        assert_eq!(v["exception"], "ValueError", "{v}");
+        assert!(
+            v["error"].as_str().unwrap().contains("no PWM channel"),
+            "{v}"
+        );
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "setup_pin", "pin": 19, "mode": "pwm", "frequency": 50}"#,
+        );
+        assert!(v.get("error").is_none(), "{v}");
+        ask(
+            &mut e,
+            0,
+            r#"{"action": "setup_pin", "pin": 18, "mode": "pwm", "frequency": 50}"#,
+        );
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "setup_pin", "pin": 12, "mode": "pwm", "frequency": 50}"#,
+        );
+        assert_eq!(v["exception"], "ValueError", "{v}");
+        assert!(v["error"].as_str().unwrap().contains("18"), "{v}");
+        // The kernel refuses the next duty: an OSError, the lease not taken.
+        let ch1 = root.path().join("pwmchip0/pwm1");
+        std::fs::remove_file(ch1.join("duty_cycle")).unwrap();
+        std::fs::create_dir(ch1.join("duty_cycle")).unwrap();
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "write_pwm", "pin": 19, "duty": 0.5, "timeout": 5}"#,
+        );
+        assert_eq!(v["exception"], "OSError", "{v}");
+        assert!(v["error"].as_str().unwrap().contains("sysfs"), "{v}");
+        assert_eq!(e.leases(), 0);
+        std::fs::remove_dir(ch1.join("duty_cycle")).unwrap();
+        std::fs::write(ch1.join("duty_cycle"), "0\n").unwrap();
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "write_pwm", "pin": 19, "duty": 0.5, "timeout": 5}"#,
+        );
+        assert!(v.get("error").is_none(), "{v}");
+        assert_eq!(read(&ch1, "duty_cycle"), "10000000");
+        e.board_mut().reset();
+        assert_eq!(read(&ch1, "enable"), "0");
+        assert_eq!(read(&root.path().join("pwmchip0"), "unexport"), "1");
+    }
+
+    #[test]
+    fn without_pwm_pins_the_board_lists_no_pwm_and_bad_maps_are_refused() {
+        use crate::pwm_sysfs::{tests as sysfs, PwmMapping};
+        let mut e = piconet_engine::Engine::new(board(None), piconet_engine::Config::default());
+        assert!(!listed(&mut e, "write_pwm"));
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "setup_pin", "pin": 18, "mode": "pwm", "frequency": 1000}"#,
+        );
+        assert_eq!(v["exception"], "OSError", "{v}");
+        let root = tempfile::tempdir().unwrap();
+        sysfs::chip(root.path(), 0, 2);
+        let pwm = |pin| {
+            SysfsPwm::open(
+                root.path(),
+                &[PwmMapping {
+                    pin,
+                    chip: 0,
+                    channel: 0,
+                }],
+            )
+            .unwrap()
+        };
+        let err = board(Some(3)).with_pwm(pwm(3)).err().unwrap();
+        assert!(err.to_string().contains("status LED"), "{err}");
+        let err = board(None).with_pwm(pwm(28)).err().unwrap();
+        assert!(err.to_string().contains("lines 0 to 27"), "{err}");
     }
 
     #[test]

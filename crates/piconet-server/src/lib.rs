@@ -32,12 +32,13 @@ mod leases;
 mod limits;
 pub mod logging;
 mod power;
+pub mod pwm_sysfs;
 mod server;
 mod status_led;
 mod thermal;
 pub mod tls;
 
-pub use boards::{BoardSpec, BoardSpecError};
+pub use boards::{BoardOpenError, BoardSpec, BoardSpecError, Peripherals};
 pub use clients::{ClientsFileError, ClientsReloader};
 pub use fleet::{Fleet, FleetError, MAX_FLEET};
 pub use limits::Limits;

@@ -35,6 +35,12 @@ struct Args {
     /// With a gpiochip board: a line to blink as the status LED.
     #[arg(long)]
     led_line: Option<u32>,
+    /// With a gpiochip board: PIN=CHIP:CHANNEL drives line PIN as PWM
+    /// through channel CHANNEL of /sys/class/pwm/pwmchipCHIP (repeat for
+    /// more pins, at most 64; Raspberry Pi 4 with dtoverlay=pwm-2chan:
+    /// 18=0:0 and 19=0:1).
+    #[arg(long = "pwm", value_name = "PIN=CHIP:CHANNEL")]
+    pwm: Vec<piconet_server::pwm_sysfs::PwmMapping>,
     /// Certificate (PEM or DER); with --tls-key, serve TLS instead of plaintext.
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -158,6 +164,9 @@ fn check_combinations(args: &Args) -> Result<(), String> {
         BoardSpec::Sim if args.led_line.is_some() => Err(
             "--led-line needs a gpiochip board: the simulated board has its own status LED".into(),
         ),
+        BoardSpec::Sim if !args.pwm.is_empty() => {
+            Err("--pwm needs a gpiochip board: the simulated board has PWM on every pin".into())
+        }
         BoardSpec::GpioChip(_) if args.update_public_key.is_some() => Err(
             "--update-public-key is for the simulated board: piconetd on a GPIO chip is \
              updated as a program (cargo install), not with firmware images"
@@ -245,6 +254,7 @@ fn run(args: Args) -> ExitCode {
         listen: args.listen,
         board: args.board,
         led_line: args.led_line,
+        peripherals: piconet_server::Peripherals { pwm: args.pwm },
         tls: args
             .tls_cert
             .zip(args.tls_key)

@@ -21,7 +21,6 @@ use crate::admission::{AddrKey, Gate, Ticket};
 use crate::boards::BoardSpec;
 use crate::clock::Clock;
 use crate::connection::{self, Ended, HostSession};
-use crate::gpiochip::GpioChipError;
 use crate::limits::Limits;
 use crate::tls::{self, TlsError, TlsFiles};
 
@@ -47,6 +46,8 @@ pub struct ServerConfig {
     pub board: BoardSpec,
     /// A GPIO line to blink as the status LED (gpiochip boards only).
     pub led_line: Option<u32>,
+    /// What a gpiochip board drives besides its lines (`--pwm`).
+    pub peripherals: crate::boards::Peripherals,
     /// TLS identity; plaintext when `None`.
     pub tls: Option<TlsFiles>,
     /// Protection limits.
@@ -70,6 +71,7 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([0, 0, 0, 0], piconet_protocol::DEFAULT_PORT)),
             board: BoardSpec::Sim,
             led_line: None,
+            peripherals: crate::boards::Peripherals::default(),
             tls: None,
             limits: Limits::default(),
             engine: Config {
@@ -95,7 +97,7 @@ pub enum ServerError {
     },
     /// The board.
     #[error(transparent)]
-    Board(#[from] GpioChipError),
+    Board(#[from] crate::boards::BoardOpenError),
     /// The TLS identity.
     #[error(transparent)]
     Tls(#[from] TlsError),
@@ -278,6 +280,7 @@ impl Server {
             clock,
             config.led_line,
             config.update_key.map(|key| (key, config.engine.version)),
+            &config.peripherals,
         )?;
         let clients = match &config.clients {
             Some(path) => Some(crate::clients::load(path)?),

@@ -288,6 +288,10 @@ fn nonsense_flags_are_refused_with_a_reason() {
     assert!(e.contains("fixed --listen port"), "{e}");
     let e = refused(&["--count", "3", "--listen", "127.0.0.1:65534"]);
     assert!(e.contains("above 65535"), "{e}");
+    let e = refused(&["--pwm", "18=0:0"]);
+    assert!(e.contains("--pwm needs a gpiochip board"), "{e}");
+    let e = refused(&["--board", "gpiochip:/dev/gpiochip0", "--pwm", "18:0"]);
+    assert!(e.contains("PIN=CHIP:CHANNEL"), "{e}");
 }
 
 /// `n` consecutive loopback ports nobody listens on right now; the first.

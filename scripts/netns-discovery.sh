@@ -100,6 +100,10 @@ if not errors:
         errors.append(f"board-b across the veth link: addresses {b['addresses']}")
     if "10.231.17.1" not in a["addresses"]:
         errors.append(f"board-a: addresses {a['addresses']}")
+    for board in (a, b):
+        # Both listen on 0.0.0.0: an IPv6 address would be refused.
+        if any(":" in ip for ip in board["addresses"]):
+            errors.append(f"{board['name']} listens on IPv4 only but announces {board['addresses']}")
     if a["tls"] != "":
         errors.append(f"board-a is plaintext but announces tls={a['tls']!r}")
     if b["tls"] != fingerprint:

@@ -916,11 +916,7 @@ async fn resolve(
             } else {
                 server.port()
             };
-            let addrs = found
-                .addresses
-                .iter()
-                .map(|ip| SocketAddr::new(*ip, port))
-                .collect();
+            let addrs = found.socket_addrs(port);
             Ok::<_, Error>((addrs, Some(found)))
         }
     };
@@ -931,7 +927,9 @@ async fn resolve(
         Ok(addrs) => Ok((addrs.collect(), None)),
         Err(e) => match discover::mdns_name(host, true) {
             Some(name) => by_mdns(name).await.map_err(|mdns| match mdns {
-                Error::Resolve { .. } => resolve_error(e),
+                Error::Resolve { source, .. } => {
+                    resolve_error(io::Error::new(e.kind(), format!("{e}; {source}")))
+                }
                 other => other,
             }),
             None => Err(resolve_error(e)),

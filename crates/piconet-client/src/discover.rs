@@ -3,10 +3,10 @@
 //! (PROTOCOL-NEXT.md, "Discovery").
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::time::{Duration, Instant};
 
-use mdns_sd::{ServiceDaemon, ServiceEvent};
+use mdns_sd::{ResolvedService, ScopedIp, ServiceDaemon, ServiceEvent};
 use serde_json::{json, Value};
 
 /// The DNS-SD service type boards announce.
@@ -22,8 +22,11 @@ pub struct Found {
     pub name: String,
     /// Its host name, `NAME.local.`.
     pub host: String,
-    /// Its addresses, sorted.
+    /// Its addresses, sorted: IPv4 first, IPv6 link-local last.
     pub addresses: Vec<IpAddr>,
+    /// The interface each IPv6 link-local address was heard on: such an
+    /// address is only reachable through it.
+    scopes: BTreeMap<Ipv6Addr, u32>,
     /// The TCP port.
     pub port: u16,
     /// TXT `api`: the protocol revision.
@@ -39,6 +42,64 @@ pub struct Found {
 }
 
 impl Found {
+    /// The board `service` describes, adding to what `before` knew of it.
+    fn from_service(name: String, service: &ResolvedService, before: Option<Found>) -> Found {
+        let (mut addresses, mut scopes) =
+            before.map(|b| (b.addresses, b.scopes)).unwrap_or_default();
+        merge(
+            &mut addresses,
+            &mut scopes,
+            service.addresses.iter().map(|address| match address {
+                ScopedIp::V6(v6) => (IpAddr::V6(*v6.addr()), Some(v6.scope_id().index)),
+                other => (other.to_ip_addr(), None),
+            }),
+        );
+        let txt = |k: &str| {
+            service
+                .get_property_val_str(k)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Found {
+            name,
+            host: service.host.clone(),
+            addresses,
+            scopes,
+            port: service.port,
+            api: txt("api"),
+            fw: txt("fw"),
+            id: txt("id"),
+            tls: txt("tls"),
+            auth: txt("auth"),
+        }
+    }
+
+    /// The socket addresses to try for the board on `port`, in the order
+    /// of [`Found::addresses`]; an IPv6 link-local one carries the
+    /// interface it was heard on.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), piconet_client::discover::DiscoverError> {
+    /// use std::time::Duration;
+    /// if let Some(board) = piconet_client::discover::resolve("garden", Duration::from_secs(5)).await? {
+    ///     println!("{:?}", board.socket_addrs(board.port));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn socket_addrs(&self, port: u16) -> Vec<SocketAddr> {
+        self.addresses
+            .iter()
+            .map(
+                |ip| match (ip, ip_v6(ip).and_then(|v6| self.scopes.get(&v6))) {
+                    (IpAddr::V6(v6), Some(scope)) => {
+                        SocketAddr::V6(SocketAddrV6::new(*v6, port, 0, *scope))
+                    }
+                    _ => SocketAddr::new(*ip, port),
+                },
+            )
+            .collect()
+    }
+
     /// The board as one JSON object (`piconet discover --json`).
     pub fn json(&self) -> Value {
         json!({
@@ -79,31 +140,10 @@ pub fn browse(timeout: Duration) -> Result<Vec<Found>, DiscoverError> {
                     .strip_suffix(&format!(".{SERVICE_TYPE}"))
                     .unwrap_or(&s.fullname)
                     .to_owned();
-                let txt = |k: &str| s.get_property_val_str(k).unwrap_or_default().to_owned();
                 // A board's addresses may come in several answers (one per
                 // interface): each resolution adds to those already seen.
-                let mut addresses: Vec<IpAddr> =
-                    s.addresses.iter().map(|a| a.to_ip_addr()).collect();
-                if let Some(before) = found.get(&name) {
-                    let before: &Found = before;
-                    addresses.extend(before.addresses.iter().copied());
-                }
-                addresses.sort();
-                addresses.dedup();
-                found.insert(
-                    name.clone(),
-                    Found {
-                        name,
-                        host: s.host.clone(),
-                        addresses,
-                        port: s.port,
-                        api: txt("api"),
-                        fw: txt("fw"),
-                        id: txt("id"),
-                        tls: txt("tls"),
-                        auth: txt("auth"),
-                    },
-                );
+                let board = Found::from_service(name.clone(), &s, found.remove(&name));
+                found.insert(name, board);
             }
             Ok(_) => {}
             Err(_) => break,
@@ -125,31 +165,12 @@ pub async fn resolve(name: &str, timeout: Duration) -> Result<Option<Found>, Dis
     let wait = async {
         while let Ok(event) = events.recv_async().await {
             if let ServiceEvent::ServiceResolved(s) = event {
-                // IPv6 link-local addresses need their interface to be
-                // reached: only addresses a plain connect can use count.
-                let mut addresses: Vec<IpAddr> = s
-                    .addresses
-                    .iter()
-                    .map(|a| a.to_ip_addr())
-                    .filter(|ip| match ip {
-                        IpAddr::V4(_) => true,
-                        IpAddr::V6(v6) => !v6.is_unicast_link_local(),
-                    })
-                    .collect();
-                if s.fullname.eq_ignore_ascii_case(&wanted) && !addresses.is_empty() {
-                    let txt = |k: &str| s.get_property_val_str(k).unwrap_or_default().to_owned();
-                    addresses.sort();
-                    return Some(Found {
-                        name: name.to_owned(),
-                        host: s.host.clone(),
-                        addresses,
-                        port: s.port,
-                        api: txt("api"),
-                        fw: txt("fw"),
-                        id: txt("id"),
-                        tls: txt("tls"),
-                        auth: txt("auth"),
-                    });
+                // The first answer may carry only an IPv6 link-local
+                // address (one answer per interface, and a responder
+                // repeats itself at most once a second): it is reachable
+                // with its interface, so it is enough.
+                if s.fullname.eq_ignore_ascii_case(&wanted) && !s.addresses.is_empty() {
+                    return Some(Found::from_service(name.to_owned(), &s, None));
                 }
             }
         }
@@ -159,6 +180,38 @@ pub async fn resolve(name: &str, timeout: Duration) -> Result<Option<Found>, Dis
     let _ = daemon.stop_browse(SERVICE_TYPE);
     let _ = daemon.shutdown();
     Ok(found)
+}
+
+/// Adds `heard` (each address with the interface it came on, if any) to
+/// `addresses`, kept sorted and without repeats, IPv4 first and IPv6
+/// link-local last; remembers the interface of each link-local one.
+fn merge(
+    addresses: &mut Vec<IpAddr>,
+    scopes: &mut BTreeMap<Ipv6Addr, u32>,
+    heard: impl IntoIterator<Item = (IpAddr, Option<u32>)>,
+) {
+    for (ip, scope) in heard {
+        addresses.push(ip);
+        if let (IpAddr::V6(v6), Some(scope)) = (ip, scope) {
+            if v6.is_unicast_link_local() {
+                scopes.insert(v6, scope);
+            }
+        }
+    }
+    addresses.sort_by_key(|ip| (link_local(ip), *ip));
+    addresses.dedup();
+}
+
+fn ip_v6(ip: &IpAddr) -> Option<Ipv6Addr> {
+    match ip {
+        IpAddr::V6(v6) => Some(*v6),
+        IpAddr::V4(_) => None,
+    }
+}
+
+/// Whether `ip` is IPv6 link-local (tried last: it needs its interface).
+fn link_local(ip: &IpAddr) -> bool {
+    matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local())
 }
 
 /// The board name `host` stands for over mDNS: `NAME.local` always; a bare
@@ -188,5 +241,48 @@ mod tests {
         assert_eq!(mdns_name("127.0.0.1", true), None);
         assert_eq!(mdns_name("::1", true), None);
         assert_eq!(mdns_name(".local", true), None);
+    }
+
+    #[test]
+    fn link_local_addresses_keep_their_interface_and_come_last() {
+        let (mut addresses, mut scopes) = (Vec::new(), BTreeMap::new());
+        let link: IpAddr = "fe80::8c12:f8ff:febf:1397".parse().unwrap();
+        // One answer per interface: a link-local one first, then IPv4.
+        merge(&mut addresses, &mut scopes, [(link, Some(66))]);
+        merge(
+            &mut addresses,
+            &mut scopes,
+            [
+                ("10.231.17.1".parse().unwrap(), None),
+                (link, Some(66)),
+                ("2001:db8::1".parse().unwrap(), Some(66)),
+            ],
+        );
+        let board = Found {
+            name: "board-a".into(),
+            host: "board-a.local.".into(),
+            addresses,
+            scopes,
+            port: 12345,
+            api: "1".into(),
+            fw: String::new(),
+            id: String::new(),
+            tls: String::new(),
+            auth: "none".into(),
+        };
+        let to: Vec<String> = board
+            .socket_addrs(4242)
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        assert_eq!(
+            to,
+            [
+                "10.231.17.1:4242",
+                "[2001:db8::1]:4242",
+                "[fe80::8c12:f8ff:febf:1397%66]:4242"
+            ]
+        );
+        assert_eq!(board.json()["addresses"][2], "fe80::8c12:f8ff:febf:1397");
     }
 }

@@ -6,10 +6,10 @@
 //! responder serves every board of a fleet (one socket on port 5353,
 //! shared with other responders on the machine through SO_REUSEPORT).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use mdns_sd::{ServiceDaemon, ServiceInfo};
+use mdns_sd::{IfKind, ServiceDaemon, ServiceInfo};
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
@@ -121,6 +121,16 @@ impl Announcer {
     /// Starts the responder and announces `boards`.
     pub fn start(boards: &[Announcement]) -> Result<Announcer, AnnounceError> {
         let daemon = ServiceDaemon::new().map_err(AnnounceError::Start)?;
+        // Boards listening on 0.0.0.0 are not reachable on IPv6: announcing
+        // those addresses would send clients to a refused connection.
+        if boards
+            .iter()
+            .all(|b| b.ip == IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        {
+            daemon
+                .disable_interface(IfKind::IPv6)
+                .map_err(AnnounceError::Start)?;
+        }
         let mut names = Vec::new();
         for b in boards {
             let txt = [

@@ -64,6 +64,9 @@ if [ -x firmware/build.sh ]; then
   step "firmware: release build (bootloader + app), OTA payload, new-board UF2 and size report"
   bounded 1800 firmware/build.sh
 
+  step "firmware: cargo clippy -D warnings (the app and app-core, for thumbv6m-none-eabi)"
+  (cd firmware && bounded 900 cargo clippy --release -p piconet-firmware -p piconet-app-core -- -D warnings)
+
   step "firmware in rp2040js 1.4.1: the new-board image (firmware/target/piconet-firmware-full.bin: bootloader, then the app) over USB CDC, also driven by the piconet CLI"
   # Needs node >= 18; rp2040js is pinned by tests/emulator/package-lock.json.
   # cli.test.mjs runs target/debug/piconet (or $CARGO_TARGET_DIR's) on a

@@ -374,7 +374,7 @@ async fn edge_task() -> ! {
 }
 
 // Every connection (the USB port and each socket) gets an event wake-up.
-const _: () = assert!(server::SOCKETS + 1 <= piconet_app_core::shared::EVENT_WAKERS);
+const _: () = assert!(server::SOCKETS < piconet_app_core::shared::EVENT_WAKERS);
 
 #[embassy_executor::task]
 async fn lease_task() -> ! {

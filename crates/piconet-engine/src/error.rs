@@ -319,6 +319,10 @@ impl Message for EngineError {
                 m.text(line.as_str())?;
                 m.text(" of i2c bus ")?;
                 m.uint(bus.into())?;
+                if valid == 0 {
+                    // A host board serves only the buses it was given.
+                    return m.text(": no pin can be, that bus has no pins on this board");
+                }
                 m.text(": it must be one of pins ")?;
                 pin_list(m, valid)
             }

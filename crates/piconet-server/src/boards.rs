@@ -8,8 +8,9 @@ use piconet_sim::sim_flash::{sim_image, SimFlash};
 use piconet_sim::SimBoard;
 
 use crate::clock::Clock;
-use crate::gpiochip::{GpioChipBoard, GpioChipError, PwmPinError};
+use crate::gpiochip::{GpioChipBoard, GpioChipError, MappedPinError};
 use crate::host_board::HostBoard;
+use crate::i2c_linux::{I2cMapping, I2cSetupError, LinuxI2c};
 use crate::pwm_sysfs::{PwmMapping, PwmSetupError, SysfsPwm};
 
 /// ACTIVE partition of the simulated flash: 256 KiB, 4 KiB pages.
@@ -54,9 +55,12 @@ pub enum BoardOpenError {
     /// A `--pwm` chip or channel.
     #[error(transparent)]
     Pwm(#[from] PwmSetupError),
-    /// A `--pwm` pin.
+    /// An `--i2c` adapter.
     #[error(transparent)]
-    PwmPin(#[from] PwmPinError),
+    I2c(#[from] I2cSetupError),
+    /// A `--pwm` or `--i2c` pin.
+    #[error(transparent)]
+    MappedPin(#[from] MappedPinError),
 }
 
 /// What a gpiochip board serves besides its lines.
@@ -64,6 +68,8 @@ pub enum BoardOpenError {
 pub struct Peripherals {
     /// `--pwm`: pins driven by sysfs PWM channels.
     pub pwm: Vec<PwmMapping>,
+    /// `--i2c`: buses on `/dev/i2c-N` adapters.
+    pub i2c: Vec<I2cMapping>,
 }
 
 impl BoardSpec {
@@ -101,6 +107,9 @@ impl BoardSpec {
                 if !peripherals.pwm.is_empty() {
                     let root = std::path::Path::new(crate::pwm_sysfs::SYSFS_PWM);
                     board = board.with_pwm(SysfsPwm::open(root, &peripherals.pwm)?)?;
+                }
+                if !peripherals.i2c.is_empty() {
+                    board = board.with_i2c(LinuxI2c::open(&peripherals.i2c)?)?;
                 }
                 Box::new(board)
             }

@@ -9,11 +9,13 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use piconet_engine::{
-    Board, BoardError, Instant, Level, Mode, PinKind, Pull, Pwm, PwmChannel, PwmState,
+    Board, BoardError, I2c, I2cError, I2cLine, Instant, Level, Mode, PinKind, Pull, Pwm,
+    PwmChannel, PwmState,
 };
 use piconet_protocol::response::ObjectWriter;
 use piconet_protocol::sink::Full;
 
+use crate::i2c_linux::LinuxI2c;
 use crate::pwm_sysfs::SysfsPwm;
 
 /// How one line is to be requested.
@@ -157,6 +159,8 @@ pub struct GpioChipBoard<L = CdevLines> {
     epoch_ns: u64,
     /// The `--pwm` pins' sysfs channels; `None` without any.
     pwm: Option<SysfsPwm>,
+    /// The `--i2c` buses; `None` without any.
+    i2c: Option<LinuxI2c>,
 }
 
 impl GpioChipBoard<CdevLines> {
@@ -185,6 +189,7 @@ impl<L: Lines> GpioChipBoard<L> {
             led,
             epoch_ns,
             pwm: None,
+            i2c: None,
         };
         board.claim_led();
         board
@@ -192,21 +197,39 @@ impl<L: Lines> GpioChipBoard<L> {
 
     /// Drive the pins of `pwm` through its sysfs channels. Each pin must
     /// be one of the chip's lines, and not the status LED.
-    pub(crate) fn with_pwm(mut self, pwm: SysfsPwm) -> Result<Self, PwmPinError> {
-        for pin in pwm.pins() {
+    pub(crate) fn with_pwm(mut self, pwm: SysfsPwm) -> Result<Self, MappedPinError> {
+        self.check_mapped("--pwm", pwm.pins())?;
+        self.pwm = Some(pwm);
+        Ok(self)
+    }
+
+    /// Serve the buses of `i2c`. Their lines must be lines of the chip,
+    /// and not the status LED.
+    pub(crate) fn with_i2c(mut self, i2c: LinuxI2c) -> Result<Self, MappedPinError> {
+        self.check_mapped("--i2c", i2c.lines())?;
+        self.i2c = Some(i2c);
+        Ok(self)
+    }
+
+    fn check_mapped(
+        &self,
+        flag: &'static str,
+        pins: impl Iterator<Item = u32>,
+    ) -> Result<(), MappedPinError> {
+        for pin in pins {
             if Some(pin) == self.led {
-                return Err(PwmPinError::Led(pin));
+                return Err(MappedPinError::Led { flag, pin });
             }
             if pin >= self.lines.num_lines() {
-                return Err(PwmPinError::NoLine {
+                return Err(MappedPinError::NoLine {
+                    flag,
                     pin,
                     lines: self.lines.num_lines(),
                     chip: self.chip.clone(),
                 });
             }
         }
-        self.pwm = Some(pwm);
-        Ok(self)
+        Ok(())
     }
 
     /// `pin` is about to be something else than PWM: its channel is
@@ -354,16 +377,21 @@ impl<L: Lines> Board for GpioChipBoard<L> {
         None
     }
     fn i2c(&mut self) -> Option<&mut dyn piconet_engine::I2c> {
-        None
+        match self.i2c {
+            Some(_) => Some(self),
+            None => None,
+        }
     }
 }
 
-/// A `--pwm` pin the GPIO chip cannot give to PWM.
+/// A `--pwm` or `--i2c` pin the GPIO chip cannot give away.
 #[derive(Debug, thiserror::Error)]
-pub enum PwmPinError {
+pub enum MappedPinError {
     /// Not a line of the chip.
-    #[error("--pwm {pin}=...: {chip} has lines 0 to {last} only", last = lines.saturating_sub(1))]
+    #[error("{flag}: pin {pin}: {chip} has lines 0 to {last} only", last = lines.saturating_sub(1))]
     NoLine {
+        /// The flag that maps it.
+        flag: &'static str,
         /// The pin.
         pin: u32,
         /// The chip's line count.
@@ -372,9 +400,72 @@ pub enum PwmPinError {
         chip: String,
     },
     /// The status LED line.
-    #[error("--pwm {0}=...: line {0} is the status LED (--led-line)")]
-    Led(u32),
+    #[error("{flag}: line {pin} is the status LED (--led-line)")]
+    Led {
+        /// The flag that maps it.
+        flag: &'static str,
+        /// The pin.
+        pin: u32,
+    },
 }
+
+/// I2C through `/dev/i2c-N`; the lines are given up by PWM and the GPIO
+/// requests first (a line request would keep the pin a GPIO).
+impl<L: Lines> I2c for GpioChipBoard<L> {
+    fn i2c_buses(&self) -> u8 {
+        self.i2c.as_ref().map_or(0, LinuxI2c::buses)
+    }
+
+    fn i2c_line(&self, bus: u8, pin: u32) -> Option<I2cLine> {
+        self.i2c.as_ref()?.line(bus, pin)
+    }
+
+    fn configure_i2c(
+        &mut self,
+        bus: u8,
+        sda: u32,
+        scl: u32,
+        frequency: u32,
+    ) -> Result<(), BoardError> {
+        self.i2c
+            .as_ref()
+            .ok_or(BoardError::Unsupported(NO_I2C))?
+            .check_setup(bus, frequency)?;
+        for pin in [sda, scl] {
+            self.leave_pwm(pin)?;
+            self.lines.release(pin);
+        }
+        Ok(())
+    }
+
+    fn i2c_write(&mut self, bus: u8, address: u8, data: &[u8]) -> Result<(), I2cError> {
+        self.bus()?.transfer(bus, address, data, &mut [])
+    }
+
+    fn i2c_read(&mut self, bus: u8, address: u8, buf: &mut [u8]) -> Result<(), I2cError> {
+        self.bus()?.transfer(bus, address, &[], buf)
+    }
+
+    fn i2c_transfer(
+        &mut self,
+        bus: u8,
+        address: u8,
+        data: &[u8],
+        buf: &mut [u8],
+    ) -> Result<(), I2cError> {
+        self.bus()?.transfer(bus, address, data, buf)
+    }
+}
+
+impl<L> GpioChipBoard<L> {
+    fn bus(&mut self) -> Result<&mut LinuxI2c, I2cError> {
+        self.i2c
+            .as_mut()
+            .ok_or(I2cError::Bus(BoardError::Unsupported(NO_I2C)))
+    }
+}
+
+const NO_I2C: &str = "this board has no I2C adapter (piconetd --i2c BUS=DEVICE:SDA:SCL maps one)";
 
 /// PWM through the sysfs channels; a pin that was a GPIO line is released
 /// to the kernel first (its line request would keep the pin a GPIO).
@@ -795,6 +886,220 @@ mod tests {
         assert!(err.to_string().contains("status LED"), "{err}");
         let err = board(None).with_pwm(pwm(28)).err().unwrap();
         assert!(err.to_string().contains("lines 0 to 27"), "{err}");
+    }
+
+    /// An engine on fake lines with `--i2c 1=/dev/i2c-1:2:3` on a fake
+    /// bus (an EEPROM at 0x50).
+    fn i2c_engine() -> (
+        piconet_engine::Engine<GpioChipBoard<FakeLines>>,
+        crate::i2c_linux::tests::FakeBus,
+    ) {
+        use crate::i2c_linux::{tests as fake, I2cAdapter};
+        let bus = fake::FakeBus::new();
+        let adapter: Box<dyn I2cAdapter> = Box::new(bus.clone());
+        let i2c = LinuxI2c::with_adapters(vec![(fake::mapping(1, 2, 3), adapter)]).unwrap();
+        let board = board(None).with_i2c(i2c).unwrap();
+        let engine = piconet_engine::Engine::new(board, piconet_engine::Config::default());
+        (engine, bus)
+    }
+
+    fn error_of(v: &serde_json::Value) -> (&str, &str) {
+        (
+            v["exception"].as_str().unwrap_or_else(|| panic!("{v}")),
+            v["error"].as_str().unwrap(),
+        )
+    }
+
+    #[test]
+    fn i2c_runs_on_the_adapter_as_the_engine_defines_it() {
+        use crate::i2c_linux::tests::Seen;
+        let (mut e, bus) = i2c_engine();
+        // Line 2 was an output: the I2C adapter gets the pin.
+        ask(
+            &mut e,
+            0,
+            r#"{"action": "setup_pin", "pin": 2, "mode": "output", "value": 1}"#,
+        );
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "i2c_setup", "bus": 1, "sda": 2, "scl": 3}"#,
+        );
+        assert!(v.get("error").is_none(), "{v}");
+        assert!(!e.board().lines.is_requested(2));
+        let v = ask(&mut e, 0, r#"{"action": "get_pins"}"#);
+        assert_eq!(v["pins"][0]["mode"], "i2c", "{v}");
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "i2c_write", "bus": 1, "address": 80, "data": [16, 1, 2, 3]}"#,
+        );
+        assert!(v.get("error").is_none(), "{v}");
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "i2c_transfer", "bus": 1, "address": 80, "write": [16], "count": 3}"#,
+        );
+        assert_eq!(v["data"], serde_json::json!([1, 2, 3]), "{v}");
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "i2c_read", "bus": 1, "address": 80, "count": 2}"#,
+        );
+        assert_eq!(v["data"], serde_json::json!([255, 255]), "{v}");
+        // Each action is one transaction: the write and the read of a
+        // transfer are not split (a repeated start, one STOP).
+        assert_eq!(
+            bus.seen.lock().unwrap()[..],
+            [
+                Seen {
+                    address: 0x50,
+                    write: vec![16, 1, 2, 3],
+                    read: 0
+                },
+                Seen {
+                    address: 0x50,
+                    write: vec![16],
+                    read: 3
+                },
+                Seen {
+                    address: 0x50,
+                    write: vec![],
+                    read: 2
+                },
+            ]
+        );
+        // `piconet i2c ADDR scan`: a one-byte read at each address.
+        let answering: Vec<u64> = (0x08..=0x77)
+            .filter(|a| {
+                let line =
+                    format!(r#"{{"action": "i2c_read", "bus": 1, "address": {a}, "count": 1}}"#);
+                ask(&mut e, 0, &line).get("error").is_none()
+            })
+            .collect();
+        assert_eq!(answering, [0x50]);
+    }
+
+    #[test]
+    fn i2c_errors_are_the_contracts_classes_and_change_nothing() {
+        let (mut e, bus) = i2c_engine();
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "i2c_read", "bus": 1, "address": 80, "count": 1}"#,
+        );
+        assert_eq!(
+            error_of(&v),
+            (
+                "ValueError",
+                "i2c bus 1 is not set up: send i2c_setup first"
+            )
+        );
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "i2c_setup", "bus": 1, "sda": 4, "scl": 3}"#,
+        );
+        assert_eq!(
+            error_of(&v),
+            (
+                "ValueError",
+                "pin 4 cannot be sda of i2c bus 1: it must be one of pins 2"
+            )
+        );
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "i2c_setup", "bus": 0, "sda": 2, "scl": 3}"#,
+        );
+        let (class, msg) = error_of(&v);
+        assert_eq!(class, "ValueError");
+        assert!(msg.contains("has no pins on this board"), "{msg}");
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "i2c_setup", "bus": 1, "sda": 2, "scl": 3, "frequency": 400000}"#,
+        );
+        let (class, msg) = error_of(&v);
+        assert_eq!(class, "OSError");
+        assert!(msg.contains("dtparam=i2c_arm_baudrate"), "{msg}");
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "i2c_setup", "bus": 1, "sda": 2, "scl": 3}"#,
+        );
+        assert!(v.get("error").is_none(), "{v}");
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "i2c_read", "bus": 1, "address": 81, "count": 1}"#,
+        );
+        assert_eq!(
+            error_of(&v),
+            ("OSError", "no device answered at address 0x51 on i2c bus 1")
+        );
+        for bad in [
+            r#"{"action": "i2c_read", "bus": 1, "address": 128, "count": 1}"#,
+            r#"{"action": "i2c_read", "bus": 1, "address": -1, "count": 1}"#,
+            r#"{"action": "i2c_read", "bus": 1, "address": 80, "count": 257}"#,
+            r#"{"action": "i2c_read", "bus": 1, "address": 80, "count": 0}"#,
+            r#"{"action": "i2c_write", "bus": 1, "address": 80, "data": [256]}"#,
+            r#"{"action": "i2c_write", "bus": 1, "address": 80, "data": []}"#,
+        ] {
+            let v = ask(&mut e, 0, bad);
+            assert_eq!(error_of(&v).0, "ValueError", "{bad}: {v}");
+        }
+        let seen = bus.seen.lock().unwrap().len();
+        assert_eq!(seen, 1, "refused requests never reach the bus");
+        *bus.fail.lock().unwrap() = Some(110);
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "i2c_write", "bus": 1, "address": 80, "data": [0, 9]}"#,
+        );
+        let (class, msg) = error_of(&v);
+        assert_eq!(class, "OSError");
+        assert!(
+            msg.starts_with("i2c bus 1, address 0x50: ") && msg.contains("ETIMEDOUT"),
+            "{msg}"
+        );
+        *bus.fail.lock().unwrap() = Some(121);
+        let v = ask(
+            &mut e,
+            0,
+            r#"{"action": "i2c_read", "bus": 1, "address": 80, "count": 1}"#,
+        );
+        assert_eq!(
+            error_of(&v),
+            ("OSError", "no device answered at address 0x50 on i2c bus 1")
+        );
+    }
+
+    #[test]
+    fn the_board_lists_what_it_was_given() {
+        let root = tempfile::tempdir().unwrap();
+        let mut both = pwm_engine(root.path());
+        let (mut i2c_only, _) = i2c_engine();
+        let mut plain = piconet_engine::Engine::new(board(None), piconet_engine::Config::default());
+        for action in ["i2c_setup", "i2c_write", "i2c_read", "i2c_transfer"] {
+            assert!(listed(&mut i2c_only, action), "{action}");
+            assert!(!listed(&mut plain, action), "{action}");
+        }
+        assert!(!listed(&mut i2c_only, "write_pwm"));
+        assert!(listed(&mut both, "write_pwm"));
+        assert!(!listed(&mut both, "i2c_read"));
+        assert!(!listed(&mut plain, "read_adc"));
+        for always in ["setup_pin", "write_pin", "read_pin"] {
+            assert!(listed(&mut plain, always), "{always}");
+        }
+        let fake = crate::i2c_linux::tests::FakeBus::new();
+        let i2c = LinuxI2c::with_adapters(vec![(
+            crate::i2c_linux::tests::mapping(1, 3, 40),
+            Box::new(fake) as Box<dyn crate::i2c_linux::I2cAdapter>,
+        )])
+        .unwrap();
+        let err = board(None).with_i2c(i2c).err().unwrap();
+        assert!(err.to_string().contains("--i2c: pin 40"), "{err}");
     }
 
     #[test]

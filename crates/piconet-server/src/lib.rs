@@ -28,6 +28,7 @@ mod connection;
 mod fleet;
 pub mod gpiochip;
 mod host_board;
+pub mod i2c_linux;
 mod leases;
 mod limits;
 pub mod logging;

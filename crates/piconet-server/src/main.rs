@@ -41,6 +41,12 @@ struct Args {
     /// 18=0:0 and 19=0:1).
     #[arg(long = "pwm", value_name = "PIN=CHIP:CHANNEL")]
     pwm: Vec<piconet_server::pwm_sysfs::PwmMapping>,
+    /// With a gpiochip board: BUS=DEVICE:SDA:SCL[@HZ] serves piconet I2C
+    /// bus BUS (0 or 1) on the kernel adapter DEVICE, whose lines are SDA
+    /// and SCL, clocked at HZ by the device tree (default 100000).
+    /// Raspberry Pi header I2C: 1=/dev/i2c-1:2:3.
+    #[arg(long = "i2c", value_name = "BUS=DEVICE:SDA:SCL[@HZ]")]
+    i2c: Vec<piconet_server::i2c_linux::I2cMapping>,
     /// Certificate (PEM or DER); with --tls-key, serve TLS instead of plaintext.
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -167,6 +173,9 @@ fn check_combinations(args: &Args) -> Result<(), String> {
         BoardSpec::Sim if !args.pwm.is_empty() => {
             Err("--pwm needs a gpiochip board: the simulated board has PWM on every pin".into())
         }
+        BoardSpec::Sim if !args.i2c.is_empty() => {
+            Err("--i2c needs a gpiochip board: the simulated board has its own buses".into())
+        }
         BoardSpec::GpioChip(_) if args.update_public_key.is_some() => Err(
             "--update-public-key is for the simulated board: piconetd on a GPIO chip is \
              updated as a program (cargo install), not with firmware images"
@@ -254,7 +263,10 @@ fn run(args: Args) -> ExitCode {
         listen: args.listen,
         board: args.board,
         led_line: args.led_line,
-        peripherals: piconet_server::Peripherals { pwm: args.pwm },
+        peripherals: piconet_server::Peripherals {
+            pwm: args.pwm,
+            i2c: args.i2c,
+        },
         tls: args
             .tls_cert
             .zip(args.tls_key)

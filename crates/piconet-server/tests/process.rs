@@ -292,6 +292,15 @@ fn nonsense_flags_are_refused_with_a_reason() {
     assert!(e.contains("--pwm needs a gpiochip board"), "{e}");
     let e = refused(&["--board", "gpiochip:/dev/gpiochip0", "--pwm", "18:0"]);
     assert!(e.contains("PIN=CHIP:CHANNEL"), "{e}");
+    let e = refused(&["--i2c", "1=/dev/i2c-1:2:3"]);
+    assert!(e.contains("--i2c needs a gpiochip board"), "{e}");
+    let e = refused(&[
+        "--board",
+        "gpiochip:/dev/gpiochip0",
+        "--i2c",
+        "2=/dev/i2c-2:2:3",
+    ]);
+    assert!(e.contains("the bus must be 0 or 1"), "{e}");
 }
 
 /// `n` consecutive loopback ports nobody listens on right now; the first.

@@ -1,6 +1,6 @@
-//! The Pico W's settings (WiFi credentials, TCP port, TLS identity) kept in
-//! a reserved region of NOR flash, so a user provisions a board over USB
-//! instead of rebuilding the firmware.
+//! The Pico W's settings (WiFi credentials, TCP port, TLS identity, client
+//! list) kept in a reserved region of NOR flash, so a user provisions a
+//! board over USB instead of rebuilding the firmware.
 //!
 //! Storage is the `sequential-storage` crate's map: items are appended with
 //! a CRC and old ones invalidated only after the new one is complete, so a
@@ -55,6 +55,10 @@ pub const MAX_PASSWORD: usize = 64;
 pub const MAX_CERT: usize = 2048;
 /// Largest private key (DER, SEC1 or PKCS#8); EC P-256 is about 140 B.
 pub const MAX_KEY: usize = 256;
+
+/// Largest client list record: 8 clients of 75 bytes (name length and
+/// 32 bytes, SHA-256, role, pins) plus a version and a count byte.
+pub const MAX_CLIENTS_RECORD: usize = 2 + 8 * 75;
 
 /// The port the server listens on unless provisioned otherwise.
 pub const DEFAULT_PORT: u16 = 12345;

@@ -15,6 +15,9 @@ pub(crate) enum Key {
     Wifi = 1,
     Port = 2,
     Tls = 3,
+    /// The client list: an opaque record the engine encodes (it owns the
+    /// client type).
+    Clients = 4,
 }
 
 /// Why a record could not be written or read.

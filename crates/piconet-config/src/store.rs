@@ -119,12 +119,36 @@ impl<F: MultiwriteNorFlash> ConfigStore<F> {
         self.store(Key::Tls, &rec[..n], buf).await
     }
 
+    /// Store the client list record (the engine encodes it; at most
+    /// [`crate::MAX_CLIENTS_RECORD`] bytes). An empty record removes it:
+    /// no client authentication from the next boot.
+    pub async fn set_clients(&mut self, record: &[u8], buf: &mut [u8]) -> Result<(), ConfigError> {
+        if record.len() > crate::MAX_CLIENTS_RECORD {
+            return Err(ConfigError::Invalid("the client list record is too long"));
+        }
+        if record.is_empty() {
+            return Ok(self.map.remove_item(buf, &(Key::Clients as u8)).await?);
+        }
+        self.store(Key::Clients, record, buf).await
+    }
+
+    /// The stored client list record, if any (kept apart from
+    /// [`ConfigStore::load`]: a list alone does not make a board
+    /// provisioned, so it keeps its build-time WiFi).
+    pub async fn clients<'b>(
+        &mut self,
+        buf: &'b mut [u8],
+    ) -> Result<Option<&'b [u8]>, ConfigError> {
+        self.fetch(Key::Clients, buf).await
+    }
+
     /// Forget the TLS identity: the server goes back to plaintext.
     pub async fn clear_tls(&mut self, buf: &mut [u8]) -> Result<(), ConfigError> {
         Ok(self.map.remove_item(buf, &(Key::Tls as u8)).await?)
     }
 
-    /// Erase the whole region (every setting back to its default).
+    /// Erase the whole region (every setting back to its default, the
+    /// client list too).
     pub async fn erase(&mut self) -> Result<(), ConfigError> {
         Ok(self.map.erase_all().await?)
     }

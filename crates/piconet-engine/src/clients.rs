@@ -216,7 +216,7 @@ impl<'a> TryFrom<ClientEntry<'a>> for Client {
 }
 
 /// The board's client list: empty means no client authentication.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Clients {
     list: heapless::Vec<Client, MAX_CLIENTS>,
 }

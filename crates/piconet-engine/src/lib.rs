@@ -20,6 +20,8 @@ extern crate alloc;
 
 mod action;
 pub mod board;
+#[cfg(feature = "settings")]
+mod client_record;
 pub mod clients;
 mod engine;
 mod error;

@@ -1,5 +1,5 @@
-//! The board's stored settings (WiFi network, port, TLS identity), as the
-//! provisioning actions reach them.
+//! The board's stored settings (WiFi network, port, TLS identity, client
+//! list), as the provisioning actions reach them.
 //!
 //! The engine stays synchronous: [`SettingsStore`] is a blocking interface.
 //! [`FlashSettings`] provides it over `piconet-config`'s store by running
@@ -7,6 +7,8 @@
 //! firmware's, through `BlockingAsync`) or RAM they complete at once.
 
 pub use piconet_config::{ConfigError, Settings};
+
+use crate::clients::Clients;
 
 /// Where a command came from. Changing the settings needs physical access:
 /// only [`Origin::Local`] lines may do it.
@@ -20,7 +22,9 @@ pub enum Origin {
 }
 
 /// Blocking access to the stored settings. Changes apply at the board's
-/// next boot; reads return what is stored, not what is running.
+/// next boot; reads return what is stored, not what is running. The
+/// client list is the exception: `set_clients` applies it at once and
+/// stores it here for the boots after.
 pub trait SettingsStore {
     /// Store the WiFi network (the SSID and password replace the old pair).
     fn set_wifi(&mut self, ssid: &str, password: &str) -> Result<(), ConfigError>;
@@ -34,6 +38,11 @@ pub trait SettingsStore {
     fn clear_all(&mut self) -> Result<(), ConfigError>;
     /// Read what is stored (defaults for what is not).
     fn load(&mut self) -> Result<Settings, ConfigError>;
+    /// Store the client list (an empty one removes it).
+    fn set_clients(&mut self, clients: &Clients) -> Result<(), ConfigError>;
+    /// The stored client list (empty if none): [`ConfigError::Corrupted`]
+    /// if what is stored is not a list this engine would take.
+    fn load_clients(&mut self) -> Result<Clients, ConfigError>;
 }
 
 #[cfg(feature = "settings")]
@@ -45,9 +54,11 @@ mod flash {
 
     use embassy_futures::block_on;
     use embedded_storage_async::nor_flash::MultiwriteNorFlash;
-    use piconet_config::{ConfigError, ConfigStore, Settings, BUFFER_SIZE};
+    use piconet_config::{ConfigError, ConfigStore, Settings, BUFFER_SIZE, MAX_CLIENTS_RECORD};
 
     use super::SettingsStore;
+    use crate::client_record;
+    use crate::clients::Clients;
 
     /// [`SettingsStore`] over a flash region, through `piconet-config`
     /// (power-fail safe: an interrupted write leaves the previous value).
@@ -98,6 +109,17 @@ mod flash {
         }
         fn load(&mut self) -> Result<Settings, ConfigError> {
             block_on(self.store.load(&mut self.buf))
+        }
+        fn set_clients(&mut self, clients: &Clients) -> Result<(), ConfigError> {
+            let mut record = [0u8; MAX_CLIENTS_RECORD];
+            let n = client_record::encode(clients, &mut record);
+            block_on(self.store.set_clients(&record[..n], &mut self.buf))
+        }
+        fn load_clients(&mut self) -> Result<Clients, ConfigError> {
+            match block_on(self.store.clients(&mut self.buf))? {
+                None => Ok(Clients::default()),
+                Some(record) => client_record::decode(record).map_err(|_| ConfigError::Corrupted),
+            }
         }
     }
 }

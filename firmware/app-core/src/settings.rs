@@ -10,7 +10,8 @@
 use core::ops::Range;
 
 use embedded_storage_async::nor_flash::MultiwriteNorFlash;
-use piconet_config::{ConfigStore, Settings};
+use piconet_config::{ConfigError, ConfigStore, Settings};
+use piconet_engine::{Board, Engine};
 
 /// Where the settings in effect came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,4 +72,22 @@ pub fn choose<E>(loaded: Result<Settings, E>) -> (Source, Option<Settings>) {
         Ok(_) => (Source::Build, None),
         Err(_) => (Source::FlashUnreadable, None),
     }
+}
+
+/// Give `engine` the client list stored in its board's settings (once, at
+/// boot, before any connection), so a list set with `set_clients`
+/// survives a reset. A board without a store, or with no list stored,
+/// keeps none (no client authentication).
+///
+/// A stored list that cannot be read is an error and the engine keeps no
+/// list: the caller must then serve no network connection at all, since
+/// going on without one would let everyone in (USB still works, and a
+/// `set_clients` over it stores a readable list again).
+pub fn restore_clients<B: Board>(engine: &mut Engine<B>) -> Result<(), ConfigError> {
+    let Some(store) = engine.board_mut().settings() else {
+        return Ok(());
+    };
+    let clients = store.load_clients()?;
+    engine.set_clients(clients);
+    Ok(())
 }

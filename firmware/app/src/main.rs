@@ -259,6 +259,10 @@ async fn main(spawner: Spawner) {
         config,
     ));
     let shared = SHARED.get();
+    // The stored client list, before any connection. One that cannot be
+    // read serves no network at all (see `restore_clients`).
+    let clients_readable =
+        piconet_app_core::settings::restore_clients(&mut *shared.engine.lock().await).is_ok();
     spawner.spawn(led_task().unwrap());
     spawner.spawn(lease_task().unwrap());
     spawner.spawn(edge_task().unwrap());
@@ -301,6 +305,7 @@ async fn main(spawner: Spawner) {
     // An identity that is configured but does not parse serves nothing
     // rather than falling back to plaintext.
     match boot.tls.map(|(cert, key)| tls_setup(rng, cert, key)) {
+        _ if !clients_readable => {}
         None => spawn_sockets(&spawner, stack, boot.port, None),
         Some(Some(tls)) => {
             TLS_ON.store(true, core::sync::atomic::Ordering::Relaxed);

@@ -16,7 +16,10 @@
 //! The same store (the engine's `FlashSettings` over that partition) is
 //! the board's `SettingsStore`: `set_wifi`, `set_port`, `set_tls`,
 //! `clear_tls`, `clear_config` from the USB cable write it; they apply at
-//! the next boot. `set_tls` first has MbedTLS parse the certificate and
+//! the next boot. `set_clients` writes the client list there too (it
+//! applies at once; `main` reads it back at boot with app-core's
+//! `settings::restore_clients`); a list alone does not count as a
+//! provisioned setting above. `set_tls` first has MbedTLS parse the certificate and
 //! key: an identity it cannot use would otherwise only show at the next
 //! boot, as a board that serves nothing over the network.
 
@@ -25,6 +28,7 @@ use mbedtls_rs::{Certificate, PrivateKey, X509};
 use piconet_app_core::settings::{choose, Source};
 use piconet_config::{ConfigError, Settings};
 use piconet_engine::settings::{FlashSettings, SettingsStore};
+use piconet_engine::Clients;
 use static_cell::StaticCell;
 
 use crate::build_config;
@@ -52,6 +56,12 @@ impl SettingsStore for PicoSettings {
     }
     fn load(&mut self) -> Result<Settings, ConfigError> {
         self.0.load()
+    }
+    fn set_clients(&mut self, clients: &Clients) -> Result<(), ConfigError> {
+        self.0.set_clients(clients)
+    }
+    fn load_clients(&mut self) -> Result<Clients, ConfigError> {
+        self.0.load_clients()
     }
 }
 

@@ -1,9 +1,14 @@
 //! The client list actions: `set_clients` (the USB cable, or an admin once
 //! a list exists) and `get_clients`. Both answer with the list.
+//!
+//! A board with a settings store (the firmware's CONFIG flash) keeps the
+//! list there, so it survives a reset; the list is stored before it is
+//! applied, so a store that fails changes nothing.
 
 use crate::board::Board;
 use crate::clients::{Client, Clients, Denied};
 use crate::engine::{After, Engine};
+use crate::error::EngineError;
 use crate::settings::Origin;
 use crate::time::Instant;
 use piconet_protocol::action::clients::ClientList;
@@ -35,10 +40,17 @@ impl<B: Board> Engine<B> {
             .map(Client::try_from)
             .collect::<Result<heapless::Vec<Client, { crate::clients::MAX_CLIENTS }>, _>>()
             .and_then(Clients::new);
-        match clients {
-            Ok(clients) => self.set_clients(clients),
+        let clients = match clients {
+            Ok(clients) => clients,
             Err(e) => return write_failure(out, Some(echo), &e).map(|()| After::Nothing),
+        };
+        if let Some(store) = self.board.settings() {
+            if let Err(e) = store.set_clients(&clients) {
+                return write_failure(out, Some(echo), &EngineError::from(e))
+                    .map(|()| After::Nothing);
+            }
         }
+        self.set_clients(clients);
         self.answer(now, command, echo, out, Ok(()), |e, (), w| {
             write_clients(&e.clients, w)?;
             Ok(After::Nothing)

@@ -461,3 +461,81 @@ fn pwm_leases_are_owned_and_i2c_needs_every_pin() {
     denied(&mut e, t, net(HA, 1), read);
     ok(&mut e, t, net(BENCH, 2), read);
 }
+
+/// A board over `flash` (a power cycle keeps the flash, nothing else).
+fn boot_over(flash: piconet_config::ram::RamFlash<2>) -> Engine<TestBoard> {
+    let store = crate::settings::FlashSettings::new(flash, 0..8192).unwrap();
+    Engine::new(
+        TestBoard::new().with_settings_store(store),
+        Config::default(),
+    )
+}
+
+fn flash_of(e: &mut Engine<TestBoard>) -> piconet_config::ram::RamFlash<2> {
+    e.board_mut().take_settings().unwrap().into_flash()
+}
+
+#[test]
+fn a_board_with_settings_keeps_the_list_over_a_power_cycle() {
+    let mut e = Engine::new(TestBoard::new().with_settings(), Config::default());
+    let line = format!(r#"{{"action": "set_clients", "clients": {}}}"#, list_json());
+    let set = ok(&mut e, T, usb(), &line);
+    let mut e = boot_over(flash_of(&mut e));
+    // What the firmware does at boot: the stored list into the engine.
+    let stored = e.board_mut().settings().unwrap().load_clients().unwrap();
+    assert_eq!(stored.as_slice().len(), 4);
+    // A list alone is not a provisioned board: its build-time WiFi stays.
+    let settings = e.board_mut().settings().unwrap().load().unwrap();
+    assert_eq!(settings, piconet_config::Settings::default());
+    e.set_clients(stored);
+    let got = ok(&mut e, T, net(TV, 1), r#"{"action": "get_clients"}"#);
+    assert_eq!(got["clients"], set["clients"]);
+
+    // Changed by an admin over the network: stored too.
+    let line = format!(
+        r#"{{"action": "set_clients", "clients": [{{"name": "laptop", "sha256": "{}", "role": "admin"}}]}}"#,
+        hex(LAPTOP)
+    );
+    ok(&mut e, T, net(LAPTOP, 2), &line);
+    let mut e = boot_over(flash_of(&mut e));
+    let stored = e.board_mut().settings().unwrap().load_clients().unwrap();
+    assert_eq!(stored.as_slice().len(), 1);
+    assert_eq!(stored.as_slice()[0].sha256, LAPTOP);
+
+    // Cleared: nothing stored, no authentication after the next boot.
+    e.set_clients(stored);
+    ok(
+        &mut e,
+        T,
+        usb(),
+        r#"{"action": "set_clients", "clients": []}"#,
+    );
+    let mut e = boot_over(flash_of(&mut e));
+    let stored = e.board_mut().settings().unwrap().load_clients().unwrap();
+    assert!(stored.is_empty());
+}
+
+#[test]
+fn a_list_the_flash_cannot_store_is_not_applied() {
+    let mut e = Engine::new(TestBoard::new().with_settings(), Config::default());
+    let mut flash = flash_of(&mut e);
+    flash.cut_power_after(0);
+    let mut e = boot_over(flash);
+    let line = format!(r#"{{"action": "set_clients", "clients": {}}}"#, list_json());
+    let v = send(&mut e, T, usb(), &line);
+    assert_eq!(v["exception"], "OSError", "{v}");
+    assert!(e.clients().is_empty(), "nothing changed");
+    // Network lines are still served as on a board without a list.
+    ok(&mut e, T, Peer::network(ConnId(3)), r#"{"action": "ping"}"#);
+}
+
+#[test]
+fn clear_config_forgets_the_stored_list() {
+    let mut e = Engine::new(TestBoard::new().with_settings(), Config::default());
+    let line = format!(r#"{{"action": "set_clients", "clients": {}}}"#, list_json());
+    ok(&mut e, T, usb(), &line);
+    ok(&mut e, T, usb(), r#"{"action": "clear_config"}"#);
+    let mut e = boot_over(flash_of(&mut e));
+    let stored = e.board_mut().settings().unwrap().load_clients().unwrap();
+    assert!(stored.is_empty());
+}

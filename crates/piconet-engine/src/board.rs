@@ -129,6 +129,24 @@ pub trait Board {
     /// The board's I2C controllers. Boards without (`None`) refuse the
     /// `i2c_*` actions; `list_actions` leaves them out.
     fn i2c(&mut self) -> Option<&mut dyn I2c>;
+
+    /// Edge detection the board turns on for watched pins only (piconetd's
+    /// GPIO chip: a line request with kernel edge events). `None` on boards
+    /// whose every input reports its edges anyway (the RP2040's GPIO
+    /// interrupts) or that get them from `sim_input`.
+    fn edge_detection(&mut self) -> Option<&mut dyn EdgeDetection>;
+}
+
+/// Edge detection switched per pin. The engine turns it on before the
+/// first watch of a pin starts and off once the last one ended (unwatch,
+/// disconnect, the pin set up as something else); a [`Board::reset`] ends
+/// all of it. While it is on, the board's edge source hands the pin's
+/// edges to [`crate::Engine::edge`].
+pub trait EdgeDetection {
+    /// Start (`on`) or stop detecting `pin`'s edges. `pin` is a configured
+    /// input when it starts; a failure to start refuses the `watch_pin`
+    /// with an `OSError` carrying the message.
+    fn detect_edges(&mut self, pin: u32, on: bool) -> Result<(), BoardError>;
 }
 
 /// What `sim_input` sets on a simulated board.
@@ -316,5 +334,8 @@ impl<B: Board + ?Sized> Board for alloc::boxed::Box<B> {
     }
     fn i2c(&mut self) -> Option<&mut dyn I2c> {
         (**self).i2c()
+    }
+    fn edge_detection(&mut self) -> Option<&mut dyn EdgeDetection> {
+        (**self).edge_detection()
     }
 }

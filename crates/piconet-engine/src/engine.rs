@@ -264,7 +264,9 @@ impl<B: Board> Engine<B> {
         conn: ConnId,
         mut report: impl FnMut(Revert),
     ) -> usize {
+        let before = self.watchers.watched_mask();
         self.watchers.remove(conn);
+        self.stop_unwatched_edges(before);
         let mut reverted = 0;
         // Each revert ends the bound lease (a failed one leaves a retry
         // lease that is not bound), so this visits every pin once.

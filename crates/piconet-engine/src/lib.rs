@@ -40,8 +40,8 @@ pub mod update;
 pub mod watchers;
 
 pub use board::{
-    Adc, Board, BoardError, I2c, I2cError, I2cLine, Level, Mode, PinKind, Pull, Pwm, PwmChannel,
-    PwmState, SimulatedInputs, Thermometer, ADC_VREF,
+    Adc, Board, BoardError, EdgeDetection, I2c, I2cError, I2cLine, Level, Mode, PinKind, Pull, Pwm,
+    PwmChannel, PwmState, SimulatedInputs, Thermometer, ADC_VREF,
 };
 pub use clients::{Client, Clients, ClientsError, Fingerprint, Role};
 pub use engine::{After, Config, Engine, Revert, MAX_I2C_BUSES, RESPONSE_OVERHEAD};

@@ -11,8 +11,8 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::board::{
-    Adc, Board, BoardError, I2c, I2cError, I2cLine, Level, Mode, PinKind, Pull, Pwm, PwmChannel,
-    PwmState, SimulatedInputs, Thermometer,
+    Adc, Board, BoardError, EdgeDetection, I2c, I2cError, I2cLine, Level, Mode, PinKind, Pull, Pwm,
+    PwmChannel, PwmState, SimulatedInputs, Thermometer,
 };
 use crate::pico::{self, GPIO_COUNT};
 use crate::settings::{FlashSettings, SettingsStore};
@@ -99,6 +99,11 @@ pub struct TestBoard {
     /// address pointer.
     memory: [u8; 256],
     pointer: u8,
+    /// With per-pin edge detection (as piconetd's GPIO chip): bit `p` is
+    /// set while pin `p`'s edges are detected.
+    detecting: Option<u64>,
+    /// The next edge detection that starts fails.
+    pub fail_edges: bool,
 }
 
 /// An update slot that only prepares: enough for `update_begin`'s checks.
@@ -148,7 +153,21 @@ impl TestBoard {
             buses: [None; 2],
             memory: [0xff; 256],
             pointer: 0,
+            detecting: None,
+            fail_edges: false,
         }
+    }
+
+    /// With edge detection switched per pin, as piconetd's GPIO chip.
+    pub fn with_edge_detection(mut self) -> Self {
+        self.detecting = Some(0);
+        self
+    }
+
+    /// Bit `p`: pin `p`'s edges are detected (`None` without per-pin
+    /// detection).
+    pub fn detecting(&self) -> Option<u64> {
+        self.detecting
     }
 
     /// With an update slot whose running image has version `running`.
@@ -252,6 +271,9 @@ impl TestBoard {
                 external: p.external,
                 ..Pin::default()
             };
+        }
+        if let Some(mask) = self.detecting.as_mut() {
+            *mask = 0;
         }
         self.resets += 1;
         self.record(Event::Reset);
@@ -372,6 +394,29 @@ impl Board for TestBoard {
 
     fn i2c(&mut self) -> Option<&mut dyn I2c> {
         self.peripherals.then_some(self as &mut dyn I2c)
+    }
+
+    fn edge_detection(&mut self) -> Option<&mut dyn EdgeDetection> {
+        match self.detecting {
+            Some(_) => Some(self),
+            None => None,
+        }
+    }
+}
+
+impl EdgeDetection for TestBoard {
+    fn detect_edges(&mut self, pin: u32, on: bool) -> Result<(), BoardError> {
+        let Some(mask) = self.detecting.as_mut() else {
+            unreachable!("only offered with per-pin detection");
+        };
+        if on && core::mem::take(&mut self.fail_edges) {
+            return Err(BoardError::Io("edge detection failed"));
+        }
+        match on {
+            true => *mask |= 1 << pin,
+            false => *mask &= !(1 << pin),
+        }
+        Ok(())
     }
 }
 

@@ -298,6 +298,11 @@ impl Watchers {
             .fold(0, |m, x| m | 1 << x.pin);
     }
 
+    /// Bit `p`: some connection watches pin `p`.
+    pub(crate) fn watched_mask(&self) -> u64 {
+        self.watched
+    }
+
     /// True when some connection watches `pin`.
     pub(crate) fn is_watched(&self, pin: u32) -> bool {
         pin < u64::BITS && self.watched & (1 << pin) != 0

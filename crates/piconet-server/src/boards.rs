@@ -8,6 +8,7 @@ use piconet_sim::sim_flash::{sim_image, SimFlash};
 use piconet_sim::SimBoard;
 
 use crate::clock::Clock;
+use crate::edges::EdgeReceiver;
 use crate::gpiochip::{GpioChipBoard, GpioChipError, MappedPinError};
 use crate::host_board::HostBoard;
 use crate::i2c_linux::{I2cMapping, I2cSetupError, LinuxI2c};
@@ -74,14 +75,16 @@ pub struct Peripherals {
 
 impl BoardSpec {
     /// `update`: the public key the sim board's images must be signed
-    /// with and the version of its factory image.
+    /// with and the version of its factory image. With the board comes
+    /// the end of its edge queue for [`crate::edges::pump`] (`None` for the
+    /// simulated board, whose edges come from `sim_input`).
     pub(crate) fn open(
         &self,
         clock: Clock,
         led: Option<u32>,
         update: Option<([u8; 32], &str)>,
         peripherals: &Peripherals,
-    ) -> Result<Box<dyn Board + Send>, BoardOpenError> {
+    ) -> Result<(Box<dyn Board + Send>, Option<EdgeReceiver>), BoardOpenError> {
         // The simulated board has its own thermometer; the GPIO chip's
         // host answers with its CPU thermal zone.
         let thermal = match self {
@@ -90,6 +93,7 @@ impl BoardSpec {
                 crate::thermal::SYSFS_THERMAL,
             )),
         };
+        let mut edges = None;
         let board: Box<dyn Board + Send> = match self {
             BoardSpec::Sim => {
                 let epoch = clock.epoch_ns();
@@ -103,7 +107,9 @@ impl BoardSpec {
                 })
             }
             BoardSpec::GpioChip(path) => {
-                let mut board = GpioChipBoard::open(path, led, clock.epoch_ns())?;
+                let (sender, receiver) = crate::edges::channel(clock);
+                edges = Some(receiver);
+                let mut board = GpioChipBoard::open(path, led, clock.epoch_ns(), sender)?;
                 if !peripherals.pwm.is_empty() {
                     let root = std::path::Path::new(crate::pwm_sysfs::SYSFS_PWM);
                     board = board.with_pwm(SysfsPwm::open(root, &peripherals.pwm)?)?;
@@ -114,7 +120,7 @@ impl BoardSpec {
                 Box::new(board)
             }
         };
-        Ok(Box::new(HostBoard::new(board).with_thermal(thermal)))
+        Ok((Box::new(HostBoard::new(board).with_thermal(thermal)), edges))
     }
 }
 

@@ -4,19 +4,31 @@
 //! header's GPIOs are BCM numbers on the main chip. The kernel access sits
 //! behind [`Lines`] so the mapping from the engine's calls to line requests
 //! is tested without hardware.
+//!
+//! A watched input's line is requested with edge detection (both edges:
+//! the engine filters by each watch's `edge`); a reader task takes the
+//! kernel's events, timestamped by the kernel, to [`crate::edges`]. The
+//! edge request ends with the pin's last watch.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use piconet_engine::{
-    Board, BoardError, I2c, I2cError, I2cLine, Instant, Level, Mode, PinKind, Pull, Pwm,
-    PwmChannel, PwmState,
+    Board, BoardError, EdgeDetection, I2c, I2cError, I2cLine, Instant, Level, Mode, PinKind, Pull,
+    Pwm, PwmChannel, PwmState,
 };
 use piconet_protocol::response::ObjectWriter;
 use piconet_protocol::sink::Full;
 
+use crate::edges::{EdgeSender, KernelEdge, LineEdges};
 use crate::i2c_linux::LinuxI2c;
 use crate::pwm_sysfs::SysfsPwm;
+
+/// Edge events the kernel buffers per line request before it drops them
+/// (counted in `edges_lost` from the gaps in its seqnos). The kernel's
+/// default is 16 per line; it allows up to 1024.
+pub const KERNEL_EVENT_BUFFER: u32 = 256;
 
 /// How one line is to be requested.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +38,9 @@ pub struct LineConfig {
     /// The bias; `Pull::None` leaves the line's bias as it is, so chips
     /// without bias support still work.
     pub pull: Pull,
+    /// An input's edges are detected and sent to the [`EdgeSender`] the
+    /// lines were opened with (inputs only).
+    pub edges: bool,
 }
 
 /// Access to the lines of one chip.
@@ -35,7 +50,10 @@ pub trait Lines: Send {
     /// The chip's label, e.g. "pinctrl-rp1".
     fn label(&self) -> &str;
     /// Request `offset` with `cfg`, or reconfigure it if already held (so an
-    /// output never glitches through a release).
+    /// output never glitches through a release). With `cfg.edges`, every
+    /// edge the kernel reports on the line goes to the lines'
+    /// [`EdgeSender`] (through [`LineEdges::deliver`]) until a request
+    /// without it or a release.
     fn request(&mut self, offset: u32, cfg: LineConfig) -> Result<(), String>;
     /// Whether `offset` is held.
     fn is_requested(&self, offset: u32) -> bool;
@@ -63,12 +81,33 @@ pub struct CdevLines {
     path: PathBuf,
     label: String,
     num_lines: u32,
-    held: HashMap<u32, gpiocdev::Request>,
+    held: HashMap<u32, Held>,
+    edges: EdgeSender,
+}
+
+/// One requested line.
+struct Held {
+    /// Shared with the line's edge reader, which reads its events.
+    request: Arc<gpiocdev::Request>,
+    /// The task reading the line's edge events, while detection is on.
+    reader: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        // The reader holds the request too: the line goes back to the
+        // kernel once the aborted task is dropped (at once, on the
+        // runtime's next turn).
+        if let Some(reader) = self.reader.take() {
+            reader.abort();
+        }
+    }
 }
 
 impl CdevLines {
-    /// Open `path` and read its line count.
-    pub fn open(path: &Path) -> Result<Self, GpioChipError> {
+    /// Open `path` and read its line count; edges of watched lines go to
+    /// `edges`.
+    pub fn open(path: &Path, edges: EdgeSender) -> Result<Self, GpioChipError> {
         let err = |source| GpioChipError {
             path: path.to_owned(),
             source,
@@ -81,7 +120,78 @@ impl CdevLines {
             label: info.label,
             num_lines: info.num_lines,
             held: HashMap::new(),
+            edges,
         })
+    }
+
+    /// Start the task that reads `request`'s edge events into `line`.
+    fn spawn_reader(
+        request: Arc<gpiocdev::Request>,
+        line: LineEdges,
+    ) -> Result<tokio::task::AbortHandle, String> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| "edge events need piconetd's runtime".to_owned())?;
+        Ok(runtime.spawn(read_edges(request, line)).abort_handle())
+    }
+}
+
+/// The request's file descriptor for tokio's reactor.
+struct RequestFd(Arc<gpiocdev::Request>);
+
+impl std::os::fd::AsRawFd for RequestFd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+/// Read edge events as the kernel reports them, until aborted or the
+/// request fails.
+async fn read_edges(request: Arc<gpiocdev::Request>, mut line: LineEdges) {
+    use tokio::io::unix::AsyncFd;
+    // SAFETY: the descriptor is the request's, which `RequestFd` owns (a
+    // share of it): it stays open, the same file, for as long as the
+    // `AsyncFd` lives.
+    let registered = unsafe {
+        AsyncFd::register_with_interest(RequestFd(request), tokio::io::Interest::READABLE)
+    };
+    let fd = match registered {
+        Ok(fd) => fd,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot wait for GPIO edge events: this line's watch gets none");
+            return;
+        }
+    };
+    loop {
+        let mut ready = match fd.readable().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "waiting for GPIO edge events failed: this line's watch gets no more");
+                return;
+            }
+        };
+        let request = &fd.get_ref().0;
+        // Read only what is there: a read of an empty request blocks.
+        match request.has_edge_event() {
+            Ok(true) => match request.read_edge_event() {
+                Ok(e) => {
+                    line.deliver(KernelEdge {
+                        offset: e.offset,
+                        rising: e.kind == gpiocdev::line::EdgeKind::Rising,
+                        timestamp_ns: e.timestamp_ns,
+                        line_seqno: e.line_seqno,
+                    });
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "reading a GPIO edge event failed: this line's watch gets no more");
+                    return;
+                }
+            },
+            Ok(false) => ready.clear_ready(),
+            Err(e) => {
+                tracing::error!(error = %e, "polling for GPIO edge events failed: this line's watch gets no more");
+                return;
+            }
+        }
     }
 }
 
@@ -106,6 +216,7 @@ impl Lines for CdevLines {
         let mut b = gpiocdev::Request::builder();
         b.on_chip(&self.path)
             .with_consumer("piconetd")
+            .with_kernel_event_buffer_size(KERNEL_EVENT_BUFFER)
             .with_line(offset);
         match cfg.output {
             Some(high) => b.as_output(value(high)),
@@ -116,11 +227,47 @@ impl Lines for CdevLines {
             Pull::Down => b.with_bias(gpiocdev::line::Bias::PullDown),
             Pull::None => &mut b,
         };
-        if let Some(held) = self.held.get(&offset) {
-            return held.reconfigure(&b.config()).map_err(|e| e.to_string());
+        let edges = cfg.edges && cfg.output.is_none();
+        if edges {
+            // Kernel timestamps on CLOCK_MONOTONIC, the clock `edges` puts
+            // on the engine's.
+            b.with_edge_detection(gpiocdev::line::EdgeDetection::BothEdges)
+                .with_event_clock(gpiocdev::line::EventClock::Monotonic);
         }
-        let req = b.request().map_err(|e| e.to_string())?;
-        self.held.insert(offset, req);
+        let request = match self.held.get(&offset) {
+            Some(held) => {
+                held.request
+                    .reconfigure(&b.config())
+                    .map_err(|e| e.to_string())?;
+                held.request.clone()
+            }
+            None => {
+                let request = Arc::new(b.request().map_err(|e| e.to_string())?);
+                self.held.insert(
+                    offset,
+                    Held {
+                        request: request.clone(),
+                        reader: None,
+                    },
+                );
+                request
+            }
+        };
+        let Some(held) = self.held.get_mut(&offset) else {
+            unreachable!("held above");
+        };
+        match (edges, held.reader.is_some()) {
+            (true, false) => {
+                let reader = Self::spawn_reader(request, self.edges.line(offset))?;
+                held.reader = Some(reader);
+            }
+            (false, true) => {
+                if let Some(reader) = held.reader.take() {
+                    reader.abort();
+                }
+            }
+            _ => {}
+        }
         Ok(())
     }
 
@@ -137,13 +284,13 @@ impl Lines for CdevLines {
     }
 
     fn set(&mut self, offset: u32, high: bool) -> Result<(), String> {
-        let req = self.held.get(&offset).ok_or("line not requested")?;
+        let req = &self.held.get(&offset).ok_or("line not requested")?.request;
         req.set_value(offset, value(high))
             .map_err(|e| e.to_string())
     }
 
     fn get(&mut self, offset: u32) -> Result<bool, String> {
-        let req = self.held.get(&offset).ok_or("line not requested")?;
+        let req = &self.held.get(&offset).ok_or("line not requested")?.request;
         req.value(offset)
             .map(|v| v == gpiocdev::line::Value::Active)
             .map_err(|e| e.to_string())
@@ -161,26 +308,46 @@ pub struct GpioChipBoard<L = CdevLines> {
     pwm: Option<SysfsPwm>,
     /// The `--i2c` buses; `None` without any.
     i2c: Option<LinuxI2c>,
+    /// The pull of each line set up as an input (re-requested with it when
+    /// its edge detection starts or stops).
+    inputs: HashMap<u32, Pull>,
+    /// Lines whose edges are detected (some connection watches them).
+    detecting: std::collections::HashSet<u32>,
+    /// Where the lines' edges go, for `edges_lost`.
+    edges: EdgeSender,
 }
 
 impl GpioChipBoard<CdevLines> {
     /// Open the chip at `path`; `led`, if given, is a line driven as the
-    /// status LED and kept from clients.
-    pub fn open(path: &Path, led: Option<u32>, epoch_ns: u64) -> Result<Self, GpioChipError> {
-        let lines = CdevLines::open(path)?;
+    /// status LED and kept from clients; watched lines' edges go to
+    /// `edges`.
+    pub fn open(
+        path: &Path,
+        led: Option<u32>,
+        epoch_ns: u64,
+        edges: EdgeSender,
+    ) -> Result<Self, GpioChipError> {
+        let lines = CdevLines::open(path, edges.clone())?;
         Ok(Self::with_lines(
             lines,
             path.display().to_string(),
             led,
             epoch_ns,
+            edges,
         ))
     }
 }
 
 impl<L: Lines> GpioChipBoard<L> {
-    /// A board over any [`Lines`]; `time_received` is `epoch_ns` plus the
-    /// engine's clock.
-    pub fn with_lines(lines: L, chip: String, led: Option<u32>, epoch_ns: u64) -> Self {
+    /// A board over any [`Lines`] (sending their edges to `edges`);
+    /// `time_received` is `epoch_ns` plus the engine's clock.
+    pub fn with_lines(
+        lines: L,
+        chip: String,
+        led: Option<u32>,
+        epoch_ns: u64,
+        edges: EdgeSender,
+    ) -> Self {
         let name = format!("Linux GPIO chip {} ({chip})", lines.label());
         let mut board = GpioChipBoard {
             lines,
@@ -190,6 +357,9 @@ impl<L: Lines> GpioChipBoard<L> {
             epoch_ns,
             pwm: None,
             i2c: None,
+            inputs: HashMap::new(),
+            detecting: std::collections::HashSet::new(),
+            edges,
         };
         board.claim_led();
         board
@@ -246,11 +416,21 @@ impl<L: Lines> GpioChipBoard<L> {
             let cfg = LineConfig {
                 output: Some(false),
                 pull: Pull::None,
+                edges: false,
             };
             if let Err(e) = self.lines.request(led, cfg) {
                 tracing::warn!(line = led, error = %e, "cannot claim the status LED line");
             }
         }
+    }
+
+    /// Give `pin`'s line back to the kernel (PWM or I2C takes the pin).
+    /// No longer a line, it has no edge detection for the engine to stop
+    /// when it ends the pin's watches.
+    fn release_line(&mut self, pin: u32) {
+        self.lines.release(pin);
+        self.inputs.remove(&pin);
+        self.detecting.remove(&pin);
     }
 
     fn io(&self, what: &'static str, pin: u32, e: String) -> BoardError {
@@ -295,9 +475,22 @@ impl<L: Lines> Board for GpioChipBoard<L> {
             }),
         };
         self.leave_pwm(pin)?;
+        // An input keeps its edge detection through a new pull; an
+        // output has none (the engine ends its watches).
+        let edges = output.is_none() && self.detecting.contains(&pin);
         self.lines
-            .request(pin, LineConfig { output, pull })
-            .map_err(|e| self.io("requesting the GPIO line failed (see piconetd's log; a pull needs kernel bias support)", pin, e))
+            .request(pin, LineConfig { output, pull, edges })
+            .map_err(|e| self.io("requesting the GPIO line failed (see piconetd's log; a pull needs kernel bias support)", pin, e))?;
+        match output {
+            None => {
+                self.inputs.insert(pin, pull);
+            }
+            Some(_) => {
+                self.inputs.remove(&pin);
+                self.detecting.remove(&pin);
+            }
+        }
+        Ok(())
     }
 
     fn write(&mut self, pin: u32, level: Level) -> Result<(), BoardError> {
@@ -328,6 +521,8 @@ impl<L: Lines> Board for GpioChipBoard<L> {
             pwm.stop_all();
         }
         self.lines.release_all();
+        self.inputs.clear();
+        self.detecting.clear();
         self.claim_led();
         tracing::info!(chip = %self.chip, "reset: every GPIO line and PWM channel released");
     }
@@ -349,6 +544,7 @@ impl<L: Lines> Board for GpioChipBoard<L> {
         info.str("chip", &self.chip)?;
         info.str("chip_label", self.lines.label())?;
         info.uint("lines", self.lines.num_lines().into())?;
+        info.uint("edges_lost", self.edges.lost())?;
         info.uint("uptime_ms", now.as_nanos() / 1_000_000)
     }
 
@@ -381,6 +577,9 @@ impl<L: Lines> Board for GpioChipBoard<L> {
             Some(_) => Some(self),
             None => None,
         }
+    }
+    fn edge_detection(&mut self) -> Option<&mut dyn EdgeDetection> {
+        Some(self)
     }
 }
 
@@ -433,7 +632,7 @@ impl<L: Lines> I2c for GpioChipBoard<L> {
             .check_setup(bus, frequency)?;
         for pin in [sda, scl] {
             self.leave_pwm(pin)?;
-            self.lines.release(pin);
+            self.release_line(pin);
         }
         Ok(())
     }
@@ -475,12 +674,15 @@ impl<L: Lines> Pwm for GpioChipBoard<L> {
     }
 
     fn start_pwm(&mut self, pin: u32, state: PwmState) -> Result<(), BoardError> {
-        let pwm = self.pwm.as_mut().ok_or(BoardError::Unsupported(NO_PWM))?;
+        let pwm = self.pwm.as_ref().ok_or(BoardError::Unsupported(NO_PWM))?;
         if !pwm.has_pin(pin) {
             return Err(BoardError::Unsupported(NO_PWM));
         }
-        self.lines.release(pin);
-        pwm.start_pwm(pin, state)
+        self.release_line(pin);
+        self.pwm
+            .as_mut()
+            .ok_or(BoardError::Unsupported(NO_PWM))?
+            .start_pwm(pin, state)
     }
 
     fn set_pwm(&mut self, pin: u32, state: PwmState) -> Result<(), BoardError> {
@@ -492,67 +694,55 @@ impl<L: Lines> Pwm for GpioChipBoard<L> {
 }
 
 const NO_PWM: &str = "this pin has no PWM channel (piconetd --pwm PIN=CHIP:CHANNEL maps one)";
+impl<L: Lines> EdgeDetection for GpioChipBoard<L> {
+    /// The line is requested again as the input it is, with or without
+    /// edge detection.
+    fn detect_edges(&mut self, pin: u32, on: bool) -> Result<(), BoardError> {
+        let Some(&pull) = self.inputs.get(&pin) else {
+            // The engine asks for inputs only; an output has no detection
+            // to stop.
+            return match on {
+                true => Err(BoardError::Unsupported(
+                    "only an input's edges are detected",
+                )),
+                false => Ok(()),
+            };
+        };
+        let cfg = LineConfig {
+            output: None,
+            pull,
+            edges: on,
+        };
+        let what = match on {
+            true => "requesting edge detection on the GPIO line failed (see piconetd's log; the chip may not have interrupts on that line)",
+            false => "ending edge detection on the GPIO line failed",
+        };
+        self.lines
+            .request(pin, cfg)
+            .map_err(|e| self.io(what, pin, e))?;
+        match on {
+            true => self.detecting.insert(pin),
+            false => self.detecting.remove(&pin),
+        };
+        tracing::debug!(chip = %self.chip, line = pin, on, "edge detection");
+        Ok(())
+    }
+}
+
+/// A fake chip for tests: what was requested, and a stand-in for the
+/// kernel's edge events.
+#[cfg(test)]
+pub(crate) mod fake_lines;
 
 #[cfg(test)]
 mod tests {
+    use super::fake_lines::FakeLines;
     use super::*;
 
-    #[derive(Default)]
-    struct FakeLines {
-        held: HashMap<u32, (LineConfig, bool)>,
-        requests: Vec<(u32, LineConfig, bool)>,
-        fail: bool,
-        /// Levels driven and releases, in order.
-        events: Vec<(&'static str, u32, bool)>,
-    }
-
-    impl Lines for FakeLines {
-        fn num_lines(&self) -> u32 {
-            28
-        }
-        fn label(&self) -> &str {
-            "fake"
-        }
-        fn request(&mut self, offset: u32, cfg: LineConfig) -> Result<(), String> {
-            if self.fail {
-                return Err("EINVAL".into());
-            }
-            let was_held = self.held.contains_key(&offset);
-            self.requests.push((offset, cfg, was_held));
-            self.held
-                .insert(offset, (cfg, cfg.output.unwrap_or(cfg.pull == Pull::Up)));
-            Ok(())
-        }
-        fn is_requested(&self, offset: u32) -> bool {
-            self.held.contains_key(&offset)
-        }
-        fn release(&mut self, offset: u32) {
-            if let Some((_, high)) = self.held.remove(&offset) {
-                self.events.push(("released", offset, high));
-            }
-        }
-        fn release_all(&mut self) {
-            for (offset, (_, high)) in &self.held {
-                self.events.push(("released", *offset, *high));
-            }
-            self.held.clear();
-        }
-        fn set(&mut self, offset: u32, high: bool) -> Result<(), String> {
-            let l = self.held.get_mut(&offset).ok_or("not held")?;
-            l.1 = high;
-            self.events.push(("set", offset, high));
-            Ok(())
-        }
-        fn get(&mut self, offset: u32) -> Result<bool, String> {
-            self.held
-                .get(&offset)
-                .map(|l| l.1)
-                .ok_or_else(|| "not held".into())
-        }
-    }
-
     fn board(led: Option<u32>) -> GpioChipBoard<FakeLines> {
-        GpioChipBoard::with_lines(FakeLines::default(), "/dev/gpiochip0".into(), led, 0)
+        let (edges, _) = crate::edges::channel(crate::clock::Clock::start());
+        let lines = FakeLines::with_edges(edges.clone(), Default::default());
+        GpioChipBoard::with_lines(lines, "/dev/gpiochip0".into(), led, 0, edges)
     }
 
     #[test]
@@ -578,7 +768,8 @@ mod tests {
                     17,
                     LineConfig {
                         output: Some(true),
-                        pull: Pull::None
+                        pull: Pull::None,
+                        edges: false,
                     },
                     false
                 ),
@@ -586,7 +777,8 @@ mod tests {
                     4,
                     LineConfig {
                         output: None,
-                        pull: Pull::Down
+                        pull: Pull::Down,
+                        edges: false,
                     },
                     false
                 ),
@@ -610,7 +802,8 @@ mod tests {
                 5,
                 LineConfig {
                     output: Some(true),
-                    pull: Pull::None
+                    pull: Pull::None,
+                    edges: false,
                 },
                 true
             )
@@ -1103,8 +1296,54 @@ mod tests {
     }
 
     #[test]
+    fn edge_detection_follows_the_input_through_a_new_pull_and_ends_as_output() {
+        let mut b = board(None);
+        let cfg = |output, pull, edges| LineConfig {
+            output,
+            pull,
+            edges,
+        };
+        assert!(b.detect_edges(5, true).is_err(), "not an input yet");
+        assert!(b.detect_edges(5, false).is_ok(), "nothing to stop");
+        b.configure(5, Mode::Input, Pull::Up, None).unwrap();
+        b.detect_edges(5, true).unwrap();
+        assert_eq!(
+            b.lines.requests.last(),
+            Some(&(5, cfg(None, Pull::Up, true), true))
+        );
+        b.configure(5, Mode::Input, Pull::Down, None).unwrap();
+        assert_eq!(
+            b.lines.requests.last(),
+            Some(&(5, cfg(None, Pull::Down, true), true))
+        );
+        b.detect_edges(5, false).unwrap();
+        assert_eq!(
+            b.lines.requests.last(),
+            Some(&(5, cfg(None, Pull::Down, false), true))
+        );
+        b.detect_edges(5, true).unwrap();
+        b.configure(5, Mode::Output, Pull::None, Some(Level::Low))
+            .unwrap();
+        assert_eq!(
+            b.lines.requests.last(),
+            Some(&(5, cfg(Some(false), Pull::None, false), true))
+        );
+        // Input again: no detection until a watch asks.
+        b.configure(5, Mode::Input, Pull::None, None).unwrap();
+        assert!(!b.lines.requests.last().unwrap().1.edges);
+        b.detect_edges(5, true).unwrap();
+        b.reset();
+        b.configure(5, Mode::Input, Pull::None, None).unwrap();
+        assert!(!b.lines.requests.last().unwrap().1.edges);
+        b.lines.fail = true;
+        let e = b.detect_edges(5, true).unwrap_err();
+        assert!(e.message().contains("interrupts"), "{e:?}");
+    }
+
+    #[test]
     fn missing_chip_gives_an_actionable_error() {
-        let e = CdevLines::open(Path::new("/dev/gpiochip-does-not-exist"))
+        let (edges, _) = crate::edges::channel(crate::clock::Clock::start());
+        let e = CdevLines::open(Path::new("/dev/gpiochip-does-not-exist"), edges)
             .err()
             .unwrap();
         assert!(e.to_string().contains("gpio group"), "{e}");

@@ -128,6 +128,9 @@ impl<B: Board> Board for HostBoard<B> {
     fn i2c(&mut self) -> Option<&mut dyn piconet_engine::I2c> {
         self.inner.i2c()
     }
+    fn edge_detection(&mut self) -> Option<&mut dyn piconet_engine::EdgeDetection> {
+        self.inner.edge_detection()
+    }
 }
 
 #[cfg(test)]

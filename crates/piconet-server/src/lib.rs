@@ -25,8 +25,11 @@ mod boards;
 pub mod clients;
 mod clock;
 mod connection;
+pub mod edges;
 mod fleet;
 pub mod gpiochip;
+#[cfg(test)]
+mod gpiochip_e2e_tests;
 mod host_board;
 pub mod i2c_linux;
 mod leases;

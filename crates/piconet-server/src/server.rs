@@ -21,6 +21,7 @@ use crate::admission::{AddrKey, Gate, Ticket};
 use crate::boards::BoardSpec;
 use crate::clock::Clock;
 use crate::connection::{self, Ended, HostSession};
+use crate::edges::EdgeReceiver;
 use crate::limits::Limits;
 use crate::tls::{self, TlsError, TlsFiles};
 
@@ -267,6 +268,8 @@ impl Shared {
 /// A bound, ready-to-run daemon.
 pub struct Server {
     listener: TcpListener,
+    /// The board's edge queue, pumped into the engine while running.
+    edges: Option<EdgeReceiver>,
     shared: Arc<Shared>,
     tls: Option<TlsAcceptor>,
     clients_file: Option<std::path::PathBuf>,
@@ -276,12 +279,23 @@ impl Server {
     /// Open the board, load the TLS identity and bind the listener.
     pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
         let clock = Clock::start();
-        let board = config.board.open(
+        let (board, edges) = config.board.open(
             clock,
             config.led_line,
             config.update_key.map(|key| (key, config.engine.version)),
             &config.peripherals,
         )?;
+        Self::bind_board(config, clock, board, edges).await
+    }
+
+    /// [`Server::bind`] with the board already open (`config.board` is not
+    /// used): `edges` is the end of its edge queue, if it has one.
+    pub(crate) async fn bind_board(
+        config: ServerConfig,
+        clock: Clock,
+        board: Box<dyn Board + Send>,
+        edges: Option<EdgeReceiver>,
+    ) -> Result<Server, ServerError> {
         let clients = match &config.clients {
             Some(path) => Some(crate::clients::load(path)?),
             None => None,
@@ -322,6 +336,7 @@ impl Server {
         }
         let server = Server {
             listener,
+            edges,
             tls,
             clients_file: config.clients.clone(),
             shared: Arc::new(Shared {
@@ -367,6 +382,7 @@ impl Server {
     ) -> Result<ShutdownReport, ServerError> {
         let Server {
             listener,
+            edges,
             shared,
             tls,
             clients_file: _,
@@ -375,6 +391,9 @@ impl Server {
         let leases = crate::leases::spawn(shared.clone()).map_err(ServerError::Thread)?;
         let _ = shared.lease_thread.set(leases.thread().clone());
         background.spawn(crate::status_led::status_led(shared.clone()));
+        if let Some(edges) = edges {
+            background.spawn(crate::edges::pump(shared.clone(), edges));
+        }
         let limits = shared.limits;
         let gates = Gates {
             connections: Gate::new(

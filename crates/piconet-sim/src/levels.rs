@@ -102,4 +102,8 @@ impl Board for LevelsBoard {
     fn i2c(&mut self) -> Option<&mut dyn piconet_engine::I2c> {
         None
     }
+
+    fn edge_detection(&mut self) -> Option<&mut dyn piconet_engine::EdgeDetection> {
+        None
+    }
 }

@@ -477,6 +477,11 @@ impl Board for SimBoard {
     fn i2c(&mut self) -> Option<&mut dyn I2c> {
         Some(self)
     }
+
+    // Its edges come from `sim_input`, detected on every input.
+    fn edge_detection(&mut self) -> Option<&mut dyn piconet_engine::EdgeDetection> {
+        None
+    }
 }
 
 impl SimulatedInputs for SimBoard {

@@ -352,6 +352,12 @@ impl Board for PicoBoard {
     fn i2c(&mut self) -> Option<&mut dyn piconet_engine::I2c> {
         Some(self)
     }
+
+    // Every input has its GPIO interrupt on (`edges::enable` in
+    // `configure`); the engine passes on the watched pins' edges only.
+    fn edge_detection(&mut self) -> Option<&mut dyn piconet_engine::EdgeDetection> {
+        None
+    }
 }
 
 impl piconet_engine::Pwm for PicoBoard {

@@ -30,7 +30,7 @@ impl<B: Board> Engine<B> {
             return Err(EngineError::NoAdcInput { pin, adc_pins });
         }
         adc.start_adc(pin)?;
-        self.watchers.unwatch_everywhere(pin as u8);
+        self.unwatch_everywhere(pin);
         self.leave_i2c(pin);
         self.pins.set(pin, Slot::Adc);
         Ok(())

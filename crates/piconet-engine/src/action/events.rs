@@ -41,15 +41,53 @@ impl<B: Board> Engine<B> {
             Slot::I2c { .. } => return Err(EngineError::WatchNeedsInput { pin, mode: "i2c" }),
             Slot::Input { .. } => {}
         }
+        // The board starts detecting before the first watch counts, so a
+        // watch that could not start is refused rather than left silent.
+        let starts = !self.watchers.is_watched(pin);
+        if starts {
+            if let Some(detection) = self.board.edge_detection() {
+                detection.detect_edges(pin, true)?;
+            }
+        }
+        let before = self.watchers.watched_mask() | 1 << pin;
         // `check_pin` bounds the pin by MAX_PINS (64): it fits a u8.
         self.watchers
             .watch(self.peer.conn, pin as u8, edge, debounce_ms)
-            .map_err(|refused| match refused {
-                Refused::Watchers => EngineError::TooManyWatchers { max: MAX_WATCHERS },
-                Refused::Watches => EngineError::TooManyWatches {
-                    max: MAX_WATCHES_PER_CONNECTION,
-                },
+            .map_err(|refused| {
+                self.stop_unwatched_edges(before);
+                match refused {
+                    Refused::Watchers => EngineError::TooManyWatchers { max: MAX_WATCHERS },
+                    Refused::Watches => EngineError::TooManyWatches {
+                        max: MAX_WATCHES_PER_CONNECTION,
+                    },
+                }
             })
+    }
+
+    /// End every connection's watch of `pin` (it is set up as something
+    /// other than an input), and the board's edge detection with them.
+    pub(crate) fn unwatch_everywhere(&mut self, pin: u32) {
+        let before = self.watchers.watched_mask();
+        self.watchers.unwatch_everywhere(pin as u8);
+        self.stop_unwatched_edges(before);
+    }
+
+    /// Stop the board's edge detection on the pins watched in `before`
+    /// that nobody watches now.
+    pub(crate) fn stop_unwatched_edges(&mut self, before: u64) {
+        let stopped = before & !self.watchers.watched_mask();
+        if stopped == 0 {
+            return;
+        }
+        let Some(detection) = self.board.edge_detection() else {
+            return;
+        };
+        for pin in (0..u64::BITS).filter(|p| stopped & 1 << p != 0) {
+            // Nothing to tell a client: the watch is over either way, and
+            // edges that still come from the pin are ignored (not watched).
+            // The board reports the failure itself.
+            let _ = detection.detect_edges(pin, false);
+        }
     }
 
     #[inline(never)]
@@ -61,12 +99,14 @@ impl<B: Board> Engine<B> {
         echo: &Echo<'_>,
         out: &mut dyn Sink,
     ) -> Result<After, Full> {
+        let before = self.watchers.watched_mask();
         let result = self.check_pin(pin).and_then(|()| {
             match self.watchers.unwatch(self.peer.conn, pin as u8) {
                 true => Ok(()),
                 false => Err(EngineError::NotWatched(pin)),
             }
         });
+        self.stop_unwatched_edges(before);
         self.answer(now, command, echo, out, result, |_, (), _| {
             Ok(After::Nothing)
         })

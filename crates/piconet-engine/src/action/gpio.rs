@@ -36,7 +36,7 @@ impl<B: Board> Engine<B> {
                 self.board.configure(pin, Mode::Output, pull, value)?;
                 self.leave_i2c(pin);
                 // Only inputs are watched.
-                self.watchers.unwatch_everywhere(pin as u8);
+                self.unwatch_everywhere(pin);
                 let safe = match value {
                     Some(v) => v,
                     None => self.board.read(pin)?,

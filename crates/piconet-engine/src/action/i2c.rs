@@ -71,7 +71,7 @@ impl<B: Board> Engine<B> {
             self.pins.set(old.scl, Slot::Free);
         }
         for (pin, line) in [(sda, I2cLine::Sda), (scl, I2cLine::Scl)] {
-            self.watchers.unwatch_everywhere(pin as u8);
+            self.unwatch_everywhere(pin);
             self.pins.set(pin, Slot::I2c { bus, line });
         }
         self.i2c_buses[usize::from(bus)] = Some(I2cBus {

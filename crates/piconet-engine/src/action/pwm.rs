@@ -21,7 +21,7 @@ impl<B: Board> Engine<B> {
             .pwm()
             .ok_or(EngineError::PwmUnsupported)?
             .start_pwm(pin, safe)?;
-        self.watchers.unwatch_everywhere(pin as u8);
+        self.unwatch_everywhere(pin);
         self.leave_i2c(pin);
         self.pins.set(
             pin,

@@ -716,3 +716,143 @@ fn the_last_unwatch_gives_the_place_back_once_its_lines_are_written() {
     );
     assert_eq!(events(&mut e, conns[1]).len(), 2);
 }
+
+fn detecting_engine() -> Engine<TestBoard> {
+    let mut e = Engine::new(TestBoard::new().with_edge_detection(), Config::default());
+    for pin in [5, 6] {
+        let line = format!(r#"{{"action": "setup_pin", "pin": {pin}, "mode": "input"}}"#);
+        ok(&mut e, Instant::ZERO, A, &line);
+    }
+    e
+}
+
+fn detecting(e: &Engine<TestBoard>) -> u64 {
+    e.board().detecting().unwrap()
+}
+
+#[test]
+fn per_pin_edge_detection_runs_while_some_connection_watches() {
+    let mut e = detecting_engine();
+    assert_eq!(detecting(&e), 0, "setting up an input starts no detection");
+    let watch = r#"{"action": "watch_pin", "pin": 5}"#;
+    ok(&mut e, Instant::ZERO, A, watch);
+    assert_eq!(detecting(&e), 1 << 5);
+    ok(&mut e, Instant::ZERO, B, watch);
+    ok(
+        &mut e,
+        Instant::ZERO,
+        B,
+        r#"{"action": "watch_pin", "pin": 6}"#,
+    );
+    assert_eq!(detecting(&e), 1 << 5 | 1 << 6);
+    // Not the last watch of pin 5: detection goes on.
+    ok(
+        &mut e,
+        Instant::ZERO,
+        A,
+        r#"{"action": "unwatch_pin", "pin": 5}"#,
+    );
+    assert_eq!(detecting(&e), 1 << 5 | 1 << 6);
+    // The last watcher's disconnect ends both.
+    e.disconnected(Instant::ZERO, B, |_| {});
+    assert_eq!(detecting(&e), 0);
+    // The last unwatch ends it too.
+    ok(&mut e, Instant::ZERO, A, watch);
+    ok(
+        &mut e,
+        Instant::ZERO,
+        A,
+        r#"{"action": "unwatch_pin", "pin": 5}"#,
+    );
+    assert_eq!(detecting(&e), 0);
+    // So does setting the pin up as an output.
+    ok(&mut e, Instant::ZERO, A, watch);
+    ok(
+        &mut e,
+        Instant::ZERO,
+        A,
+        r#"{"action": "setup_pin", "pin": 5, "mode": "output", "value": 0}"#,
+    );
+    assert_eq!(detecting(&e), 0);
+    // A failed unwatch changes nothing.
+    refused(
+        &mut e,
+        A,
+        r#"{"action": "unwatch_pin", "pin": 6}"#,
+        "ValueError",
+        "not watched",
+    );
+    assert_eq!(detecting(&e), 0);
+}
+
+#[test]
+fn a_watch_whose_detection_cannot_start_is_refused_and_not_kept() {
+    let mut e = detecting_engine();
+    e.board_mut().fail_edges = true;
+    refused(
+        &mut e,
+        A,
+        r#"{"action": "watch_pin", "pin": 5}"#,
+        "OSError",
+        "edge detection failed",
+    );
+    assert_eq!(detecting(&e), 0);
+    let pins = ok(&mut e, Instant::ZERO, A, r#"{"action": "get_pins"}"#);
+    assert_eq!(pins["pins"][0]["watched"], false, "{pins}");
+    e.edge(5, Level::High, 1);
+    assert!(!e.has_events(A));
+}
+
+#[test]
+fn a_watch_over_the_limits_leaves_no_detection_running() {
+    let mut e = Engine::new(TestBoard::new().with_edge_detection(), Config::default());
+    for pin in 0..=MAX_WATCHES_PER_CONNECTION as u32 {
+        let line = format!(r#"{{"action": "setup_pin", "pin": {pin}, "mode": "input"}}"#);
+        ok(&mut e, Instant::ZERO, A, &line);
+    }
+    for pin in 0..MAX_WATCHES_PER_CONNECTION as u32 {
+        let line = format!(r#"{{"action": "watch_pin", "pin": {pin}}}"#);
+        ok(&mut e, Instant::ZERO, A, &line);
+    }
+    let all = (1u64 << MAX_WATCHES_PER_CONNECTION) - 1;
+    assert_eq!(detecting(&e), all);
+    let ninth = MAX_WATCHES_PER_CONNECTION;
+    refused(
+        &mut e,
+        A,
+        &format!(r#"{{"action": "watch_pin", "pin": {ninth}}}"#),
+        "OSError",
+        "pins",
+    );
+    assert_eq!(
+        detecting(&e),
+        all,
+        "the refused pin's detection was stopped"
+    );
+}
+
+#[test]
+fn a_reset_ends_per_pin_detection_with_the_watches() {
+    let mut e = detecting_engine();
+    ok(
+        &mut e,
+        Instant::ZERO,
+        A,
+        r#"{"action": "watch_pin", "pin": 5}"#,
+    );
+    e.after_reply(After::Reset);
+    assert_eq!(detecting(&e), 0);
+    ok(
+        &mut e,
+        Instant::ZERO,
+        A,
+        r#"{"action": "setup_pin", "pin": 5, "mode": "input"}"#,
+    );
+    ok(
+        &mut e,
+        Instant::ZERO,
+        A,
+        r#"{"action": "watch_pin", "pin": 5}"#,
+    );
+    assert_eq!(detecting(&e), 1 << 5);
+}

@@ -175,6 +175,10 @@ fn a_failing_read_answers_with_the_error_alone() {
         fn i2c(&mut self) -> Option<&mut dyn crate::I2c> {
             None
         }
+
+        fn edge_detection(&mut self) -> Option<&mut dyn crate::EdgeDetection> {
+            None
+        }
     }
     let mut e = Engine::new(
         BadRead(

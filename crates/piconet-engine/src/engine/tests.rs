@@ -551,6 +551,9 @@ impl Board for Flaky {
     fn i2c(&mut self) -> Option<&mut dyn crate::I2c> {
         self.inner.i2c()
     }
+    fn edge_detection(&mut self) -> Option<&mut dyn crate::EdgeDetection> {
+        self.inner.edge_detection()
+    }
 }
 
 #[test]

@@ -22,6 +22,9 @@ fn main() {
     // Only cortex-m-rt's link.x: boot2 (embassy-rp's link-rp.x) is in the
     // bootloader, the app starts at the ACTIVE slot.
     println!("cargo:rustc-link-arg-bins=-Tlink.x");
+    // MbedTLS's mbedtls_ssl_conf_authmode goes through app-core's wrapper,
+    // which installs the client list's verify callback (client_cert.rs).
+    println!("cargo:rustc-link-arg-bins=--wrap=mbedtls_ssl_conf_authmode");
 
     // NVRAM: "key=value" lines, '#' comments dropped, each entry NUL
     // terminated, two NULs at the end, padded to a 4-byte multiple.

@@ -9,7 +9,7 @@ use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_time::{with_deadline, with_timeout, Duration, Timer};
 use embedded_io_async::{Read, Write};
 use piconet_engine::session::{self, Session};
-use piconet_engine::{Board, Origin, Peer};
+use piconet_engine::{Board, Fingerprint, Origin, Peer};
 use piconet_protocol::framing::LineDecoder;
 
 use crate::clock::{now, to_embassy};
@@ -118,12 +118,28 @@ where
     B: Board,
     S: Read + Write,
 {
+    serve_as::<M, B, S, LINE, OUT, CHUNK>(shared, io, origin, None, limits).await
+}
+
+/// [`serve`] for a connection whose transport authenticated `client`
+/// (the SHA-256 of the certificate a TLS client proved it holds): the
+/// engine looks it up in its client list for every line.
+pub async fn serve_as<M, B, S, const LINE: usize, const OUT: usize, const CHUNK: usize>(
+    shared: &Shared<M, B>,
+    io: &mut S,
+    origin: Origin,
+    client: Option<Fingerprint>,
+    limits: Limits,
+) -> Result<Closed, S::Error>
+where
+    M: RawMutex,
+    B: Board,
+    S: Read + Write,
+{
     let peer = Peer {
         origin,
         conn: shared.next_conn(),
-        // The firmware's TLS server asks for no client certificate yet:
-        // with a client list set, the engine refuses its network lines.
-        client: None,
+        client,
     };
     let mut session = Session::new(
         now(),

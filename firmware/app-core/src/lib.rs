@@ -18,13 +18,17 @@
 //!   a driver's future to completion or to that deadline;
 //! - [`settings`]: provisioned settings from the CONFIG flash region, or
 //!   the build-time fallback;
-//! - [`tls`] (feature `tls`): a TLS server session around [`conn::serve`];
+//! - [`tls`] (feature `tls`): a TLS server session around [`conn::serve`],
+//!   and [`client_cert`]: on a board with a client list, MbedTLS accepts
+//!   exactly the listed client certificates;
 //! - [`listener`] (feature `server`): an embassy-net TCP socket that accepts
 //!   one client at a time and serves it plaintext or over TLS.
 #![no_std]
 #![warn(missing_docs)]
 
 pub mod bounded;
+#[cfg(feature = "tls")]
+pub mod client_cert;
 pub mod clock;
 pub mod conn;
 pub mod edges;

@@ -44,6 +44,11 @@ pub struct TlsServer<'a, M: RawMutex> {
     pub tls: TlsReference<'a>,
     /// The server configuration (certificate, key).
     pub config: &'a SessionConfig<'a>,
+    /// The configuration while the engine has a client list: the same
+    /// identity, requiring a client certificate (`AuthMode::Required`,
+    /// the board's own certificate as the trust anchor; see
+    /// [`crate::client_cert`]).
+    pub mtls_config: &'a SessionConfig<'a>,
     /// Admits at most as many concurrent sessions as the heap is sized
     /// for; a further TLS client is accepted and waits for a permit.
     pub permits: &'a GreedySemaphore<M>,
@@ -95,6 +100,9 @@ pub enum Outcome {
     Tls(TlsFailure),
     /// `accept` failed; nothing was served.
     Accept,
+    /// A plaintext connection to a board with a client list: closed at
+    /// once (only listed TLS clients are served).
+    Plaintext,
 }
 
 /// Accept connections on `listen.port` forever, one at a time.
@@ -139,7 +147,10 @@ where
         return Outcome::Accept;
     }
     let client = shared.client();
+    // A board with a client list serves listed TLS clients only.
+    let authenticate = !shared.engine.lock().await.clients().is_empty();
     let outcome = match tls {
+        None if authenticate => Outcome::Plaintext,
         None => {
             let served = serve::<M, B, _, LINE, OUT, CHUNK>(
                 shared,
@@ -155,10 +166,16 @@ where
         Some(t) => {
             // Infallible for a GreedySemaphore; held for the session.
             let _permit = t.permits.acquire(1).await;
+            let config = if authenticate {
+                t.mtls_config
+            } else {
+                t.config
+            };
             match serve_tls::<M, B, _, LINE, OUT, CHUNK>(
                 shared,
                 t.tls,
-                t.config,
+                config,
+                authenticate,
                 &mut socket,
                 t.handshake_timeout,
                 listen.limits,

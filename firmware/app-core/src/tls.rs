@@ -1,4 +1,13 @@
 //! A TLS server session (mbedtls-rs) around [`crate::conn::serve`].
+//!
+//! On a board with a client list the session requires a client
+//! certificate the list names ([`crate::client_cert`]): a missing or
+//! unlisted one fails the handshake, and a listed client is served as
+//! that client (the engine's `Peer::authenticated` path, as on piconetd).
+
+use core::future::{poll_fn, Future};
+use core::pin::pin;
+use core::task::Poll;
 
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_time::{with_timeout, Duration};
@@ -6,7 +15,8 @@ use embedded_io_async::{Read, Write};
 use mbedtls_rs::{Session, SessionConfig, SessionError, TlsReference};
 use piconet_engine::{Board, Origin};
 
-use crate::conn::{serve, Closed, Limits};
+use crate::client_cert;
+use crate::conn::{serve_as, Closed, Limits};
 use crate::Shared;
 
 /// Why a TLS connection ended with an error.
@@ -15,8 +25,13 @@ pub enum TlsFailure {
     /// The handshake did not finish in time.
     HandshakeTimeout,
     /// MbedTLS or the stream underneath failed (handshake, record, I/O,
-    /// or out of heap for the session's buffers).
+    /// or out of heap for the session's buffers). A client without a
+    /// listed certificate on a board with a client list ends here too.
     Session(SessionError),
+    /// The handshake passed without the verify callback accepting a
+    /// client certificate, on a board with a client list (the link lacks
+    /// the `--wrap` that installs it): refused.
+    Unverified,
 }
 
 impl From<SessionError> for TlsFailure {
@@ -27,10 +42,17 @@ impl From<SessionError> for TlsFailure {
 
 /// Run the TLS handshake on `stream` as a server with `config`, serve the
 /// protocol over the session (network origin), then send close_notify.
+///
+/// With `authenticate` (the board has a client list; `config` then
+/// requires a client certificate, see [`crate::client_cert`]) the client
+/// must present a certificate the engine's list names, and it is served
+/// as that client.
+#[allow(clippy::too_many_arguments)]
 pub async fn serve_tls<'t, M, B, T, const LINE: usize, const OUT: usize, const CHUNK: usize>(
     shared: &Shared<M, B>,
     tls: TlsReference<'t>,
     config: &SessionConfig<'t>,
+    authenticate: bool,
     stream: T,
     handshake_timeout: Duration,
     limits: Limits,
@@ -41,12 +63,45 @@ where
     T: Read + Write,
 {
     let mut session = Session::new(tls, stream, config)?;
-    match with_timeout(handshake_timeout, session.connect()).await {
-        Err(_) => return Err(TlsFailure::HandshakeTimeout),
-        Ok(r) => r?,
+    let mut client = None;
+    {
+        let mut connect = pin!(session.connect());
+        let handshake = poll_fn(|cx| {
+            if authenticate {
+                // The list the callback checks, as of this poll. The
+                // engine is never locked across an await, so it is free
+                // whenever this task runs; should it not be, poll later
+                // rather than check against a stale list.
+                let Ok(engine) = shared.engine.try_lock() else {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                };
+                client_cert::set_listed(engine.clients());
+                drop(engine);
+                let _ = client_cert::take_verified();
+            }
+            let r = connect.as_mut().poll(cx);
+            if let Some(fp) = client_cert::take_verified() {
+                client = Some(fp);
+            }
+            r
+        });
+        match with_timeout(handshake_timeout, handshake).await {
+            Err(_) => return Err(TlsFailure::HandshakeTimeout),
+            Ok(r) => r?,
+        }
     }
-    let closed =
-        serve::<M, B, _, LINE, OUT, CHUNK>(shared, &mut session, Origin::Network, limits).await?;
+    if authenticate && client.is_none() {
+        return Err(TlsFailure::Unverified);
+    }
+    let closed = serve_as::<M, B, _, LINE, OUT, CHUNK>(
+        shared,
+        &mut session,
+        Origin::Network,
+        client,
+        limits,
+    )
+    .await?;
     // Best effort: the peer may already be gone.
     let _ = with_timeout(Duration::from_secs(2), session.close()).await;
     Ok(closed)

@@ -13,6 +13,10 @@ extern crate alloc;
 // from the Rust heap, ...).
 use tinyrlibc as _;
 
+// The verify callback of a board with a client list (build.rs links with
+// `--wrap=mbedtls_ssl_conf_authmode`; see app-core's `client_cert`).
+piconet_app_core::client_cert_verifier!();
+
 mod analog;
 mod board;
 mod edges;
@@ -46,7 +50,7 @@ use embassy_rp::Peri;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embedded_alloc::LlffHeap;
 use mbedtls_rs::{
-    Certificate, Credentials, PrivateKey, ServerSessionConfig, SessionConfig, Tls, X509,
+    AuthMode, Certificate, Credentials, PrivateKey, ServerSessionConfig, SessionConfig, Tls, X509,
 };
 use piconet_app_core::entropy::Csprng;
 use piconet_app_core::Shared;
@@ -355,16 +359,23 @@ fn tls_setup(rng: &'static mut Csprng, cert: X509<'_>, key: X509<'_>) -> Option<
     let tls = TLS.init(Tls::new(rng).ok()?);
     let certificate = Certificate::new(cert).ok()?;
     let private_key = PrivateKey::new(key, None).ok()?;
+    let credentials = Credentials {
+        certificate: certificate.clone(),
+        private_key,
+    };
+    // With a client list: a listed client certificate required. The
+    // board's own certificate is the trust anchor (it signs no client, so
+    // only the verify callback's fingerprint check lets one in).
+    let mut mtls = ServerSessionConfig::new(credentials.clone());
+    mtls.ca_chain = Some(certificate);
+    mtls.auth_mode = AuthMode::Required;
     static CONFIG: StaticCell<SessionConfig<'static>> = StaticCell::new();
-    let config = CONFIG.init(SessionConfig::Server(ServerSessionConfig::new(
-        Credentials {
-            certificate,
-            private_key,
-        },
-    )));
+    static MTLS_CONFIG: StaticCell<SessionConfig<'static>> = StaticCell::new();
+    let config = CONFIG.init(SessionConfig::Server(ServerSessionConfig::new(credentials)));
     Some(TlsSetup {
         tls: tls.reference(),
         config,
+        mtls_config: MTLS_CONFIG.init(SessionConfig::Server(mtls)),
     })
 }
 

@@ -22,6 +22,9 @@ pub struct TlsSetup {
     pub tls: TlsReference<'static>,
     /// The server configuration (certificate, key).
     pub config: &'static SessionConfig<'static>,
+    /// The same, requiring a listed client certificate (a board with a
+    /// client list).
+    pub mtls_config: &'static SessionConfig<'static>,
 }
 
 #[embassy_executor::task(pool_size = SOCKETS)]
@@ -31,6 +34,7 @@ pub async fn socket_task(stack: Stack<'static>, port: u16, tls: Option<TlsSetup>
     let tls = tls.map(|t| TlsServer {
         tls: t.tls,
         config: t.config,
+        mtls_config: t.mtls_config,
         permits: &TLS_PERMITS,
         handshake_timeout: Duration::from_secs(20),
     });

@@ -11,6 +11,10 @@
 pub mod heap;
 pub mod link;
 
+// The verify callback of a board with a client list, as in the firmware
+// (build.rs links with `--wrap=mbedtls_ssl_conf_authmode`).
+piconet_app_core::client_cert_verifier!();
+
 use std::future::Future;
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
@@ -81,8 +85,19 @@ pub struct Identity {
 /// The test identity.
 pub fn identity() -> &'static Identity {
     static ID: OnceLock<Identity> = OnceLock::new();
-    ID.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("piconet-host-test-{}", std::process::id()));
+    ID.get_or_init(|| make_identity("pico"))
+}
+
+/// Client identity `n` (0 to 2; CN=client-N), made once per run.
+pub fn client_identity(n: usize) -> &'static Identity {
+    static IDS: [OnceLock<Identity>; 3] = [const { OnceLock::new() }; 3];
+    IDS[n].get_or_init(|| make_identity(&format!("client-{n}")))
+}
+
+fn make_identity(cn: &str) -> Identity {
+    {
+        let dir =
+            std::env::temp_dir().join(format!("piconet-host-test-{}-{cn}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let run = |args: &[&str]| {
             let st = Command::new("openssl")
@@ -104,8 +119,21 @@ pub fn identity() -> &'static Identity {
             "key.der",
         ]);
         run(&[
-            "req", "-new", "-x509", "-key", "key.der", "-keyform", "DER", "-subj", "/CN=pico",
-            "-days", "2", "-outform", "DER", "-out", "cert.der",
+            "req",
+            "-new",
+            "-x509",
+            "-key",
+            "key.der",
+            "-keyform",
+            "DER",
+            "-subj",
+            &format!("/CN={cn}"),
+            "-days",
+            "2",
+            "-outform",
+            "DER",
+            "-out",
+            "cert.der",
         ]);
         let id = Identity {
             cert: std::fs::read(dir.join("cert.der")).unwrap(),
@@ -113,7 +141,7 @@ pub fn identity() -> &'static Identity {
         };
         let _ = std::fs::remove_dir_all(&dir);
         id
-    })
+    }
 }
 
 /// The one MbedTLS instance of the process (MbedTLS allows one), with the
@@ -167,6 +195,41 @@ pub fn server_config(id: &Identity) -> SessionConfig<'static> {
         certificate,
         private_key,
     }))
+}
+
+/// The board's configuration while it has a client list, as the firmware
+/// makes it: the same identity, a client certificate required, the
+/// board's own certificate as the trust anchor (see app-core's
+/// `client_cert`).
+pub fn mtls_server_config(id: &Identity) -> SessionConfig<'static> {
+    let certificate = Certificate::new(X509::DER(leak(id.cert.clone()))).unwrap();
+    let private_key = PrivateKey::new(X509::DER(&id.key), None).unwrap();
+    let mut c = ServerSessionConfig::new(Credentials {
+        certificate: certificate.clone(),
+        private_key,
+    });
+    c.ca_chain = Some(certificate);
+    c.auth_mode = AuthMode::Required;
+    SessionConfig::Server(c)
+}
+
+/// A client configuration (leaked) that trusts the board and presents
+/// `me`'s certificate (none: `None`), at most TLS `max_version`.
+pub fn client_config_as(
+    me: Option<&Identity>,
+    max_version: Option<mbedtls_rs::TlsVersion>,
+) -> &'static SessionConfig<'static> {
+    let SessionConfig::Client(mut c) = client_config(identity()) else {
+        unreachable!("client_config makes a client configuration")
+    };
+    c.max_version = max_version;
+    c.creds = me.map(|me| {
+        heap::as_client(|| Credentials {
+            certificate: Certificate::new(X509::DER(leak(me.cert.clone()))).unwrap(),
+            private_key: PrivateKey::new(X509::DER(&me.key), None).unwrap(),
+        })
+    });
+    leak(SessionConfig::Client(c))
 }
 
 /// The client's TLS configuration: trust exactly the board's certificate,
@@ -224,11 +287,13 @@ pub fn run_with<Fut: Future<Output = ()>>(
         let before = heap::live(heap::Side::Board);
         let server: &'static SessionConfig<'static> = leak(server_config(id));
         identity_heap = heap::live(heap::Side::Board) - before;
+        let mtls: &'static SessionConfig<'static> = leak(mtls_server_config(id));
         let client: &'static SessionConfig<'static> = leak(client_config(id));
         (
             Some(TlsServer {
                 tls: r,
                 config: server,
+                mtls_config: mtls,
                 permits: &permits,
                 handshake_timeout: Duration::from_secs(20),
             }),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustls::client::danger::ServerCertVerifier;
+use rustls::HandshakeKind;
 use serde_json::{Map, Value};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -68,6 +69,10 @@ pub struct Client {
     identity: Option<crate::identity::Identity>,
     timeout: Duration,
     max_response_bytes: usize,
+    /// The verifier and rustls config of this client's TLS connections,
+    /// made at the first one and shared with its clones: rustls resumes a
+    /// session only under the config that made it.
+    tls_setup: Arc<tokio::sync::Mutex<Option<TlsSetup>>>,
 }
 
 impl Client {
@@ -99,13 +104,21 @@ impl Client {
             identity: None,
             timeout: DEFAULT_TIMEOUT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            tls_setup: Arc::default(),
         }
     }
 
     /// Speaks TLS, trusting the server as `verify` says. Over a serial port,
     /// connecting then fails with [`Error::InvalidArgument`].
+    ///
+    /// Later connections of this client (and of its clones) resume the TLS
+    /// session of an earlier one where the server allows it, so they skip
+    /// the certificate exchange and the key agreement's signatures: the
+    /// session was verified when it was made. Changing the trust settings
+    /// or the identity starts a new session cache.
     pub fn with_tls(mut self, verify: TlsVerify) -> Self {
         self.tls = Some(verify);
+        self.tls_setup = Arc::default();
         self
     }
 
@@ -114,6 +127,7 @@ impl Client {
     /// fails with [`Error::InvalidArgument`].
     pub fn with_identity(mut self, identity: crate::identity::Identity) -> Self {
         self.identity = Some(identity);
+        self.tls_setup = Arc::default();
         self
     }
 
@@ -140,8 +154,9 @@ impl Client {
     /// With [`TlsVerify::KnownHosts`] a first connection pins the server's
     /// certificate and warns on stderr; [`TlsVerify::Insecure`] warns too.
     pub async fn connect(&self) -> Result<Connection, Error> {
-        let io = self.connect_stream().await?;
+        let (io, resumed) = self.open().await?;
         Ok(Connection {
+            resumed,
             io: BufReader::new(io),
             addr: self.endpoint.to_string(),
             resync: matches!(self.endpoint, Endpoint::Serial(_)),
@@ -159,6 +174,11 @@ impl Client {
     /// generator that writes many commands at once. Nothing is stamped or
     /// checked on what is sent or received then.
     pub async fn connect_stream(&self) -> Result<Box<dyn Stream>, Error> {
+        self.open().await.map(|(io, _)| io)
+    }
+
+    /// The connection's bytes, and whether its TLS session was resumed.
+    async fn open(&self) -> Result<(Box<dyn Stream>, bool), Error> {
         let server = match &self.endpoint {
             Endpoint::Tcp(addr) => addr,
             Endpoint::Serial(path) => {
@@ -168,25 +188,34 @@ impl Client {
                         path.display()
                     )));
                 }
-                return Ok(Box::new(crate::serial::open(path)?));
+                return Ok((Box::new(crate::serial::open(path)?), false));
             }
         };
         let addr = server.to_string();
-        let verifier = match &self.tls {
-            None => None,
-            Some(verify) => Some(Verifier::prepare(verify, &addr)?),
-        };
-        let identity = match (&self.identity, &verifier) {
-            (None, _) => None,
-            (Some(id), Some(_)) => Some(id.load()?),
-            (Some(_), None) => {
-                return Err(Error::InvalidArgument(format!(
-                    "a client certificate is presented over TLS only: connect to {addr} with TLS"
-                )))
+        if self.identity.is_some() && self.tls.is_none() {
+            return Err(Error::InvalidArgument(format!(
+                "a client certificate is presented over TLS only: connect to {addr} with TLS"
+            )));
+        }
+        // Taken out of the client for this connection (a clone connecting
+        // meanwhile makes its own), and put back only after a connection
+        // that passed every check: a session from a refused one (TLS 1.2
+        // stores it as the handshake ends, before the pin and the mDNS
+        // checks) must not be resumed. Made before connecting, so a bad CA
+        // or known-hosts file fails fast and alone.
+        let setup = match &self.tls {
+            Some(verify) => {
+                let name = tls::server_name(server.host())?;
+                let kept = self.tls_setup.lock().await.take();
+                let setup = match kept {
+                    Some(setup) => {
+                        setup.verifier.reset(&addr)?;
+                        setup
+                    }
+                    None => TlsSetup::prepare(verify, &addr, &self.identity)?,
+                };
+                Some((setup, name))
             }
-        };
-        let server_name = match verifier {
-            Some(_) => Some(tls::server_name(server.host())?),
             None => None,
         };
         // Before the connect timeout: an mDNS name has a wait of its own
@@ -200,15 +229,15 @@ impl Client {
             // A board found over mDNS announces its certificate's SHA-256:
             // a first TLS contact must present that one to be pinned.
             let announced = found.and_then(|f| f.tls.parse::<Fingerprint>().ok());
-            let io: Box<dyn Stream> = match (verifier, server_name) {
-                (Some(verifier), Some(name)) => {
-                    verifier
-                        .handshake(tcp, name, &addr, identity, announced)
-                        .await?
+            let opened: (Box<dyn Stream>, bool) = match setup {
+                Some((setup, name)) => {
+                    let opened = setup.handshake(tcp, name, &addr, announced).await?;
+                    *self.tls_setup.lock().await = Some(setup);
+                    opened
                 }
-                _ => Box::new(tcp),
+                None => (Box::new(tcp), false),
             };
-            Ok::<_, Error>(io)
+            Ok::<_, Error>(opened)
         };
         tokio::time::timeout(self.timeout, open)
             .await
@@ -594,6 +623,8 @@ pub struct Connection {
     partial: bool,
     /// Event lines that came while an answer was awaited.
     events: EventBuffer,
+    /// The TLS session was resumed from an earlier connection.
+    resumed: bool,
 }
 
 impl std::fmt::Debug for Connection {
@@ -606,6 +637,22 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
+    /// True when this connection resumed the TLS session of an earlier one
+    /// of the same [`Client`] (no certificate was exchanged): see
+    /// [`Client::with_tls`].
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), piconet_client::Error> {
+    /// use piconet_client::{Client, TlsVerify};
+    /// let client = Client::new("pico.lan".parse()?).with_tls(TlsVerify::Insecure);
+    /// client.connect().await?.close().await;
+    /// println!("resumed: {}", client.connect().await?.tls_resumed());
+    /// # Ok(()) }
+    /// ```
+    pub fn tls_resumed(&self) -> bool {
+        self.resumed
+    }
+
     /// Sends one command with a fresh `time_sent` and reads its answer, which
     /// gets `time_responded`. `last` sends the blank line after it, after
     /// which the server closes: send nothing more then.
@@ -965,6 +1012,47 @@ async fn tcp_connect(
     })
 }
 
+/// What a TLS client keeps between its connections.
+struct TlsSetup {
+    verifier: Verifier,
+    config: Arc<rustls::ClientConfig>,
+}
+
+impl std::fmt::Debug for TlsSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsSetup").finish_non_exhaustive()
+    }
+}
+
+impl TlsSetup {
+    /// Reads the CA file or the known-hosts entry, and the identity, for a
+    /// connection that has no kept setup (a first one, or after a refusal).
+    fn prepare(
+        verify: &TlsVerify,
+        addr: &str,
+        identity: &Option<crate::identity::Identity>,
+    ) -> Result<Self, Error> {
+        let verifier = Verifier::prepare(verify, addr)?;
+        let identity = identity.as_ref().map(|id| id.load()).transpose()?;
+        let config = Arc::new(tls::client_config(verifier.dyn_verifier(), identity)?);
+        Ok(Self { verifier, config })
+    }
+
+    /// `announced`: the fingerprint the board's mDNS record gives, which a
+    /// certificate seen for the first time must match to be pinned.
+    async fn handshake(
+        &self,
+        tcp: TcpStream,
+        name: rustls::pki_types::ServerName<'static>,
+        addr: &str,
+        announced: Option<Fingerprint>,
+    ) -> Result<(Box<dyn Stream>, bool), Error> {
+        self.verifier
+            .handshake(tcp, name, addr, announced, self.config.clone())
+            .await
+    }
+}
+
 /// A TLS verifier ready for one handshake, and what to do with its verdict.
 enum Verifier {
     Ca(Arc<CaVerifier>, std::path::PathBuf),
@@ -988,29 +1076,47 @@ impl Verifier {
         })
     }
 
-    /// `announced`: the fingerprint the board's mDNS record gives, which a
-    /// certificate seen for the first time must match to be pinned.
+    /// The verifier as rustls takes it.
+    fn dyn_verifier(&self) -> Arc<dyn ServerCertVerifier> {
+        match self {
+            Self::Ca(v, _) => v.clone(),
+            Self::Tofu(v, _) => v.clone(),
+            Self::Insecure(v) => v.clone(),
+        }
+    }
+
+    /// Forgets the last handshake's verdict (and reads the pin again).
+    fn reset(&self, addr: &str) -> Result<(), Error> {
+        match self {
+            Self::Ca(v, _) => v.reset(),
+            Self::Tofu(v, store) => v.reset(store, addr)?,
+            Self::Insecure(_) => {}
+        }
+        Ok(())
+    }
+
+    /// `config` must be the one made with this verifier.
     async fn handshake(
-        self,
+        &self,
         tcp: TcpStream,
         name: rustls::pki_types::ServerName<'static>,
         addr: &str,
-        identity: Option<crate::identity::Loaded>,
         announced: Option<Fingerprint>,
-    ) -> Result<Box<dyn Stream>, Error> {
-        let dyn_verifier: Arc<dyn ServerCertVerifier> = match &self {
-            Self::Ca(v, _) => v.clone(),
-            Self::Tofu(v, _) => v.clone(),
-            Self::Insecure(v) => {
-                eprintln!(
-                    "warning: TLS to {addr} WITHOUT verifying its certificate (insecure mode, \
-                     as the original client): anyone on the network path can pose as the server"
-                );
-                v.clone()
-            }
-        };
-        let connector = TlsConnector::from(Arc::new(tls::client_config(dyn_verifier, identity)?));
-        let result = connector.connect(name, tcp).await;
+        config: Arc<rustls::ClientConfig>,
+    ) -> Result<(Box<dyn Stream>, bool), Error> {
+        if let Self::Insecure(_) = self {
+            eprintln!(
+                "warning: TLS to {addr} WITHOUT verifying its certificate (insecure mode, \
+                 as the original client): anyone on the network path can pose as the server"
+            );
+        }
+        let result = TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map(|stream| {
+                let resumed = stream.get_ref().1.handshake_kind() == Some(HandshakeKind::Resumed);
+                (stream, resumed)
+            });
         let tls_error = |source: io::Error| Error::Tls {
             addr: addr.to_owned(),
             source,
@@ -1019,10 +1125,10 @@ impl Verifier {
             Self::Ca(verifier, ca_file) => match (verifier.refusal(), result) {
                 (Some(reason), _) => Err(Error::CertificateRejected {
                     addr: addr.to_owned(),
-                    ca_file,
+                    ca_file: ca_file.clone(),
                     reason,
                 }),
-                (None, Ok(stream)) => Ok(Box::new(stream)),
+                (None, Ok((stream, resumed))) => Ok((Box::new(stream), resumed)),
                 (None, Err(e)) => Err(tls_error(e)),
             },
             Self::Tofu(verifier, store) => match (verifier.seen(), result) {
@@ -1042,7 +1148,7 @@ impl Verifier {
                         found: fingerprint.to_string(),
                     })
                 }
-                (Seen::New(fingerprint), Ok(stream)) => {
+                (Seen::New(fingerprint), Ok((stream, resumed))) => {
                     store.add(addr, &fingerprint)?;
                     eprintln!(
                         "warning: first TLS connection to {addr}: trusting its certificate \
@@ -1050,12 +1156,12 @@ impl Verifier {
                          server's: openssl x509 -in CERT -noout -fingerprint -sha256",
                         store.path().display()
                     );
-                    Ok(Box::new(stream))
+                    Ok((Box::new(stream), resumed))
                 }
-                (_, Ok(stream)) => Ok(Box::new(stream)),
+                (_, Ok((stream, resumed))) => Ok((Box::new(stream), resumed)),
             },
             Self::Insecure(_) => result
-                .map(|s| Box::new(s) as Box<dyn Stream>)
+                .map(|(s, resumed)| (Box::new(s) as Box<dyn Stream>, resumed))
                 .map_err(tls_error),
         }
     }

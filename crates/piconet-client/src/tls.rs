@@ -70,6 +70,8 @@ pub(crate) fn client_config(
         .map_err(|e| Error::InvalidArgument(format!("TLS setup: {e}")))?
         .dangerous()
         .with_custom_certificate_verifier(verifier);
+    // rustls resumes sessions (its default in-memory store) only under the
+    // config that made them: the client keeps this one for its connections.
     let config = match identity {
         Some(id) => builder
             .with_client_auth_cert(id.certs, id.key)
@@ -296,6 +298,11 @@ impl CaVerifier {
     }
 
     /// Why the last handshake's certificate was refused, if it was.
+    /// Forgets the last handshake's verdict, before the next one.
+    pub(crate) fn reset(&self) {
+        *self.refusal.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
     pub(crate) fn refusal(&self) -> Option<CaRefusal> {
         self.refusal
             .lock()
@@ -344,7 +351,8 @@ impl ServerCertVerifier for CaVerifier {
 
 /// Accepts the pinned certificate or, on first use, any; records what it saw.
 pub(crate) struct TofuVerifier {
-    pinned: Option<KnownHost>,
+    /// Read again before every handshake: the file may have changed.
+    pinned: Mutex<Option<KnownHost>>,
     seen: Mutex<Seen>,
     provider: Arc<CryptoProvider>,
 }
@@ -352,10 +360,19 @@ pub(crate) struct TofuVerifier {
 impl TofuVerifier {
     pub(crate) fn new(store: &KnownHosts, host: &str) -> Result<Self, Error> {
         Ok(Self {
-            pinned: store.lookup(host)?,
+            pinned: Mutex::new(store.lookup(host)?),
             seen: Mutex::new(Seen::Nothing),
             provider: provider(),
         })
+    }
+
+    /// Reads `host`'s pin again and forgets the last handshake's verdict,
+    /// before the next one.
+    pub(crate) fn reset(&self, store: &KnownHosts, host: &str) -> Result<(), Error> {
+        let pinned = store.lookup(host)?;
+        *self.pinned.lock().unwrap_or_else(|e| e.into_inner()) = pinned;
+        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = Seen::Nothing;
+        Ok(())
     }
 
     pub(crate) fn seen(&self) -> Seen {
@@ -366,7 +383,10 @@ impl TofuVerifier {
 impl fmt::Debug for TofuVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TofuVerifier")
-            .field("pinned", &self.pinned)
+            .field(
+                "pinned",
+                &*self.pinned.lock().unwrap_or_else(|e| e.into_inner()),
+            )
             .finish()
     }
 }
@@ -381,7 +401,8 @@ impl ServerCertVerifier for TofuVerifier {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let found = Fingerprint::of_certificate(end_entity);
-        let (seen, verdict) = match self.pinned {
+        let pinned = *self.pinned.lock().unwrap_or_else(|e| e.into_inner());
+        let (seen, verdict) = match pinned {
             None => (Seen::New(found), Ok(ServerCertVerified::assertion())),
             Some(pinned) if pinned.fingerprint == found => {
                 (Seen::Matches, Ok(ServerCertVerified::assertion()))

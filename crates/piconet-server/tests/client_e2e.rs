@@ -141,6 +141,37 @@ async fn tls_verified_against_the_servers_own_certificate() {
     d.stop().await;
 }
 
+/// Whether a new connection of `client` resumed its TLS session, after
+/// one command (TLS 1.3 session tickets come after the handshake).
+async fn resumed(client: &Client) -> bool {
+    let mut conn = client.connect().await.unwrap();
+    conn.perform(piconet_client::Action::Ping, false)
+        .await
+        .unwrap();
+    let resumed = conn.tls_resumed();
+    conn.close().await;
+    resumed
+}
+
+#[tokio::test]
+async fn later_connections_of_a_client_resume_its_tls_session() {
+    let dir = tempdir("resume");
+    let files = identity(&dir, "pico");
+    let d = start(loopback(), Some(files.clone())).await;
+    let trusted = client(&d).with_tls(TlsVerify::CaFile(files.cert.clone()));
+    assert!(
+        !resumed(&trusted).await,
+        "the first connection is a full handshake"
+    );
+    assert!(resumed(&trusted).await);
+    assert!(resumed(&trusted.clone()).await, "clones share the sessions");
+    // New trust settings, new sessions: none verified under them yet.
+    let retrusted = trusted.with_tls(TlsVerify::CaFile(files.cert.clone()));
+    assert!(!resumed(&retrusted).await);
+    assert!(!resumed(&client(&d).with_tls(TlsVerify::Insecure)).await);
+    d.stop().await;
+}
+
 #[tokio::test]
 async fn first_use_pins_the_key_and_a_changed_key_is_refused() {
     let dir = tempdir("tofu");
@@ -158,10 +189,19 @@ async fn first_use_pins_the_key_and_a_changed_key_is_refused() {
         "{pinned}"
     );
     tofu().version().await.unwrap();
+    let holder = tofu();
+    holder.version().await.unwrap();
+    assert!(resumed(&holder).await);
     first.stop().await;
 
     // Same address, new key: a different board, or someone in the middle.
+    // A client holding a session of the first one does not get past the
+    // check either (the new server cannot resume it).
     let second = start(addr, Some(identity(&dir, "second"))).await;
+    assert!(
+        matches!(holder.version().await, Err(Error::HostKeyChanged { .. })),
+        "a resumable session does not skip the pin"
+    );
     match tofu().version().await {
         Err(e @ Error::HostKeyChanged { .. }) => {
             let text = e.to_string();

@@ -273,6 +273,54 @@ async fn a_revoked_client_is_refused_from_its_next_connection() {
 }
 
 #[tokio::test]
+async fn a_resumed_session_keeps_the_clients_role_and_revocation_still_applies() {
+    let b = Board::start("clients-resume", None).await;
+    let ha = b.as_(&b.ha);
+    let resumed = |client: &Client| {
+        let client = client.clone();
+        async move {
+            let mut conn = client.connect().await.unwrap();
+            let r = conn
+                .perform(piconet_client::Action::Ping, false)
+                .await
+                .unwrap()
+                .into_result();
+            let resumed = conn.tls_resumed();
+            conn.close().await;
+            (resumed, r)
+        }
+    };
+    let (first, r) = resumed(&ha).await;
+    assert!(!first);
+    r.unwrap();
+    let (again, r) = resumed(&ha).await;
+    assert!(again, "the second connection resumes");
+    r.unwrap();
+    // Still ha, with ha's pins, on resumed connections.
+    ha.setup_pin(2, Mode::Output, Some(Level::Low), None)
+        .await
+        .unwrap();
+    let msg = permission(ha.setup_pin(4, Mode::Output, Some(Level::Low), None).await);
+    assert!(msg.contains("ha may not use pin 4"), "{msg}");
+    let msg = permission(ha.sleep(10, false).await);
+    assert_eq!(msg, "ha is an operator: sleep needs the admin role");
+    // Revoked: a resumed session gets nothing either.
+    std::fs::write(
+        &b.clients_file,
+        entry("laptop", &b.laptop, "admin", "") + &entry("tv", &b.tv, "viewer", ""),
+    )
+    .unwrap();
+    b.daemon.reloader.as_ref().unwrap().reload().unwrap();
+    match ha.read_pin(2).await {
+        Err(Error::Server { exception, .. }) => assert_eq!(exception, "PermissionError"),
+        Err(_) => {}
+        Ok(level) => panic!("a revoked client's resumed session read pin 2: {level:?}"),
+    }
+    b.daemon.stop().await;
+    let _ = std::fs::remove_dir_all(&b.dir);
+}
+
+#[tokio::test]
 async fn a_downgrade_is_refused_unless_the_admin_allows_it() {
     let b = Board::start("clients-downgrade", Some([7; 32])).await;
     let laptop = b.as_(&b.laptop);

@@ -172,6 +172,34 @@ const eeprom = new Eeprom(0x50);
 const hangs = []; // simulated ns when the firmware addressed the device that never answers
 attach(mcu.i2c[0], [eeprom], { hung: [0x42], onHang: () => hangs.push(board.nanos) });
 
+// The wire of bus 0 (GPIO 4 = SDA, 5 = SCL) for the bus recovery: rp2040js
+// reads an input as low unless told otherwise and models no pull-ups, so
+// the lines are modelled here as open-drain with pull-ups. A line is low
+// while its pin drives it low (SIO, output enabled at 0) or, for SDA, while
+// the device that was cut off mid-byte still holds it: it shifts out a bit
+// on each SCL falling edge and holds SDA for `wire.holdSda` more of them.
+// (The I2C controller's own transfers go through the device hooks above,
+// not these levels.)
+const wire = { holdSda: 0, sclFalls: 0, events: [], sda: true, scl: true };
+function settleWire() {
+  const drivenLow = (pin) => pin.outputEnable && !pin.outputValue;
+  const scl = !drivenLow(mcu.gpio[5]);
+  if (wire.scl && !scl) {
+    wire.sclFalls += 1;
+    if (wire.holdSda > 0) wire.holdSda -= 1;
+  }
+  wire.scl = scl;
+  const sda = !drivenLow(mcu.gpio[4]) && wire.holdSda === 0;
+  if (wire.scl && wire.sda && !sda) wire.events.push('start');
+  if (wire.scl && !wire.sda && sda) wire.events.push('stop');
+  wire.sda = sda;
+  mcu.gpio[4].setInputValue(sda);
+  mcu.gpio[5].setInputValue(scl);
+}
+mcu.gpio[4].addListener(settleWire);
+mcu.gpio[5].addListener(settleWire);
+settleWire();
+
 test('I2C: a 24C02 on bus 0 is written and read back', () => {
   ok(board.request({ action: 'i2c_setup', bus: 0, sda: 4, scl: 5, frequency: 400000 }));
   assert.equal(mcu.gpio[4].functionSelect, 3, 'GPIO 4 function: I2C');
@@ -226,6 +254,40 @@ test('I2C: a device that never answers times the transfer out, and the bus recov
   const again = board.request({ action: 'i2c_transfer', bus: 0, address: 0x50, write: [0x10], count: 3 });
   ok(again);
   assert.deepEqual(again.data, [...eeprom.memory.subarray(0x10, 0x13)]);
+});
+
+test('I2C: a device holding SDA low is clocked free (up to 9 SCL clocks, then START and STOP)', () => {
+  // Three more 0 bits to shift out: 3 clocks free SDA, then one more for
+  // the STOP after the START.
+  wire.holdSda = 3;
+  settleWire();
+  wire.events.length = 0; // the device's own SDA edge is no START
+  const falls = wire.sclFalls;
+  const resets = board.i2cResets.length;
+  const r = board.request({ action: 'i2c_read', bus: 0, address: 0x42, count: 1 });
+  assert.equal(r.exception, 'OSError', JSON.stringify(r));
+  assert.match(r.error, /i2c bus 0, address 0x42: a device was holding SDA low: the bus was clocked free/);
+  assert.equal(wire.sclFalls - falls, 3 + 1, 'SCL clocks');
+  assert.deepEqual(wire.events.splice(0), ['start', 'stop']);
+  assert.ok(wire.sda && wire.scl, 'both lines released');
+  assert.equal(board.i2cResets.length, resets + 1, 'one controller reset');
+  assert.equal(mcu.gpio[4].functionSelect, 3, 'GPIO 4 back to I2C');
+  assert.equal(mcu.gpio[5].functionSelect, 3, 'GPIO 5 back to I2C');
+  const again = board.request({ action: 'i2c_read', bus: 0, address: 0x50, count: 1 });
+  ok(again);
+  // Held for good (or shorted): given up after 9 clocks, no START/STOP.
+  wire.holdSda = 1000;
+  settleWire();
+  wire.events.length = 0; // the device's own SDA edge is no START
+  const before = wire.sclFalls;
+  const stuck = board.request({ action: 'i2c_read', bus: 0, address: 0x42, count: 1 });
+  assert.match(stuck.error, /SDA stays low after 9 SCL clocks/, JSON.stringify(stuck));
+  assert.equal(wire.sclFalls - before, 9);
+  assert.deepEqual(wire.events.splice(0), []);
+  wire.holdSda = 0;
+  settleWire();
+  wire.events.splice(0);
+  ok(board.request({ action: 'i2c_read', bus: 0, address: 0x50, count: 1 }));
 });
 
 test('I2C: the deadline grows with the bytes and slows with the clock', () => {

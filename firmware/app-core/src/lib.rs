@@ -16,6 +16,8 @@
 //! - [`pwm`]: a PWM slice's divider, wrap and compare for a frequency and duty;
 //! - [`i2c`]: how long an I2C transfer may take, and [`bounded`]: running
 //!   a driver's future to completion or to that deadline;
+//! - [`i2c_recovery`]: freeing a bus a device holds (SDA low): up to 9 SCL
+//!   clocks, then a START and a STOP;
 //! - [`settings`]: provisioned settings from the CONFIG flash region, or
 //!   the build-time fallback;
 //! - [`tls`] (feature `tls`): a TLS server session around [`conn::serve`],
@@ -34,6 +36,7 @@ pub mod conn;
 pub mod edges;
 pub mod entropy;
 pub mod i2c;
+pub mod i2c_recovery;
 pub mod lease;
 #[cfg(feature = "server")]
 pub mod listener;

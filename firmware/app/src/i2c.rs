@@ -9,15 +9,25 @@
 //! abandoned and the controller reset (a new driver: embassy-rp resets the
 //! block when it makes one), so the next transfer starts clean.
 //!
+//! Before that new driver, the bus is recovered
+//! (`piconet_app_core::i2c_recovery`): a device cut off mid-byte by the
+//! timeout may be holding SDA low, which no reset of our controller frees.
+//! The pins are taken from the controller as software open-drain lines,
+//! SCL is clocked up to 9 times until SDA goes high, then a START and a
+//! STOP; the same runs after a lost arbitration, which is what a held SDA
+//! looks like to the controller.
+//!
 //! Any SDA pin of a bus works with any SCL pin of it; embassy-rp checks
 //! that with its pin traits, so the pin numbers are matched to typed pins
 //! here (the `open!` table).
 
+use embassy_rp::gpio::{AnyPin, Level, OutputOpenDrain};
 use embassy_rp::i2c::{self, AbortReason, Async, Config, I2c, Instance};
 use embassy_rp::peripherals::{I2C0, I2C1};
 use embassy_rp::Peri;
 use embassy_time::{Duration, Instant};
 use piconet_app_core::bounded::run_until;
+use piconet_app_core::i2c_recovery::{recover, BusLines, Recovery};
 use piconet_engine::{pico, BoardError, I2cError, I2cLine, PinKind};
 
 use crate::Irqs;
@@ -232,30 +242,115 @@ impl Buses {
                 .transfer(address, write, read),
             _ => return Err(not_set_up),
         };
-        match outcome {
-            Outcome::Done(r) => r,
-            Outcome::TimedOut {
-                sda,
-                scl,
-                frequency,
-            } => {
-                // A fresh driver resets the controller, which drops
-                // whatever it was in the middle of.
-                // SAFETY: the bus's pins are this bus's; its old driver
-                // is replaced here and never used again.
-                let _ = unsafe { self.open(bus, sda, scl, frequency) };
-                Err(I2cError::Bus(BoardError::Io(
-                    "the I2C transfer timed out (a device holding SCL or SDA low, or \
-                     stretching the clock): the controller was reset",
-                )))
-            }
+        let lost = Err(I2cError::Bus(BoardError::Io(ARBITRATION_LOST)));
+        let timed_out = match outcome {
+            Outcome::Done(r) if r != lost => return r,
+            Outcome::Done(_) => false,
+            Outcome::TimedOut => true,
+        };
+        let Some((sda, scl)) = self.pins(bus) else {
+            return lost;
+        };
+        // SDA low with our controller stopped: a device holds it.
+        let held = !sda_is_high(sda);
+        if !timed_out && !held {
+            return lost;
         }
+        let frequency = match bus {
+            0 => self.bus0.as_ref().map(|b| b.frequency),
+            _ => self.bus1.as_ref().map(|b| b.frequency),
+        }
+        .unwrap_or(piconet_protocol::action::i2c::DEFAULT_I2C_FREQUENCY);
+        // The driver goes (dropping it leaves the pins to whoever takes
+        // them next), so a held bus can be clocked by hand; a fresh driver
+        // then resets the controller, which drops whatever it was in the
+        // middle of.
+        self.close(bus);
+        let recovery = if held {
+            // SAFETY: the bus's own pins, whose driver was just dropped;
+            // the lines are dropped before the new driver is made.
+            unsafe { recover_pins(sda, scl, frequency) }
+        } else {
+            Recovery::NotNeeded
+        };
+        // SAFETY: as above; the bus's old driver is gone.
+        let _ = unsafe { self.open(bus, sda, scl, frequency) };
+        Err(I2cError::Bus(BoardError::Io(match recovery {
+            Recovery::Freed { .. } => {
+                "a device was holding SDA low: the bus was clocked free (bus recovery) and \
+                 the controller reset; try again"
+            }
+            Recovery::SdaHeld => {
+                "SDA stays low after 9 SCL clocks: a device is stuck (power-cycle it) or SDA \
+                 is shorted to ground"
+            }
+            Recovery::SclHeld => {
+                "SCL stays low: a device holds the clock, or SCL is shorted to ground"
+            }
+            Recovery::NotNeeded => {
+                "the I2C transfer timed out (a device holding SCL low, or stretching the \
+                 clock): the controller was reset"
+            }
+        })))
     }
+}
+
+const ARBITRATION_LOST: &str = "I2C arbitration lost: another controller, or noise on SDA/SCL";
+
+/// The level on `pin` read from the pad (SIO GPIO_IN sees it whatever the
+/// pin's function), without taking the pin.
+fn sda_is_high(pin: u32) -> bool {
+    embassy_rp::pac::SIO.gpio_in(0).read() & (1 << pin) != 0
+}
+
+/// SDA and SCL as software open-drain lines with the pads' pull-ups.
+struct Lines {
+    sda: OutputOpenDrain<'static>,
+    scl: OutputOpenDrain<'static>,
+    half_period: Duration,
+}
+
+impl BusLines for Lines {
+    fn set_scl(&mut self, high: bool) {
+        self.scl.set_level(Level::from(high));
+    }
+    fn set_sda(&mut self, high: bool) {
+        self.sda.set_level(Level::from(high));
+    }
+    fn scl_is_high(&mut self) -> bool {
+        self.scl.is_high()
+    }
+    fn sda_is_high(&mut self) -> bool {
+        self.sda.is_high()
+    }
+    fn half_period(&mut self) {
+        embassy_time::block_for(self.half_period);
+    }
+}
+
+/// Free a bus a device holds (see the module doc), at about `frequency`.
+/// Blocks for at most about 90 half periods (4.5 ms at 10 kHz).
+///
+/// # Safety
+/// The caller owns both pins and no driver of them is in use.
+unsafe fn recover_pins(sda: u32, scl: u32, frequency: u32) -> Recovery {
+    let line = |pin: u32| {
+        // SAFETY: the caller owns the pin.
+        let mut l = OutputOpenDrain::new(unsafe { AnyPin::steal(pin as u8) }, Level::High);
+        l.set_pullup(true);
+        l
+    };
+    let mut lines = Lines {
+        sda: line(sda),
+        scl: line(scl),
+        half_period: Duration::from_micros(u64::from((500_000 / frequency.max(1)).max(1))),
+    };
+    recover(&mut lines)
 }
 
 enum Outcome {
     Done(Result<(), I2cError>),
-    TimedOut { sda: u32, scl: u32, frequency: u32 },
+    TimedOut,
 }
 
 impl<T: Instance> Bus<T> {
@@ -275,11 +370,7 @@ impl<T: Instance> Bus<T> {
         };
         match done {
             Some(r) => Outcome::Done(r.map_err(error)),
-            None => Outcome::TimedOut {
-                sda: self.sda,
-                scl: self.scl,
-                frequency: self.frequency,
-            },
+            None => Outcome::TimedOut,
         }
     }
 }
@@ -290,9 +381,9 @@ fn error(e: i2c::Error) -> I2cError {
         i2c::Error::Abort(AbortReason::Other(bits)) if bits & ABRT_TXDATA_NOACK != 0 => {
             I2cError::NoAck
         }
-        i2c::Error::Abort(AbortReason::ArbitrationLoss) => I2cError::Bus(BoardError::Io(
-            "I2C arbitration lost: another controller, or noise on SDA/SCL",
-        )),
+        i2c::Error::Abort(AbortReason::ArbitrationLoss) => {
+            I2cError::Bus(BoardError::Io(ARBITRATION_LOST))
+        }
         i2c::Error::Abort(_) => {
             I2cError::Bus(BoardError::Io("the I2C controller aborted the transfer"))
         }

@@ -137,11 +137,14 @@ class Board:
         outside, or the voltage on ADC ``pin``."""
     def get_config(self) -> Dict[str, Any]:
         """The stored settings: ``ssid``, ``password_set``, ``port``,
-        ``tls_fingerprint``, ``restart_needed`` (no secrets)."""
+        ``tls_fingerprint``, ``name``, ``restart_needed`` (no secrets)."""
     def set_wifi(self, ssid: str, password: str) -> Dict[str, Any]:
         """Stores the WiFi network ("" password: open); USB only, applies at the next reset."""
     def set_port(self, port: int) -> Dict[str, Any]:
         """Stores the TCP port; USB only, applies at the next reset."""
+    def set_name(self, name: str) -> Dict[str, Any]:
+        """Stores the board's name (NAME.local; 1-32 of a-z, 0-9, -); USB only.
+        A bad name raises ValueError before anything is sent."""
     def set_tls(self, cert: bytes, key: bytes) -> Dict[str, Any]:
         """Stores the TLS certificate and private key (DER); USB only."""
     def clear_tls(self) -> Dict[str, Any]:

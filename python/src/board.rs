@@ -782,7 +782,7 @@ impl Board {
     }
 
     /// The board's stored settings (`get_config`) as a dict: `ssid`,
-    /// `password_set`, `port`, `tls_fingerprint`, `restart_needed`
+    /// `password_set`, `port`, `tls_fingerprint`, `name`, `restart_needed`
     /// (secrets never appear).
     fn get_config(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.config(py, Action::GetConfig)
@@ -799,6 +799,22 @@ impl Board {
     /// returns the stored settings.
     fn set_port(&self, py: Python<'_>, port: u16) -> PyResult<Py<PyAny>> {
         self.config(py, Action::SetPort { port })
+    }
+
+    /// Stores the board's name (`set_name`; USB only), announced over mDNS
+    /// as NAME.local, and returns the stored settings. A name that is not
+    /// 1 to 32 of a-z, 0-9 and - is a ValueError, raised before anything
+    /// is sent.
+    fn set_name(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+        if !piconet_client::protocol::provision::is_board_name(name) {
+            return Err(errors::argument(
+                py,
+                format!(
+                    "board name {name:?}: use 1 to 32 of a-z, 0-9 and - (it becomes NAME.local)"
+                ),
+            ));
+        }
+        self.config(py, Action::SetName { name })
     }
 
     /// Stores the board's TLS certificate and private key, both DER

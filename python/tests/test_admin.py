@@ -32,6 +32,7 @@ def test_settings_are_refused_from_the_network(board):
         lambda: board.set_tls(b"\x30\x00", b"\x30\x00"),
         lambda: board.clear_tls(),
         lambda: board.clear_config(),
+        lambda: board.set_name("garden"),
     ):
         with pytest.raises(BoardOSError, match="USB cable") as e:
             change()
@@ -40,6 +41,11 @@ def test_settings_are_refused_from_the_network(board):
     # A WPA2 passphrase is 8 to 64 bytes: checked before the origin.
     with pytest.raises(InvalidRequestError):
         board.set_wifi("lab", "short")
+    # A name that is not 1-32 of a-z, 0-9 and - is refused before it is sent.
+    for bad in ("", "Garden", "a.local", "n" * 33):
+        with pytest.raises(InvalidArgumentError, match="1 to 32 of a-z, 0-9 and -") as e:
+            board.set_name(bad)
+        assert isinstance(e.value, ValueError)
     # The connection stayed usable.
     assert board.ping()["count"] == 1
 

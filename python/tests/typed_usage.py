@@ -55,6 +55,7 @@ def administer(address: str) -> str:
         port: int = board.get_config()["port"]
         board.set_wifi("lab", "a passphrase")
         board.set_port(port)
+        name: Optional[str] = board.set_name("garden")["name"]
         board.set_tls(b"", b"")
         board.clear_tls()
         board.clear_config()

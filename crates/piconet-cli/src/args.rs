@@ -512,6 +512,10 @@ pub struct ProvisionArgs {
     /// The TCP port the board listens on.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub port_number: Option<u16>,
+    /// The board's name, announced over mDNS as NAME.local (1-32 of a-z, 0-9 and -)
+    /// [default on the board: piconet-XXXX from its id].
+    #[arg(long, value_name = "NAME", value_parser = board_name)]
+    pub name: Option<String>,
     /// Make a new EC P-256 TLS identity here and store it on the board (the key leaves
     /// this computer only for the board); the certificate is written for --ca.
     #[arg(long, conflicts_with = "clear_tls")]
@@ -560,6 +564,18 @@ pub struct ProvisionArgs {
     /// Remove a client from the board's list.
     #[arg(long, value_name = "NAME")]
     pub revoke: Option<String>,
+}
+
+/// `--name`: checked here, as the board checks it.
+fn board_name(s: &str) -> Result<String, String> {
+    use piconet_client::protocol::provision::{is_board_name, MAX_NAME};
+    if is_board_name(s) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "{s:?} is not a board name: use 1 to {MAX_NAME} of a-z, 0-9 and - (it becomes NAME.local)"
+        ))
+    }
 }
 
 const WORDS: &str = "words";

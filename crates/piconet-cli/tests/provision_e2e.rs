@@ -177,6 +177,75 @@ fn an_open_network_then_clear_tls_and_a_too_long_ssid_caught_here() {
 }
 
 #[test]
+fn provision_names_the_board_and_a_bad_name_is_caught_here_or_by_the_board() {
+    let board = PtyBoard::start();
+    let dir = tempdir("name");
+    let known_hosts = dir.join("known_hosts");
+
+    let out = piconet(
+        &[
+            "provision",
+            "--port",
+            board.port(),
+            "--name",
+            "garden-valve",
+        ],
+        &known_hosts,
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("stored: name"), "{stdout}");
+    assert!(
+        stdout.contains("name:  garden-valve (garden-valve.local)"),
+        "{stdout}"
+    );
+    let config = get_config(&board, &known_hosts);
+    assert_eq!(config["name"], "garden-valve");
+    assert_eq!(config["restart_needed"], true);
+
+    // Caught here, before the board is touched.
+    let sent = board.received().len();
+    for bad in ["Garden", "", "a.local", &"n".repeat(33)] {
+        let out = piconet(
+            &["provision", "--port", board.port(), "--name", bad],
+            &known_hosts,
+        );
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains("1 to 32 of a-z, 0-9 and -"), "{stderr}");
+    }
+    assert_eq!(board.received().len(), sent);
+
+    // Sent anyway (`send --serial`): the board refuses it and keeps the name.
+    let out = piconet(
+        &[
+            "send",
+            "--serial",
+            board.port(),
+            "-c",
+            "action=set_name",
+            "name=Shed",
+        ],
+        &known_hosts,
+    );
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(answer["exception"], "ValueError", "{}", text(&out.stdout));
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("1 to 32 of a-z, 0-9 and -"),
+        "{answer}"
+    );
+    assert_eq!(get_config(&board, &known_hosts)["name"], "garden-valve");
+}
+
+#[test]
 fn the_boards_refusal_is_shown_redacted_and_exits_1() {
     let board = PtyBoard::start();
     let dir = tempdir("refused");

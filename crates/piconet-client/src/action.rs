@@ -95,6 +95,12 @@ pub enum Action<'a> {
         /// WPA2 passphrase; empty: none is sent.
         password: &'a str,
     },
+    /// `set_name` (over the USB cable only): the board's name, announced
+    /// over mDNS as `NAME.local` (1 to 32 of `a-z`, `0-9`, `-`).
+    SetName {
+        /// The name.
+        name: &'a str,
+    },
     /// `set_port`: the TCP port the board listens on.
     SetPort {
         /// The port.
@@ -251,6 +257,7 @@ impl Action<'_> {
             Action::GetConfig => "get_config",
             Action::SetWifi { .. } => "set_wifi",
             Action::SetPort { .. } => "set_port",
+            Action::SetName { .. } => "set_name",
             Action::SetTls { .. } => "set_tls",
             Action::ClearTls => "clear_tls",
             Action::ClearConfig => "clear_config",
@@ -386,6 +393,7 @@ impl Action<'_> {
                 cmd
             }
             Action::SetPort { port } => json!({ "port": port }),
+            Action::SetName { name } => json!({ "name": name }),
             Action::SetTls { cert, key } => {
                 json!({"cert": b64.encode(cert), "key": b64.encode(key)})
             }
@@ -640,6 +648,10 @@ mod tests {
         assert_eq!(
             wire(Action::SetPort { port: 1234 }),
             json!({"action": "set_port", "port": 1234})
+        );
+        assert_eq!(
+            wire(Action::SetName { name: "garden" }),
+            json!({"action": "set_name", "name": "garden"})
         );
         assert_eq!(wire(Action::ClearTls), json!({"action": "clear_tls"}));
         assert_eq!(wire(Action::ClearConfig), json!({"action": "clear_config"}));

@@ -560,9 +560,22 @@ impl Client {
         config_of(self.perform(Action::GetConfig).await?)
     }
 
+    /// Stores the board's name (`set_name`, over the USB cable only) and
+    /// returns the settings stored now. A name that is not 1 to 32 of
+    /// `a-z`, `0-9` and `-` is refused here, before anything is sent.
+    pub async fn set_name(&self, name: &str) -> Result<BoardConfig, Error> {
+        if !piconet_protocol::provision::is_board_name(name) {
+            return Err(Error::InvalidArgument(format!(
+                "board name {name:?}: use 1 to {} of a-z, 0-9 and - (it becomes NAME.local)",
+                piconet_protocol::provision::MAX_NAME
+            )));
+        }
+        config_of(self.perform(Action::SetName { name }).await?)
+    }
+
     /// Stores a provisioning setting ([`Action::SetWifi`], [`Action::SetPort`],
-    /// [`Action::SetTls`], [`Action::ClearTls`]) and returns the settings
-    /// stored now. A board takes them only over its USB cable
+    /// [`Action::SetTls`], [`Action::ClearTls`], [`Action::SetName`]) and
+    /// returns the settings stored now. A board takes them only over its USB cable
     /// ([`Client::serial`]); they apply at its next reset.
     pub async fn provision(&self, setting: Action<'_>) -> Result<BoardConfig, Error> {
         if !matches!(
@@ -571,6 +584,7 @@ impl Client {
                 | Action::SetPort { .. }
                 | Action::SetTls { .. }
                 | Action::ClearTls
+                | Action::SetName { .. }
         ) {
             return Err(Error::InvalidArgument(format!(
                 "{} is not a provisioning setting",

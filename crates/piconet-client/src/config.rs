@@ -2,8 +2,8 @@
 
 use serde_json::{Map, Value};
 
-/// The `config` object of `get_config`, `set_wifi`, `set_port`, `set_tls`
-/// and `clear_tls` answers. Secrets never appear: only whether a password
+/// The `config` object of `get_config`, `set_wifi`, `set_port`, `set_tls`,
+/// `set_name` and `clear_tls` answers. Secrets never appear: only whether a password
 /// is set, and the TLS certificate's SHA-256.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BoardConfig {
@@ -15,6 +15,9 @@ pub struct BoardConfig {
     pub port: u16,
     /// The SHA-256 (lower-case hex) of the stored TLS certificate, if any.
     pub tls_fingerprint: Option<String>,
+    /// The board's stored name; `None` if none is set (the board goes by
+    /// `piconet-XXXX` from its id) or the board predates `set_name`.
+    pub name: Option<String>,
     /// The stored settings differ from those the board runs with: they apply at its next reset.
     pub restart_needed: bool,
     /// The whole object, for fields added later.
@@ -38,6 +41,10 @@ impl BoardConfig {
             tls_fingerprint: match raw.get("tls_fingerprint") {
                 None | Some(Value::Null) => None,
                 Some(v) => Some(v.as_str()?.to_ascii_lowercase()),
+            },
+            name: match raw.get("name") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(v.as_str()?.to_owned()),
             },
             restart_needed: raw
                 .get("restart_needed")

@@ -1,6 +1,6 @@
 //! The Pico W's settings (WiFi credentials, TCP port, TLS identity, client
-//! list) kept in a reserved region of NOR flash, so a user provisions a
-//! board over USB instead of rebuilding the firmware.
+//! list, the board's name) kept in a reserved region of NOR flash, so a
+//! user provisions a board over USB instead of rebuilding the firmware.
 //!
 //! Storage is the `sequential-storage` crate's map: items are appended with
 //! a CRC and old ones invalidated only after the new one is complete, so a
@@ -34,6 +34,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod name;
 #[cfg(feature = "store")]
 pub mod ram;
 #[cfg(feature = "store")]
@@ -43,6 +44,7 @@ mod settings;
 mod store;
 
 pub use error::ConfigError;
+pub use name::{check_name, default_name, MAX_NAME};
 pub use settings::{Settings, Summary, TlsIdentity, Wifi};
 #[cfg(feature = "store")]
 pub use store::{ConfigStore, BUFFER_SIZE};

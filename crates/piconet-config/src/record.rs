@@ -4,7 +4,7 @@
 use heapless::{String, Vec};
 
 use crate::settings::{TlsIdentity, Wifi};
-use crate::{MAX_CERT, MAX_KEY, MAX_PASSWORD, MAX_SSID};
+use crate::{MAX_CERT, MAX_KEY, MAX_NAME, MAX_PASSWORD, MAX_SSID};
 
 const V1: u8 = 1;
 
@@ -18,6 +18,7 @@ pub(crate) enum Key {
     /// The client list: an opaque record the engine encodes (it owns the
     /// client type).
     Clients = 4,
+    Name = 5,
 }
 
 /// Why a record could not be written or read.
@@ -122,6 +123,26 @@ pub(crate) fn decode_port(bytes: &[u8]) -> Result<u16, RecordError> {
     }
 }
 
+pub(crate) fn encode_name(name: &str, out: &mut [u8]) -> Result<usize, RecordError> {
+    crate::check_name(name).map_err(|_| {
+        RecordError::TooLong("name must be 1 to 32 of a-z, 0-9 and - (it becomes NAME.local)")
+    })?;
+    let mut at = 0;
+    put(out, &mut at, &[V1])?;
+    put(out, &mut at, name.as_bytes())?;
+    Ok(at)
+}
+
+/// A stored name is checked again: the announcer takes it as a DNS label.
+pub(crate) fn decode_name(bytes: &[u8]) -> Result<String<MAX_NAME>, RecordError> {
+    let [V1, name @ ..] = bytes else {
+        return Err(RecordError::Malformed);
+    };
+    let name = text(name)?;
+    crate::check_name(name).map_err(|_| RecordError::Malformed)?;
+    String::try_from(name).map_err(|_| RecordError::Malformed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +158,8 @@ mod tests {
         assert_eq!((t.cert.as_slice(), t.key.len()), (&[1u8, 2, 3][..], 40));
         let n = encode_port(80, &mut buf).unwrap();
         assert_eq!(decode_port(&buf[..n]), Ok(80));
+        let n = encode_name("garden-2", &mut buf).unwrap();
+        assert_eq!(decode_name(&buf[..n]).unwrap().as_str(), "garden-2");
     }
 
     #[test]
@@ -161,5 +184,11 @@ mod tests {
             RecordError::Malformed
         );
         assert_eq!(decode_port(&[1, 0, 0]).unwrap_err(), RecordError::Malformed);
+        assert!(encode_name("", &mut buf).is_err());
+        assert!(encode_name("Garden", &mut buf).is_err());
+        assert!(encode_name(&"n".repeat(33), &mut buf).is_err());
+        assert_eq!(decode_name(&[1]).unwrap_err(), RecordError::Malformed);
+        assert_eq!(decode_name(&[1, b'A']).unwrap_err(), RecordError::Malformed);
+        assert_eq!(decode_name(&[2, b'a']).unwrap_err(), RecordError::Malformed);
     }
 }

@@ -5,7 +5,7 @@ use core::fmt;
 use heapless::{String, Vec};
 use sha2::{Digest, Sha256};
 
-use crate::{MAX_CERT, MAX_KEY, MAX_PASSWORD, MAX_SSID};
+use crate::{MAX_CERT, MAX_KEY, MAX_NAME, MAX_PASSWORD, MAX_SSID};
 
 /// WiFi network to join.
 #[derive(Clone, PartialEq, Eq)]
@@ -41,6 +41,9 @@ pub struct Settings {
     pub port: u16,
     /// TLS identity; plaintext without one.
     pub tls: Option<TlsIdentity>,
+    /// The board's name (`NAME.local`), if one was set; without one the
+    /// board goes by [`crate::default_name`] of its id.
+    pub name: Option<String<MAX_NAME>>,
 }
 
 impl Default for Settings {
@@ -49,6 +52,7 @@ impl Default for Settings {
             wifi: None,
             port: crate::DEFAULT_PORT,
             tls: None,
+            name: None,
         }
     }
 }
@@ -101,6 +105,10 @@ impl Summary<'_> {
     pub fn port(&self) -> u16 {
         self.0.port
     }
+    /// The board's name, if one is stored.
+    pub fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
     /// The certificate fingerprint, if a TLS identity is stored.
     pub fn tls_fingerprint(&self) -> Option<[u8; 32]> {
         self.0.tls.as_ref().map(TlsIdentity::fingerprint)
@@ -111,7 +119,8 @@ impl fmt::Display for Summary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ssid={:?} password={} port={} tls=",
+            "name={} ssid={:?} password={} port={} tls=",
+            self.name().unwrap_or("default"),
             self.ssid().unwrap_or(""),
             if self.password_set() { "set" } else { "none" },
             self.port()

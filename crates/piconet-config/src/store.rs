@@ -73,6 +73,9 @@ impl<F: MultiwriteNorFlash> ConfigStore<F> {
         if let Some(b) = self.fetch(Key::Tls, buf).await? {
             s.tls = Some(record::decode_tls(b)?);
         }
+        if let Some(b) = self.fetch(Key::Name, buf).await? {
+            s.name = Some(record::decode_name(b)?);
+        }
         Ok(s)
     }
 
@@ -140,6 +143,13 @@ impl<F: MultiwriteNorFlash> ConfigStore<F> {
         buf: &'b mut [u8],
     ) -> Result<Option<&'b [u8]>, ConfigError> {
         self.fetch(Key::Clients, buf).await
+    }
+
+    /// Store the board's name (checked by [`crate::check_name`]).
+    pub async fn set_name(&mut self, name: &str, buf: &mut [u8]) -> Result<(), ConfigError> {
+        let mut rec = [0u8; 1 + crate::MAX_NAME];
+        let n = record::encode_name(name, &mut rec)?;
+        self.store(Key::Name, &rec[..n], buf).await
     }
 
     /// Forget the TLS identity: the server goes back to plaintext.

@@ -44,6 +44,26 @@ fn settings_survive_a_reboot_and_defaults_fill_the_rest() {
 }
 
 #[test]
+fn the_name_survives_a_reboot_and_a_bad_one_changes_nothing() {
+    let mut store = open(Flash::new());
+    assert_eq!(load(&mut store).name, None);
+    let mut buf = [0u8; BUFFER_SIZE];
+    block_on(store.set_name("garden-valve", &mut buf)).unwrap();
+    for bad in ["", "Garden", "a.b", &"n".repeat(33)] {
+        let e = block_on(store.set_name(bad, &mut buf));
+        assert!(matches!(e, Err(ConfigError::Invalid(_))), "{bad}: {e:?}");
+    }
+    let mut again = open(store.into_flash());
+    let s = load(&mut again);
+    assert_eq!(s.name.as_deref(), Some("garden-valve"));
+    assert!(s.summary().to_string().contains("name=garden-valve"));
+    block_on(again.set_name("shed", &mut buf)).unwrap();
+    assert_eq!(load(&mut again).name.as_deref(), Some("shed"));
+    block_on(again.erase()).unwrap();
+    assert_eq!(load(&mut again).name, None);
+}
+
+#[test]
 fn invalid_values_are_refused_and_change_nothing() {
     let mut store = open(Flash::new());
     let mut buf = [0u8; BUFFER_SIZE];

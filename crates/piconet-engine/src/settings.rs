@@ -1,5 +1,5 @@
 //! The board's stored settings (WiFi network, port, TLS identity, client
-//! list), as the provisioning actions reach them.
+//! list, name), as the provisioning actions reach them.
 //!
 //! The engine stays synchronous: [`SettingsStore`] is a blocking interface.
 //! [`FlashSettings`] provides it over `piconet-config`'s store by running
@@ -34,6 +34,8 @@ pub trait SettingsStore {
     fn set_tls(&mut self, cert: &[u8], key: &[u8]) -> Result<(), ConfigError>;
     /// Forget the TLS identity.
     fn clear_tls(&mut self) -> Result<(), ConfigError>;
+    /// Store the board's name (checked: 1 to 32 of `a-z`, `0-9`, `-`).
+    fn set_name(&mut self, name: &str) -> Result<(), ConfigError>;
     /// Forget every setting.
     fn clear_all(&mut self) -> Result<(), ConfigError>;
     /// Read what is stored (defaults for what is not).
@@ -103,6 +105,9 @@ mod flash {
         }
         fn clear_tls(&mut self) -> Result<(), ConfigError> {
             block_on(self.store.clear_tls(&mut self.buf))
+        }
+        fn set_name(&mut self, name: &str) -> Result<(), ConfigError> {
+            block_on(self.store.set_name(name, &mut self.buf))
         }
         fn clear_all(&mut self) -> Result<(), ConfigError> {
             block_on(self.store.erase())

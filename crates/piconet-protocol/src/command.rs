@@ -221,6 +221,10 @@ mod tests {
                 r#"{"action": "set_port", "port": "8080"}"#,
                 Command::SetPort { port: 8080 },
             ),
+            (
+                r#"{"action": "set_name", "name": "garden"}"#,
+                Command::SetName(crate::provision::Name(br#""garden""#)),
+            ),
             (r#"{"action": "clear_tls"}"#, Command::ClearTls),
             (r#"{"action": "clear_config"}"#, Command::ClearConfig),
             (r#"{"action": "get_config"}"#, Command::GetConfig),
@@ -407,13 +411,14 @@ mod tests {
     #[test]
     fn the_table_gives_names_and_reply_keys() {
         use crate::key::Key;
-        assert_eq!(ACTIONS.len(), 34);
+        assert_eq!(ACTIONS.len(), 35);
         assert_eq!(ACTIONS.first(), Some(&"setup_pin"));
         assert_eq!(ACTIONS[21], "get_pins");
         assert_eq!(ACTIONS[24], "sim_input");
         assert_eq!(ACTIONS[26], "get_clients");
         assert_eq!(ACTIONS[27], "write_pwm");
-        assert_eq!(ACTIONS.last(), Some(&"i2c_transfer"));
+        assert_eq!(ACTIONS[33], "i2c_transfer");
+        assert_eq!(ACTIONS.last(), Some(&"set_name"));
         let keys = |line: &str| ok(line).reply_keys();
         let t = KeySet::TIME_RECEIVED;
         assert_eq!(keys(r#"{"action": "ping"}"#), t);
@@ -431,6 +436,10 @@ mod tests {
         );
         assert_eq!(
             keys(r#"{"action": "clear_tls"}"#),
+            t.union(KeySet::of(Key::Config))
+        );
+        assert_eq!(
+            keys(r#"{"action": "set_name", "name": "a"}"#),
             t.union(KeySet::of(Key::Config))
         );
         assert_eq!(
@@ -814,7 +823,7 @@ mod tests {
                 _ => "",
             };
             let line = std::format!(
-                r#"{{"action": "{name}", "pin": 1, "mode": "input", "value": 0, "timeout": 1, "time_ms": 1, "files": {{}}, "compress": true, "size": 1, "sha256": "{SHA}", "signature": "{}", "offset": 0, "data": {data}, "ssid": "n", "password": "12345678", "port": 80, "cert": "AA==", "key": "AA==", "clients": [], "bus": 0, "sda": 4, "scl": 5, "address": 80, "count": 1, "write": [1]{duty}}}"#,
+                r#"{{"action": "{name}", "pin": 1, "mode": "input", "value": 0, "timeout": 1, "time_ms": 1, "files": {{}}, "compress": true, "size": 1, "sha256": "{SHA}", "signature": "{}", "offset": 0, "data": {data}, "ssid": "n", "password": "12345678", "port": 80, "cert": "AA==", "key": "AA==", "clients": [], "bus": 0, "sda": 4, "scl": 5, "address": 80, "count": 1, "write": [1], "name": "n"{duty}}}"#,
                 sig()
             );
             ok(&line);

@@ -145,6 +145,8 @@ keys! {
         Count = b"count";
         /// `i2c_transfer`: the bytes written before the read.
         Write = b"write";
+        /// `set_name`: the board's name (`NAME.local`).
+        Name = b"name";
     }
     replies {
         /// When the command arrived, on every success.

@@ -23,10 +23,13 @@ pub const MAX_CERT: usize = 2048;
 /// Largest private key `set_tls` takes (DER bytes, SEC1 or PKCS#8).
 pub const MAX_KEY: usize = 256;
 
+/// Longest board name `set_name` takes, in bytes (of `a-z`, `0-9`, `-`).
+pub const MAX_NAME: usize = 32;
+
 /// What a secret is echoed as.
 pub const REDACTED: &str = "<redacted>";
 
-pub use crate::action::settings::{NotBase64, Tls, Wifi};
+pub use crate::action::settings::{is_board_name, Name, NotBase64, Tls, Wifi};
 
 /// The port of a `set_port`.
 pub(crate) fn port<'a>(raw: Option<&[u8]>) -> Result<u16, ProtocolError<'a>> {
@@ -159,6 +162,67 @@ mod tests {
         // Right length, not base64: found when decoded.
         let t = tls(r#"{"action": "set_tls", "cert": "A!==", "key": "AAEC"}"#);
         assert!(t.decode(&mut c, &mut k).is_err());
+    }
+
+    fn name(line: &str) -> Result<std::string::String, std::string::String> {
+        match parse(line.as_bytes()) {
+            Ok(crate::Request {
+                command: crate::Command::SetName(name),
+                ..
+            }) => Ok(name.decoded().as_str().into()),
+            Ok(other) => Err(std::format!("{other:?}")),
+            Err(e) => {
+                let mut out: heapless::Vec<u8, 512> = heapless::Vec::new();
+                crate::response::write_error_line(&mut out, &e.error).unwrap();
+                Err(core::str::from_utf8(&out).unwrap().into())
+            }
+        }
+    }
+
+    #[test]
+    fn name_fields() {
+        let n32 = "n".repeat(MAX_NAME);
+        for (line, want) in [
+            (
+                r#"{"action": "set_name", "name": "garden"}"#.into(),
+                "garden",
+            ),
+            (r#"{"action": "set_name", "name": "a"}"#.into(), "a"),
+            (
+                r#"{"action": "set_name", "name": "valve-2-a"}"#.into(),
+                "valve-2-a",
+            ),
+            (
+                std::format!(r#"{{"action": "set_name", "name": "{n32}"}}"#),
+                n32.as_str(),
+            ),
+        ] {
+            assert_eq!(name(&line).as_deref(), Ok(want), "{line}");
+        }
+        let missing = name(r#"{"action": "set_name"}"#).unwrap_err();
+        assert!(missing.contains("missing fields: name"), "{missing}");
+        assert!(
+            missing.contains("\"exception\": \"ValueError\""),
+            "{missing}"
+        );
+        for bad in [
+            r#"{"action": "set_name", "name": ""}"#.into(),
+            std::format!(r#"{{"action": "set_name", "name": "{n32}x"}}"#),
+            r#"{"action": "set_name", "name": "Garden"}"#.into(),
+            r#"{"action": "set_name", "name": "garden.local"}"#.into(),
+            r#"{"action": "set_name", "name": "a_b"}"#.into(),
+            r#"{"action": "set_name", "name": "a b"}"#.into(),
+            r#"{"action": "set_name", "name": "café"}"#.into(),
+            r#"{"action": "set_name", "name": 5}"#.into(),
+            r#"{"action": "set_name", "name": null}"#.into(),
+        ] {
+            let e = name(&bad).unwrap_err();
+            assert!(
+                e.contains("name must be the board's name, a string of 1 to 32 of a-z, 0-9 and -")
+                    && e.contains("\"exception\": \"ValueError\""),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -5,12 +5,15 @@
 //! board is provisioned and the stored settings are the whole
 //! configuration (one not stored takes its default: no WiFi, port 12345,
 //! plaintext); build-time values are then ignored. If the region is empty
-//! (erased) or cannot be read, the build-time values apply.
+//! (erased) or cannot be read, the build-time values apply. The board's
+//! name is no part of that choice: naming a board built with its WiFi
+//! network must not make it forget the network.
 
 use core::ops::Range;
 
 use embedded_storage_async::nor_flash::MultiwriteNorFlash;
-use piconet_config::{ConfigError, ConfigStore, Settings};
+use heapless::String;
+use piconet_config::{ConfigError, ConfigStore, Settings, MAX_NAME};
 use piconet_engine::{Board, Engine};
 
 /// Where the settings in effect came from.
@@ -68,7 +71,7 @@ pub async fn read<F: MultiwriteNorFlash>(
 /// [`Source::FlashUnreadable`].
 pub fn choose<E>(loaded: Result<Settings, E>) -> (Source, Option<Settings>) {
     match loaded {
-        Ok(s) if s != Settings::default() => (Source::Flash, Some(s)),
+        Ok(s) if provisions(&s) => (Source::Flash, Some(s)),
         Ok(_) => (Source::Build, None),
         Err(_) => (Source::FlashUnreadable, None),
     }
@@ -90,4 +93,25 @@ pub fn restore_clients<B: Board>(engine: &mut Engine<B>) -> Result<(), ConfigErr
     let clients = store.load_clients()?;
     engine.set_clients(clients);
     Ok(())
+}
+
+/// Whether stored settings make the board provisioned: any of them but
+/// the name. Destructured so a new setting has to be decided on here.
+fn provisions(s: &Settings) -> bool {
+    let Settings {
+        wifi,
+        port,
+        tls,
+        name: _,
+    } = s;
+    wifi.is_some() || *port != piconet_config::DEFAULT_PORT || tls.is_some()
+}
+
+/// The name the board goes by (and announces): the stored one, else
+/// `piconet-XXXX` from its unique id (`piconet_config::default_name`).
+pub fn running_name(stored: Option<&str>, unique_id: &[u8]) -> String<MAX_NAME> {
+    match stored.and_then(|n| String::try_from(n).ok()) {
+        Some(name) => name,
+        None => piconet_config::default_name(unique_id),
+    }
 }

@@ -4,7 +4,7 @@
 
 use embedded_storage_async::nor_flash::NorFlash;
 use futures_executor::block_on;
-use piconet_app_core::settings::{read, Source};
+use piconet_app_core::settings::{read, running_name, Source};
 use piconet_config::ram::{RamFlash, PAGE};
 use piconet_config::{ConfigStore, BUFFER_SIZE};
 
@@ -52,6 +52,34 @@ fn a_provisioned_port_and_identity_are_read() {
     assert_eq!(s.port, 4242);
     assert_eq!(s.tls.as_ref().unwrap().cert.len(), 500);
     assert!(s.wifi.is_none());
+}
+
+#[test]
+fn a_name_alone_keeps_the_build_settings_and_is_the_running_name() {
+    let mut store = ConfigStore::new(Flash::new(), REGION).unwrap();
+    let mut buf = [0u8; BUFFER_SIZE];
+    block_on(store.set_name("garden-valve", &mut buf)).unwrap();
+    let mut flash = store.into_flash();
+    // What the board reads at boot: the name is stored...
+    let mut again = ConfigStore::new(flash.clone(), REGION).unwrap();
+    let stored = block_on(again.load(&mut buf)).unwrap().name;
+    assert_eq!(stored.as_deref(), Some("garden-valve"));
+    // ...and does not make the board provisioned: the build's WiFi stays.
+    assert_eq!(boot(flash.clone()), (Source::Build, None));
+    let id = [0xe6, 0x61, 0x38, 0x1f, 0x2e, 0x11, 0x1f, 0x2e];
+    assert_eq!(
+        running_name(stored.as_deref(), &id).as_str(),
+        "garden-valve"
+    );
+    assert_eq!(running_name(None, &id).as_str(), "piconet-1f2e");
+
+    // With WiFi stored as well, both are read.
+    let mut store = ConfigStore::new(flash, REGION).unwrap();
+    block_on(store.set_wifi("garden", "hunter22", &mut buf)).unwrap();
+    flash = store.into_flash();
+    let (source, s) = boot(flash);
+    assert_eq!(source, Source::Flash);
+    assert_eq!(s.unwrap().name.as_deref(), Some("garden-valve"));
 }
 
 #[test]

@@ -65,6 +65,8 @@ pub struct Running {
     pub ssid: Option<&'static str>,
     /// The TCP port served.
     pub port: u16,
+    /// The board's name (`set_name`'s, else `piconet-XXXX`).
+    pub name: &'static str,
 }
 
 /// The peripherals besides GPIO that the board owns.
@@ -291,6 +293,7 @@ impl Board for PicoBoard {
             let _ = write!(id, "{b:02x}");
         }
         info.str("unique_id", &id)?;
+        info.str("name", self.running.name)?;
         match radio::RSSI.load(Ordering::Relaxed) {
             0 => info.null("rssi_dbm")?,
             r => info.int("rssi_dbm", r.into())?,

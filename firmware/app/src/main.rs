@@ -191,7 +191,7 @@ async fn main(spawner: Spawner) {
     // update slot (DFU, BOOTLOADER_STATE) each get their partition.
     let flash = flash::share(flash);
     let mut store = settings::store(flash);
-    let boot = settings::load(store.as_mut());
+    let boot = settings::load(store.as_mut(), &unique_id);
     CONFIG_SOURCE.store(boot.source as u8, core::sync::atomic::Ordering::Relaxed);
     static RNG: StaticCell<Csprng> = StaticCell::new();
     let rng = RNG.init(Csprng::from_noise(rosc_noise, &unique_id));
@@ -237,6 +237,7 @@ async fn main(spawner: Spawner) {
     let running = board::Running {
         ssid: boot.wifi.map(|(ssid, _)| ssid),
         port: boot.port,
+        name: boot.name,
     };
     // Every PWM slice made once, stopped; the board starts and routes them.
     let off = || {

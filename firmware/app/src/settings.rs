@@ -19,13 +19,16 @@
 //! the next boot. `set_clients` writes the client list there too (it
 //! applies at once; `main` reads it back at boot with app-core's
 //! `settings::restore_clients`); a list alone does not count as a
-//! provisioned setting above. `set_tls` first has MbedTLS parse the certificate and
+//! provisioned setting above. `set_name` too: the stored name is the
+//! board's name from the next boot (`get_info`'s `name`), whatever the
+//! source of the rest, and alone it does not count as provisioned either;
+//! unset, the board is `piconet-XXXX` from its unique id. `set_tls` first has MbedTLS parse the certificate and
 //! key: an identity it cannot use would otherwise only show at the next
 //! boot, as a board that serves nothing over the network.
 
 use embassy_embedded_hal::adapter::BlockingAsync;
 use mbedtls_rs::{Certificate, PrivateKey, X509};
-use piconet_app_core::settings::{choose, Source};
+use piconet_app_core::settings::{choose, running_name, Source};
 use piconet_config::{ConfigError, Settings};
 use piconet_engine::settings::{FlashSettings, SettingsStore};
 use piconet_engine::Clients;
@@ -50,6 +53,9 @@ impl SettingsStore for PicoSettings {
     }
     fn clear_tls(&mut self) -> Result<(), ConfigError> {
         self.0.clear_tls()
+    }
+    fn set_name(&mut self, name: &str) -> Result<(), ConfigError> {
+        self.0.set_name(name)
     }
     fn clear_all(&mut self) -> Result<(), ConfigError> {
         self.0.clear_all()
@@ -91,6 +97,8 @@ pub struct BootConfig {
     pub port: u16,
     /// TLS certificate and key; `None`: plaintext.
     pub tls: Option<(X509<'static>, X509<'static>)>,
+    /// The board's name: the stored one, else `piconet-XXXX` from its id.
+    pub name: &'static str,
 }
 
 extern "C" {
@@ -116,12 +124,15 @@ pub fn store(flash: &'static SharedFlash) -> Option<PicoSettings> {
 /// Read the CONFIG region and decide what to run with (see the module doc).
 /// The settings are kept for the run (the WiFi task uses the SSID and
 /// passphrase, MbedTLS the certificate and key).
-pub fn load(store: Option<&mut PicoSettings>) -> BootConfig {
+pub fn load(store: Option<&mut PicoSettings>, unique_id: &[u8]) -> BootConfig {
     static SETTINGS: StaticCell<Settings> = StaticCell::new();
+    static NAME: StaticCell<heapless::String<{ piconet_config::MAX_NAME }>> = StaticCell::new();
     let loaded = match store {
         Some(store) => store.load(),
         None => Err(ConfigError::Region("unusable CONFIG bounds")),
     };
+    let stored = loaded.as_ref().ok().and_then(|s| s.name.as_deref());
+    let name: &'static str = NAME.init(running_name(stored, unique_id)).as_str();
     match choose(loaded) {
         (source, Some(s)) => {
             let s: &'static Settings = SETTINGS.init(s);
@@ -136,6 +147,7 @@ pub fn load(store: Option<&mut PicoSettings>) -> BootConfig {
                     .tls
                     .as_ref()
                     .map(|t| (X509::DER(&t.cert), X509::DER(&t.key))),
+                name,
             }
         }
         (source, None) => BootConfig {
@@ -143,6 +155,7 @@ pub fn load(store: Option<&mut PicoSettings>) -> BootConfig {
             wifi: build_config::WIFI_SSID.map(|ssid| (ssid, build_config::WIFI_PASSWORD)),
             port: build_config::PORT,
             tls: build_tls(),
+            name,
         },
     }
 }

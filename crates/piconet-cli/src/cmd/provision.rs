@@ -1,5 +1,5 @@
-//! `piconet provision`: a board's WiFi network, port and TLS identity, set
-//! over its USB cable (the only way the board accepts them).
+//! `piconet provision`: a board's WiFi network, port, TLS identity and
+//! name, set over its USB cable (the only way the board accepts them).
 //!
 //! Everything that can be checked here is checked before the board is
 //! touched: the password file, the names, the certificate and key, the file
@@ -62,6 +62,8 @@ pub struct Identity {
 struct Plan {
     wifi: Option<(String, Secret<String>)>,
     port: Option<u16>,
+    /// `--name`, checked by clap.
+    name: Option<String>,
     tls: Option<Identity>,
     clear_tls: bool,
     /// `--pin`: the host, and its port if given.
@@ -120,6 +122,16 @@ pub async fn run(
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
+        if plan.name.is_some() && !known.contains(&"set_name") {
+            return Err(fail(
+                exit::SERVER_ERROR,
+                format!(
+                    "the firmware on {} does not know set_name: it cannot be given a name; \
+                     update it first (piconet update, or flash the new UF2)",
+                    path.display()
+                ),
+            ));
+        }
         if let Some(missing) = NEEDED.iter().find(|a| !known.contains(a)) {
             return Err(fail(
                 exit::SERVER_ERROR,
@@ -312,6 +324,7 @@ fn plan(args: &ProvisionArgs) -> Result<Plan, Failure> {
     Ok(Plan {
         wifi,
         port: args.port_number,
+        name: args.name.clone(),
         tls,
         clear_tls: args.clear_tls,
         pin,
@@ -525,6 +538,9 @@ fn commands(plan: &Plan) -> Vec<(&'static str, Action<'_>)> {
     if let Some(port) = plan.port {
         commands.push(("port", Action::SetPort { port }));
     }
+    if let Some(name) = &plan.name {
+        commands.push(("name", Action::SetName { name }));
+    }
     if let Some(identity) = &plan.tls {
         commands.push(("TLS identity", tls_action(identity)));
     }
@@ -588,6 +604,9 @@ fn check(plan: &Plan, config: &Config) -> Result<(), Failure> {
     }
     if plan.port.is_some_and(|p| p != config.port) {
         wrong.push("the port");
+    }
+    if plan.name.is_some() && config.name != plan.name {
+        wrong.push("the name");
     }
     if let Some(identity) = &plan.tls {
         if config.tls_fingerprint.as_deref() != Some(identity.fingerprint.to_string().as_str()) {
@@ -738,6 +757,10 @@ impl fmt::Display for Report<'_> {
             )?,
         }
         writeln!(f, "  port:  {}", c.port)?;
+        match &c.name {
+            Some(name) => writeln!(f, "  name:  {name} ({name}.local)")?,
+            None => writeln!(f, "  name:  not set (piconet-XXXX from the board's id)")?,
+        }
         match &c.tls_fingerprint {
             Some(fp) => writeln!(f, "  TLS:   certificate sha256 {fp}")?,
             None => writeln!(f, "  TLS:   none (plaintext)")?,

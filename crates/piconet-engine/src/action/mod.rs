@@ -94,6 +94,7 @@ impl<B: Board> Engine<B> {
             Command::ClearTls => return self.clear_tls(now, command, echo, out),
             Command::ClearConfig => return self.clear_config(now, command, echo, out),
             Command::GetConfig => return self.get_config(now, command, echo, out),
+            Command::SetName(ref name) => return self.set_name(now, name, command, echo, out),
             // events
             Command::WatchPin {
                 pin,

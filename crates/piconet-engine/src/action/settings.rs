@@ -1,5 +1,5 @@
 //! The provisioning actions: `set_wifi`, `set_port`, `set_tls`,
-//! `clear_tls`, `clear_config` (USB only) and `get_config`. Each answers
+//! `clear_tls`, `clear_config`, `set_name` (USB only) and `get_config`. Each answers
 //! with the stored settings, secrets left out.
 
 use crate::board::Board;
@@ -8,7 +8,7 @@ use crate::error::EngineError;
 use crate::settings::{Origin, SettingsStore};
 use crate::time::Instant;
 use piconet_protocol::command::Command;
-use piconet_protocol::provision::{Tls, Wifi, MAX_CERT, MAX_KEY};
+use piconet_protocol::provision::{Name, Tls, Wifi, MAX_CERT, MAX_KEY};
 use piconet_protocol::response::Echo;
 use piconet_protocol::sink::{Full, Sink};
 
@@ -80,6 +80,19 @@ impl<B: Board> Engine<B> {
         self.settings_answer(now, command, echo, out, result)
     }
 
+    #[inline(never)]
+    pub(super) fn set_name(
+        &mut self,
+        now: Instant,
+        name: &Name<'_>,
+        command: &Command<'_>,
+        echo: &Echo<'_>,
+        out: &mut dyn Sink,
+    ) -> Result<After, Full> {
+        let result = self.store(|s| Ok(s.set_name(&name.decoded())?));
+        self.settings_answer(now, command, echo, out, result)
+    }
+
     /// Reading the settings is allowed from anywhere.
     #[inline(never)]
     pub(super) fn get_config(
@@ -141,6 +154,11 @@ impl<B: Board> Engine<B> {
                         )?
                     }
                     None => c.null("tls_fingerprint")?,
+                }
+                // `null`: the board goes by its default name.
+                match summary.name() {
+                    Some(name) => c.str("name", name)?,
+                    None => c.null("name")?,
                 }
                 c.bool("restart_needed", restart_needed)
             })?;

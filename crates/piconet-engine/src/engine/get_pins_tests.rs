@@ -211,7 +211,7 @@ fn get_pins_is_listed_after_the_original_actions_and_before_the_events() {
     assert_eq!(actions[25..27], ["set_clients", "get_clients"]);
     // Then the PWM, ADC, temperature and I2C actions.
     assert_eq!(
-        actions[27..],
+        actions[27..34],
         [
             "write_pwm",
             "read_adc",
@@ -222,5 +222,7 @@ fn get_pins_is_listed_after_the_original_actions_and_before_the_events() {
             "i2c_transfer"
         ]
     );
-    assert_eq!(actions.len(), 34);
+    // Then the board's name.
+    assert_eq!(actions[34..], ["set_name"]);
+    assert_eq!(actions.len(), 35);
 }

@@ -48,7 +48,7 @@ fn provisions_and_reads_back_without_secrets() {
     assert_eq!(
         fresh["config"],
         serde_json::json!({"ssid": null, "password_set": false, "port": 12345,
-                           "tls_fingerprint": null, "restart_needed": false})
+                           "tls_fingerprint": null, "name": null, "restart_needed": false})
     );
     assert_eq!(fresh["id"], 7);
 
@@ -112,6 +112,7 @@ fn network_lines_cannot_change_settings() {
         r#"{"action": "set_tls", "cert": "AA==", "key": "AA=="}"#,
         r#"{"action": "clear_tls"}"#,
         r#"{"action": "clear_config"}"#,
+        r#"{"action": "set_name", "name": "evil"}"#,
     ] {
         let (text, v) = send(&mut e, Origin::Network, line);
         assert_eq!(v["exception"], "OSError", "{text}");
@@ -169,6 +170,77 @@ fn bad_values_are_refused_and_secrets_stay_out_of_errors() {
     }
     let v = local(&mut e, r#"{"action": "get_config"}"#);
     assert_eq!(v["config"]["restart_needed"], false);
+}
+
+#[test]
+fn set_name_stores_the_name_and_survives_a_power_cycle() {
+    let mut e = engine();
+    let v = local(
+        &mut e,
+        r#"{"action": "set_name", "name": "garden-valve", "id": 3}"#,
+    );
+    assert_eq!(v["config"]["name"], "garden-valve");
+    assert_eq!(v["config"]["restart_needed"], true);
+    assert_eq!(
+        (v["id"].as_u64(), v["name"].as_str()),
+        (Some(3), Some("garden-valve"))
+    );
+    // The last name set wins; a 32-character one fits.
+    let long = "n".repeat(32);
+    let v = local(
+        &mut e,
+        &format!(r#"{{"action": "set_name", "name": "{long}"}}"#),
+    );
+    assert_eq!(v["config"]["name"], long.as_str());
+    let v = local(&mut e, r#"{"action": "get_config"}"#);
+    assert_eq!(v["config"]["name"], long.as_str());
+
+    let flash: RamFlash<2> = e.board_mut().take_settings().unwrap().into_flash();
+    let reopened = crate::settings::FlashSettings::new(flash, 0..8192).unwrap();
+    let mut e = Engine::new(
+        TestBoard::new().with_settings_store(reopened),
+        Config::default(),
+    );
+    let v = local(&mut e, r#"{"action": "get_config"}"#);
+    assert_eq!(v["config"]["name"], long.as_str());
+    let v = local(&mut e, r#"{"action": "clear_config"}"#);
+    assert_eq!(v["config"]["name"], Value::Null);
+}
+
+#[test]
+fn bad_names_are_refused_and_change_nothing() {
+    let mut e = engine();
+    local(&mut e, r#"{"action": "set_name", "name": "shed"}"#);
+    let long = "n".repeat(33);
+    for line in [
+        r#"{"action": "set_name", "name": ""}"#.to_owned(),
+        format!(r#"{{"action": "set_name", "name": "{long}"}}"#),
+        r#"{"action": "set_name", "name": "Shed"}"#.to_owned(),
+        r#"{"action": "set_name", "name": "shed.local"}"#.to_owned(),
+        r#"{"action": "set_name", "name": "shed_2"}"#.to_owned(),
+        r#"{"action": "set_name", "name": 7}"#.to_owned(),
+    ] {
+        let (text, v) = send(&mut e, Origin::Local, &line);
+        assert_eq!(v["exception"], "ValueError", "{text}");
+        assert!(
+            v["error"]
+                .as_str()
+                .unwrap()
+                .contains("name must be the board's name, a string of 1 to 32 of a-z, 0-9 and -"),
+            "{text}"
+        );
+    }
+    let (text, v) = send(&mut e, Origin::Local, r#"{"action": "set_name"}"#);
+    assert_eq!(v["exception"], "ValueError", "{text}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("missing fields: name"),
+        "{text}"
+    );
+    let v = local(&mut e, r#"{"action": "get_config"}"#);
+    assert_eq!(v["config"]["name"], "shed");
 }
 
 #[test]

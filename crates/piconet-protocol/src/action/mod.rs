@@ -274,4 +274,7 @@ actions! {
         /// How many bytes are read, 1 to 256.
         count: u16,
     } => i2c::i2c_transfer, adds [Data], role Operator[];
+    /// Store the board's name, announced over mDNS as `NAME.local` (the
+    /// USB cable only, like the other settings).
+    [b"set_name"] SetName(settings::Name<'a>) => settings::set_name, adds [Config], role Admin;
 }

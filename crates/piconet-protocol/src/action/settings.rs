@@ -1,5 +1,5 @@
 //! The provisioning actions: `set_wifi`, `set_port`, `set_tls`,
-//! `clear_tls`, `clear_config`, `get_config`. The limits and the field
+//! `clear_tls`, `clear_config`, `get_config`, `set_name`. The limits and the field
 //! codecs are in [`crate::provision`].
 
 use heapless::String;
@@ -8,7 +8,7 @@ use super::Command;
 use crate::error::{require, ProtocolError};
 use crate::key::{Fields, Key};
 use crate::provision::{base64_of, decode_into, port, unescape, MAX_CERT, MAX_KEY};
-use crate::provision::{MAX_PASSWORD, MAX_SSID, MIN_PASSWORD};
+use crate::provision::{MAX_NAME, MAX_PASSWORD, MAX_SSID, MIN_PASSWORD};
 
 /// The fields of a `set_wifi`, checked when parsed and kept as sent
 /// (escapes and all) so a [`Command`] stays small; [`Wifi::ssid`] and
@@ -104,6 +104,47 @@ impl Tls<'_> {
         })?;
         Ok((cert, key))
     }
+}
+
+/// The `name` of a `set_name`, checked when parsed: 1 to [`MAX_NAME`] of
+/// `a-z`, `0-9` and `-` once decoded, kept as sent.
+///
+/// ```
+/// use piconet_protocol::{parse, Command};
+/// let req = parse(br#"{"action": "set_name", "name": "garden\u002d2"}"#).unwrap();
+/// let Command::SetName(name) = req.command else { panic!("not a set_name") };
+/// assert_eq!(name.decoded().as_str(), "garden-2");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Name<'a>(pub(crate) &'a [u8]);
+
+impl Name<'_> {
+    /// The name, decoded.
+    pub fn decoded(&self) -> String<MAX_NAME> {
+        decoded(self.0)
+    }
+}
+
+/// Whether `name` is a board name: what PROTOCOL-NEXT.md ("Discovery")
+/// allows, a DNS label as it stands.
+pub fn is_board_name(name: &str) -> bool {
+    (1..=MAX_NAME).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+pub(crate) fn set_name<'a>(f: &Fields<'a>) -> Result<Command<'a>, ProtocolError<'a>> {
+    require(&[(Key::Name, f.get(Key::Name))])?;
+    let name = f
+        .get(Key::Name)
+        .filter(|raw| unescape::<MAX_NAME>(raw).is_some_and(|n| is_board_name(&n)))
+        .ok_or(ProtocolError::BadValue {
+            field: "name",
+            expected:
+                "the board's name, a string of 1 to 32 of a-z, 0-9 and - (it becomes NAME.local)",
+        })?;
+    Ok(Command::SetName(Name(name)))
 }
 
 pub(crate) fn set_wifi<'a>(f: &Fields<'a>) -> Result<Command<'a>, ProtocolError<'a>> {

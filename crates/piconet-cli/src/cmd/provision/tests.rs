@@ -66,6 +66,7 @@ fn secrets_do_not_show_in_debug_output() {
     let plan = Plan {
         wifi: Some(("garden".into(), Secret(PASSWORD.into()))),
         port: None,
+        name: None,
         tls: Some(generate(&names(&[]), "x.pem".into()).unwrap()),
         clear_tls: false,
         pin: None,
@@ -223,13 +224,14 @@ fn the_configuration_read_back_must_match_what_was_stored() {
     let plan = Plan {
         wifi: Some(("garden".into(), Secret(PASSWORD.into()))),
         port: Some(4242),
+        name: Some("garden-valve".into()),
         tls: Some(identity),
         clear_tls: false,
         pin: None,
         reset: false,
     };
     let good = json!({"ssid": "garden", "password_set": true, "port": 4242,
-        "tls_fingerprint": fp, "restart_needed": true});
+        "tls_fingerprint": fp, "name": "garden-valve", "restart_needed": true});
     check(&plan, &config(good.clone())).unwrap();
     for (field, value, named) in [
         ("ssid", json!("other"), "WiFi"),
@@ -237,6 +239,8 @@ fn the_configuration_read_back_must_match_what_was_stored() {
         ("port", json!(12345), "port"),
         ("tls_fingerprint", json!("00".repeat(32)), "fingerprint"),
         ("tls_fingerprint", Value::Null, "fingerprint"),
+        ("name", json!("shed"), "the name"),
+        ("name", Value::Null, "the name"),
     ] {
         let mut bad = good.clone();
         bad[field] = value;
@@ -252,6 +256,7 @@ fn an_open_network_sends_no_password_and_the_order_is_wifi_port_tls() {
     let plan = Plan {
         wifi: Some(("cafe".into(), Secret(String::new()))),
         port: Some(80),
+        name: None,
         tls: None,
         clear_tls: true,
         pin: None,

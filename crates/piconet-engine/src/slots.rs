@@ -1,5 +1,5 @@
 //! Who gets a connection slot: a sans-IO admission policy shared by the
-//! host daemon and (later) the firmware.
+//! host daemon and the firmware (its socket listeners).
 //!
 //! A server has a fixed number of connection slots. Handing them out first
 //! come, first served lets one peer take them all with idle sockets and
@@ -57,6 +57,14 @@ pub struct Slot<A> {
 pub struct SlotId {
     index: u32,
     generation: u32,
+}
+
+impl SlotId {
+    /// The slot's position in the storage (below the capacity): the
+    /// firmware keeps per-slot state (the serving buffers) at it.
+    pub fn index(&self) -> usize {
+        self.index as usize
+    }
 }
 
 /// Why a connection was not admitted.
@@ -123,6 +131,32 @@ where
             used: 0,
             _addr: core::marker::PhantomData,
         }
+    }
+
+    /// A table over `storage` in a `const` context (a `static` on the
+    /// firmware). Unlike [`Slots::new`] it cannot clear the storage, so
+    /// the caller passes it empty (`[const { None }; N]`); a slot that is
+    /// not would never be counted nor freed.
+    pub const fn with_empty(storage: S, limits: SlotLimits) -> Self {
+        Slots {
+            slots: storage,
+            limits: SlotLimits {
+                per_address: if limits.per_address == 0 {
+                    1
+                } else {
+                    limits.per_address
+                },
+                evictable_after: limits.evictable_after,
+            },
+            next_generation: 0,
+            used: 0,
+            _addr: core::marker::PhantomData,
+        }
+    }
+
+    /// The limits in force (`per_address` at least 1).
+    pub fn limits(&self) -> SlotLimits {
+        self.limits
     }
 
     /// The number of slots.
@@ -250,6 +284,71 @@ where
     }
 }
 
+/// The error line a refused or evicted connection gets: one text on
+/// piconetd and the firmware, each naming its own setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice<'a> {
+    /// No slot for a newcomer.
+    Refused {
+        /// Which rule refused it.
+        refusal: Refusal,
+        /// That rule's limit: the slot count for [`Refusal::Full`], the
+        /// per-address limit for [`Refusal::AddressFull`].
+        limit: usize,
+        /// Where the limit is set (`piconetd --max-connections`).
+        setting: &'a str,
+    },
+    /// This idle connection made room for a newcomer.
+    Evicted {
+        /// Where the slot count is set.
+        setting: &'a str,
+    },
+}
+
+impl piconet_protocol::response::Message for Notice<'_> {
+    fn class(&self) -> piconet_protocol::ErrorClass {
+        match self {
+            Notice::Refused { .. } => piconet_protocol::ErrorClass::ConnectionRefusedError,
+            Notice::Evicted { .. } => piconet_protocol::ErrorClass::TimeoutError,
+        }
+    }
+
+    fn write(
+        &self,
+        m: &mut piconet_protocol::response::MessageWriter<'_>,
+    ) -> Result<(), piconet_protocol::Full> {
+        match *self {
+            Notice::Refused {
+                refusal: Refusal::Full,
+                limit,
+                setting,
+            } => {
+                m.text("server busy: ")?;
+                m.uint(limit as u64)?;
+                m.text(" connections already open and in use (")?;
+                m.text(setting)?;
+                m.text("), try again later")
+            }
+            Notice::Refused {
+                refusal: Refusal::AddressFull,
+                limit,
+                setting,
+            } => {
+                m.text("server busy: your address already has ")?;
+                m.uint(limit as u64)?;
+                m.text(" connections open and in use (")?;
+                m.text(setting)?;
+                m.text("); close one or try again later")
+            }
+            Notice::Evicted { setting } => {
+                m.text("connection closed: the server is full and this connection was idle the longest (")?;
+                m.text(setting)?;
+                m.text(")")
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,6 +442,57 @@ mod tests {
             s.admit(t(i * 100), 1).unwrap();
         }
         assert_eq!(s.admit(t(1000), 2).unwrap().evicted, Some(first));
+    }
+
+    #[test]
+    fn a_const_table_is_empty_and_admits() {
+        let mut s: Slots<u8, [Option<Slot<u8>>; 2]> = Slots::with_empty(
+            [const { None }; 2],
+            SlotLimits {
+                per_address: 0,
+                evictable_after: SEC,
+            },
+        );
+        assert!(s.is_empty());
+        assert_eq!(s.limits().per_address, 1);
+        let a = s.admit(t(0), 1).unwrap().id;
+        assert!(a.index() < 2);
+        assert_eq!(s.admit(t(0), 1), Err(Refusal::AddressFull));
+        assert!(s.admit(t(0), 2).is_ok());
+        assert_eq!(s.admit(t(0), 3), Err(Refusal::Full));
+    }
+
+    #[test]
+    fn notices_name_the_limit_and_its_setting() {
+        let line = |n: &Notice<'_>| {
+            let mut out = heapless::Vec::<u8, 256>::new();
+            piconet_protocol::response::write_error_line(&mut out, n).unwrap();
+            String::from_utf8(out.to_vec()).unwrap()
+        };
+        let full = line(&Notice::Refused {
+            refusal: Refusal::Full,
+            limit: 3,
+            setting: "the sockets",
+        });
+        assert!(
+            full.contains("server busy: 3 connections already open and in use (the sockets)"),
+            "{full}"
+        );
+        assert!(full.contains("ConnectionRefusedError"), "{full}");
+        let addr = line(&Notice::Refused {
+            refusal: Refusal::AddressFull,
+            limit: 2,
+            setting: "per address",
+        });
+        assert!(
+            addr.contains("your address already has 2 connections"),
+            "{addr}"
+        );
+        let evicted = line(&Notice::Evicted { setting: "x" });
+        assert!(
+            evicted.contains("TimeoutError") && evicted.contains("idle the longest (x)"),
+            "{evicted}"
+        );
     }
 
     #[test]

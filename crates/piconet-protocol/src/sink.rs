@@ -46,6 +46,20 @@ impl<const N: usize> Sink for heapless::Vec<u8, N> {
     }
 }
 
+/// A borrowed sink is a sink: the firmware's connections write into
+/// buffers they borrow from a static pool rather than own.
+impl<S: Sink + ?Sized> Sink for &mut S {
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+    fn truncate(&mut self, len: usize) {
+        (**self).truncate(len)
+    }
+    fn extend(&mut self, bytes: &[u8]) -> Result<(), Full> {
+        (**self).extend(bytes)
+    }
+}
+
 /// A [`Sink`] over a borrowed slice.
 ///
 /// ```

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use piconet_engine::slots::{Refusal, SlotLimits};
+use piconet_engine::slots::{Notice, Refusal, SlotLimits};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
@@ -579,41 +579,30 @@ enum SlotLine<'a> {
     Evicted,
 }
 
-impl piconet_protocol::response::Message for SlotLine<'_> {
-    fn class(&self) -> piconet_protocol::ErrorClass {
-        match self {
-            SlotLine::Refused(..) => piconet_protocol::ErrorClass::ConnectionRefusedError,
-            SlotLine::Evicted => piconet_protocol::ErrorClass::TimeoutError,
-        }
-    }
-
-    fn write(
-        &self,
-        m: &mut piconet_protocol::response::MessageWriter<'_>,
-    ) -> Result<(), piconet_protocol::Full> {
-        match self {
-            SlotLine::Refused(Refusal::Full, limits) => {
-                m.text("server busy: ")?;
-                m.uint(limits.max_connections as u64)?;
-                m.text(" connections already open and in use (piconetd --max-connections), try again later")
-            }
-            SlotLine::Refused(Refusal::AddressFull, limits) => {
-                m.text("server busy: your address already has ")?;
-                m.uint(limits.max_connections_per_address as u64)?;
-                m.text(" connections open and in use (piconetd --max-connections-per-address); close one or try again later")
-            }
-            SlotLine::Evicted => m.text(
-                "connection closed: the server is full and this connection was idle the longest (piconetd --max-connections)",
-            ),
-        }
-    }
-}
-
 impl SlotLine<'_> {
+    /// The shared text, naming piconetd's flags.
+    fn notice(&self) -> Notice<'static> {
+        match self {
+            SlotLine::Refused(Refusal::Full, limits) => Notice::Refused {
+                refusal: Refusal::Full,
+                limit: limits.max_connections,
+                setting: "piconetd --max-connections",
+            },
+            SlotLine::Refused(Refusal::AddressFull, limits) => Notice::Refused {
+                refusal: Refusal::AddressFull,
+                limit: limits.max_connections_per_address,
+                setting: "piconetd --max-connections-per-address",
+            },
+            SlotLine::Evicted => Notice::Evicted {
+                setting: "piconetd --max-connections",
+            },
+        }
+    }
+
     fn line(&self) -> Vec<u8> {
         let mut out = Vec::new();
         // A Vec never runs out of room.
-        let _ = piconet_protocol::response::write_error_line(&mut out, self);
+        let _ = piconet_protocol::response::write_error_line(&mut out, &self.notice());
         out
     }
 }

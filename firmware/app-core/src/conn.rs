@@ -136,27 +136,82 @@ where
     B: Board,
     S: Read + Write,
 {
+    let mut frame = Frame::<LINE, OUT, CHUNK>::new();
+    serve_in(shared, io, origin, client, limits, &mut frame, || {}).await
+}
+
+/// A connection's buffers: the line decoder's storage (`LINE`), the reply
+/// buffer (`OUT`) and the read chunk (`CHUNK`), as [`serve`] sizes them.
+///
+/// [`serve`] keeps one in its own future; the socket listeners borrow one
+/// from a pool with a buffer set per connection slot ([`serve_in`]), so
+/// the spare listener that answers while every slot is taken needs its
+/// socket buffers only.
+pub struct Frame<const LINE: usize, const OUT: usize, const CHUNK: usize> {
+    line: heapless::Vec<u8, LINE>,
+    out: heapless::Vec<u8, OUT>,
+    chunk: [u8; CHUNK],
+}
+
+impl<const LINE: usize, const OUT: usize, const CHUNK: usize> Frame<LINE, OUT, CHUNK> {
+    /// Empty buffers (`const`: a pool of them is a `static`).
+    pub const fn new() -> Self {
+        Frame {
+            line: heapless::Vec::new(),
+            out: heapless::Vec::new(),
+            chunk: [0; CHUNK],
+        }
+    }
+}
+
+impl<const LINE: usize, const OUT: usize, const CHUNK: usize> Default for Frame<LINE, OUT, CHUNK> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// [`serve_as`] in borrowed buffers, calling `on_read` after every read
+/// that brought bytes (the slot policy counts the connection as active
+/// then).
+pub async fn serve_in<M, B, S, F, const LINE: usize, const OUT: usize, const CHUNK: usize>(
+    shared: &Shared<M, B>,
+    io: &mut S,
+    origin: Origin,
+    client: Option<Fingerprint>,
+    limits: Limits,
+    frame: &mut Frame<LINE, OUT, CHUNK>,
+    on_read: F,
+) -> Result<Closed, S::Error>
+where
+    M: RawMutex,
+    B: Board,
+    S: Read + Write,
+    F: FnMut(),
+{
     let peer = Peer {
         origin,
         conn: shared.next_conn(),
         client,
     };
+    let Frame { line, out, chunk } = frame;
+    // The previous connection's partial line must not start this one's.
+    line.clear();
     let mut session = Session::new(
         now(),
         peer,
         limits.session(),
-        LineDecoder::new(heapless::Vec::<u8, LINE>::new(), LINE.saturating_sub(1)),
-        heapless::Vec::<u8, OUT>::new(),
+        LineDecoder::new(line, LINE.saturating_sub(1)),
+        out,
     );
-    let mut chunk = [0u8; CHUNK];
     let events = shared.event_waker(peer.conn);
     let ended = drive(
         shared,
         io,
         &mut session,
-        &mut chunk,
+        chunk,
         limits.write_timeout,
         events.as_ref(),
+        on_read,
     )
     .await;
     drop(events);
@@ -178,6 +233,7 @@ async fn drive<M, B, S, L, O>(
     chunk: &mut [u8],
     write_timeout: Duration,
     events: Option<&EventWaker<'_, M, B>>,
+    mut on_read: impl FnMut(),
 ) -> Result<Closed, S::Error>
 where
     M: RawMutex,
@@ -281,6 +337,7 @@ where
                 n => {
                     (start, end) = (0, n);
                     shared.activity.signal(());
+                    on_read();
                 }
             },
         }

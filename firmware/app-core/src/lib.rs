@@ -12,6 +12,8 @@
 //! - [`lease::run`]: the fail-safe timer, sleeping until the engine's next
 //!   lease deadline;
 //! - [`status::run_led`]: the original server's LED patterns;
+//! - [`gate`]: who gets one of the few connection slots (the engine's
+//!   slot policy, piconetd's), shared by the socket listeners;
 //! - [`entropy`]: a ChaCha20 CSPRNG seeded from many conditioned noise bits;
 //! - [`pwm`]: a PWM slice's divider, wrap and compare for a frequency and duty;
 //! - [`i2c`]: how long an I2C transfer may take, and [`bounded`]: running
@@ -24,7 +26,8 @@
 //!   and [`client_cert`]: on a board with a client list, MbedTLS accepts
 //!   exactly the listed client certificates;
 //! - [`listener`] (feature `server`): an embassy-net TCP socket that accepts
-//!   one client at a time and serves it plaintext or over TLS.
+//!   one client at a time, asks the [`gate`] for a slot and serves it
+//!   plaintext or over TLS.
 #![no_std]
 #![warn(missing_docs)]
 
@@ -35,6 +38,7 @@ pub mod clock;
 pub mod conn;
 pub mod edges;
 pub mod entropy;
+pub mod gate;
 pub mod i2c;
 pub mod i2c_recovery;
 pub mod lease;

@@ -1,17 +1,25 @@
-//! The TCP listener (feature `server`): one embassy-net socket that serves
-//! one client at a time, plaintext or over TLS. The firmware runs several
-//! of these (one per socket task); the host network test runs the same
-//! function over an in-memory embassy-net link.
+//! The TCP listeners (feature `server`): embassy-net sockets that each
+//! serve one client at a time, plaintext or over TLS, admitted by the
+//! connection slot policy piconetd runs ([`crate::gate`]). The firmware
+//! runs [`sizes::LISTENERS`] of these (one per socket task) for
+//! [`sizes::SOCKETS`] slots; the host network test runs the same function
+//! over an in-memory embassy-net link.
 
+use embassy_futures::select::{select, Either};
 use embassy_net::tcp::TcpSocket;
-use embassy_net::Stack;
+use embassy_net::{IpAddress, Stack};
 use embassy_sync::blocking_mutex::raw::RawMutex;
+use embassy_sync::mutex::Mutex;
 use embassy_sync::semaphore::{GreedySemaphore, Semaphore};
 use embassy_time::{with_timeout, Duration};
+use embedded_io_async::Write;
 use mbedtls_rs::{SessionConfig, TlsReference};
+use piconet_engine::slots::{Notice, Refusal};
 use piconet_engine::{Board, Origin};
 
-use crate::conn::{serve, Closed, Limits};
+use crate::clock::now;
+use crate::conn::{serve_in, Closed, Frame, Limits};
+use crate::gate::Gate;
 use crate::tls::{serve_tls, TlsFailure};
 use crate::Shared;
 
@@ -19,8 +27,14 @@ use crate::Shared;
 pub mod sizes {
     use piconet_engine::RESPONSE_OVERHEAD;
 
-    /// Socket tasks, i.e. clients served at once.
+    /// Connection slots, i.e. clients served at once.
     pub const SOCKETS: usize = 3;
+    /// Socket tasks: one more than the slots, so that while every slot
+    /// is taken a newcomer is still accepted and told "busy", or gets the
+    /// slot of an idle connection (embassy-net resets a SYN nobody
+    /// listens for). The spare costs its TCP buffers only: the serving
+    /// buffers are per slot ([`super::Frames`]).
+    pub const LISTENERS: usize = SOCKETS + 1;
     /// TLS sessions at once; the heap is sized for this many (MbedTLS
     /// allocates each session's record buffers there).
     pub const TLS_SESSIONS: usize = 2;
@@ -36,6 +50,59 @@ pub mod sizes {
     pub const RX_BUF: usize = 1536;
     /// TCP transmit buffer per socket.
     pub const TX_BUF: usize = 2048;
+}
+
+/// Where the firmware's slot limits are set, for the refusal lines.
+const SLOTS_SETTING: &str = "Pico W firmware: listener::sizes::SOCKETS";
+const PER_ADDRESS_SETTING: &str = "Pico W firmware: gate::limits::PER_ADDRESS";
+
+/// How long a refused or evicted client gets to take its line.
+const NOTICE_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The serving buffers, one set per connection slot.
+pub type Frames<M, const SLOTS: usize, const LINE: usize, const OUT: usize, const CHUNK: usize> =
+    [Mutex<M, Frame<LINE, OUT, CHUNK>>; SLOTS];
+
+/// The connection slots the listeners share: the policy and the buffers.
+pub struct Pool<
+    'a,
+    M: RawMutex,
+    const SLOTS: usize,
+    const LISTENERS: usize,
+    const LINE: usize,
+    const OUT: usize,
+    const CHUNK: usize,
+> {
+    /// Who gets a slot.
+    pub gate: &'a Gate<M, IpAddress, SLOTS, LISTENERS>,
+    /// Each slot's serving buffers (an evicted connection lets go of its
+    /// set before the newcomer takes it).
+    pub frames: &'a Frames<M, SLOTS, LINE, OUT, CHUNK>,
+}
+
+impl<
+        M: RawMutex,
+        const SLOTS: usize,
+        const LISTENERS: usize,
+        const LINE: usize,
+        const OUT: usize,
+        const CHUNK: usize,
+    > Clone for Pool<'_, M, SLOTS, LISTENERS, LINE, OUT, CHUNK>
+{
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<
+        M: RawMutex,
+        const SLOTS: usize,
+        const LISTENERS: usize,
+        const LINE: usize,
+        const OUT: usize,
+        const CHUNK: usize,
+    > Copy for Pool<'_, M, SLOTS, LISTENERS, LINE, OUT, CHUNK>
+{
 }
 
 /// What the listeners need to serve TLS.
@@ -103,14 +170,31 @@ pub enum Outcome {
     /// A plaintext connection to a board with a client list: closed at
     /// once (only listed TLS clients are served).
     Plaintext,
+    /// No slot: told so (plaintext; a TLS peer is closed before the
+    /// handshake) and closed.
+    Refused(Refusal),
+    /// Its slot went to a newcomer while it was idle.
+    Evicted,
 }
 
-/// Accept connections on `listen.port` forever, one at a time.
-pub async fn run<M, B, const LINE: usize, const OUT: usize, const CHUNK: usize>(
+/// Accept connections on `listen.port` forever, one at a time, as
+/// listener number `listener` (below `LISTENERS`) of `pool`.
+#[allow(clippy::too_many_arguments)]
+pub async fn run<
+    M,
+    B,
+    const SLOTS: usize,
+    const LISTENERS: usize,
+    const LINE: usize,
+    const OUT: usize,
+    const CHUNK: usize,
+>(
     shared: &Shared<M, B>,
     stack: Stack<'_>,
     listen: Listen,
     tls: Option<TlsServer<'_, M>>,
+    pool: Pool<'_, M, SLOTS, LISTENERS, LINE, OUT, CHUNK>,
+    listener: usize,
     rx: &mut [u8],
     tx: &mut [u8],
 ) -> !
@@ -119,20 +203,42 @@ where
     B: Board,
 {
     loop {
-        serve_one::<M, B, LINE, OUT, CHUNK>(shared, stack, listen, tls, rx, tx).await;
+        serve_one(shared, stack, listen, tls, pool, listener, rx, tx).await;
     }
 }
 
-/// Accept one connection, serve it to the end, close the socket.
+/// The protocol's error line for a slot notice.
+fn notice_line(notice: &Notice<'_>) -> heapless::Vec<u8, 256> {
+    let mut line = heapless::Vec::new();
+    // 256 B hold the longest notice (≈ 190 B); a shorter line is not sent.
+    if piconet_protocol::response::write_error_line(&mut line, notice).is_err() {
+        line.clear();
+    }
+    line
+}
+
+/// Accept one connection, ask the gate for a slot, serve it to the end
+/// (or until it is evicted), close the socket.
 ///
-/// The client counts for the LED while it is connected. The socket is
+/// The client counts for the LED while it is served. The socket is
 /// closed gracefully (FIN, up to 2 s to flush) and then aborted, so the
 /// next `accept` starts from a clean socket.
-pub async fn serve_one<M, B, const LINE: usize, const OUT: usize, const CHUNK: usize>(
+#[allow(clippy::too_many_arguments)]
+pub async fn serve_one<
+    M,
+    B,
+    const SLOTS: usize,
+    const LISTENERS: usize,
+    const LINE: usize,
+    const OUT: usize,
+    const CHUNK: usize,
+>(
     shared: &Shared<M, B>,
     stack: Stack<'_>,
     listen: Listen,
     tls: Option<TlsServer<'_, M>>,
+    pool: Pool<'_, M, SLOTS, LISTENERS, LINE, OUT, CHUNK>,
+    listener: usize,
     rx: &mut [u8],
     tx: &mut [u8],
 ) -> Outcome
@@ -146,50 +252,114 @@ where
     if socket.accept(listen.port).await.is_err() {
         return Outcome::Accept;
     }
-    let client = shared.client();
-    // A board with a client list serves listed TLS clients only.
+    // A board with a client list serves listed TLS clients only: a
+    // plaintext connection is closed at once, holding no slot.
     let authenticate = !shared.engine.lock().await.clients().is_empty();
-    let outcome = match tls {
-        None if authenticate => Outcome::Plaintext,
-        None => {
-            let served = serve::<M, B, _, LINE, OUT, CHUNK>(
-                shared,
-                &mut socket,
-                Origin::Network,
-                listen.limits,
-            );
-            match served.await {
-                Ok(c) => Outcome::Closed(c),
-                Err(e) => Outcome::Tcp(e),
+    if tls.is_none() && authenticate {
+        close(&mut socket).await;
+        return Outcome::Plaintext;
+    }
+    let Some(peer) = socket.remote_endpoint() else {
+        socket.abort();
+        return Outcome::Accept;
+    };
+    let ticket = match pool.gate.admit(listener, now(), peer.addr) {
+        Ok(ticket) => ticket,
+        Err(refusal) => {
+            if tls.is_none() {
+                let limit = match refusal {
+                    Refusal::Full => SLOTS,
+                    Refusal::AddressFull => pool.gate.limits().per_address,
+                };
+                let setting = match refusal {
+                    Refusal::Full => SLOTS_SETTING,
+                    Refusal::AddressFull => PER_ADDRESS_SETTING,
+                };
+                let line = notice_line(&Notice::Refused {
+                    refusal,
+                    limit,
+                    setting,
+                });
+                let _ = with_timeout(NOTICE_WRITE_TIMEOUT, socket.write_all(&line)).await;
             }
+            close(&mut socket).await;
+            return Outcome::Refused(refusal);
         }
-        Some(t) => {
-            // Infallible for a GreedySemaphore; held for the session.
-            let _permit = t.permits.acquire(1).await;
-            let config = if authenticate {
-                t.mtls_config
-            } else {
-                t.config
-            };
-            match serve_tls::<M, B, _, LINE, OUT, CHUNK>(
-                shared,
-                t.tls,
-                config,
-                authenticate,
-                &mut socket,
-                t.handshake_timeout,
-                listen.limits,
-            )
-            .await
-            {
-                Ok(c) => Outcome::Closed(c),
-                Err(e) => Outcome::Tls(e),
+    };
+    // An evicted holder lets go of the slot's buffers as soon as it sees
+    // the eviction: this waits for no I/O.
+    let mut frame = pool.frames[ticket.slot()].lock().await;
+    let client = shared.client();
+    let touch = || ticket.touch(now());
+    let served = async {
+        match tls {
+            None => {
+                let served = serve_in(
+                    shared,
+                    &mut socket,
+                    Origin::Network,
+                    None,
+                    listen.limits,
+                    &mut *frame,
+                    touch,
+                );
+                match served.await {
+                    Ok(c) => Outcome::Closed(c),
+                    Err(e) => Outcome::Tcp(e),
+                }
+            }
+            Some(t) => {
+                // Infallible for a GreedySemaphore; held for the session.
+                let _permit = t.permits.acquire(1).await;
+                let config = if authenticate {
+                    t.mtls_config
+                } else {
+                    t.config
+                };
+                match serve_tls(
+                    shared,
+                    t.tls,
+                    config,
+                    authenticate,
+                    &mut socket,
+                    t.handshake_timeout,
+                    listen.limits,
+                    &mut *frame,
+                    touch,
+                )
+                .await
+                {
+                    Ok(c) => Outcome::Closed(c),
+                    Err(e) => Outcome::Tls(e),
+                }
             }
         }
     };
+    let ended = select(served, ticket.evicted()).await;
+    drop(frame);
     drop(client);
+    let outcome = match ended {
+        Either::First(outcome) => outcome,
+        Either::Second(()) => {
+            // A TLS session was dropped mid-stream: a plaintext line
+            // would be garbage to its peer, which just sees the close.
+            if tls.is_none() {
+                let line = notice_line(&Notice::Evicted {
+                    setting: SLOTS_SETTING,
+                });
+                let _ = with_timeout(NOTICE_WRITE_TIMEOUT, socket.write_all(&line)).await;
+            }
+            Outcome::Evicted
+        }
+    };
+    drop(ticket);
+    close(&mut socket).await;
+    outcome
+}
+
+/// FIN, up to 2 s for the peer to take what is queued, then abort.
+async fn close(socket: &mut TcpSocket<'_>) {
     socket.close();
     let _ = with_timeout(Duration::from_secs(2), socket.flush()).await;
     socket.abort();
-    outcome
 }

@@ -16,7 +16,7 @@ use mbedtls_rs::{Session, SessionConfig, SessionError, TlsReference};
 use piconet_engine::{Board, Origin};
 
 use crate::client_cert;
-use crate::conn::{serve_as, Closed, Limits};
+use crate::conn::{serve_in, Closed, Frame, Limits};
 use crate::Shared;
 
 /// Why a TLS connection ended with an error.
@@ -41,14 +41,16 @@ impl From<SessionError> for TlsFailure {
 }
 
 /// Run the TLS handshake on `stream` as a server with `config`, serve the
-/// protocol over the session (network origin), then send close_notify.
+/// protocol over the session (network origin) in `frame`, then send
+/// close_notify. `on_read` is called after each read that brought
+/// application bytes (not for handshake records).
 ///
 /// With `authenticate` (the board has a client list; `config` then
 /// requires a client certificate, see [`crate::client_cert`]) the client
 /// must present a certificate the engine's list names, and it is served
 /// as that client.
 #[allow(clippy::too_many_arguments)]
-pub async fn serve_tls<'t, M, B, T, const LINE: usize, const OUT: usize, const CHUNK: usize>(
+pub async fn serve_tls<'t, M, B, T, F, const LINE: usize, const OUT: usize, const CHUNK: usize>(
     shared: &Shared<M, B>,
     tls: TlsReference<'t>,
     config: &SessionConfig<'t>,
@@ -56,11 +58,14 @@ pub async fn serve_tls<'t, M, B, T, const LINE: usize, const OUT: usize, const C
     stream: T,
     handshake_timeout: Duration,
     limits: Limits,
+    frame: &mut Frame<LINE, OUT, CHUNK>,
+    on_read: F,
 ) -> Result<Closed, TlsFailure>
 where
     M: RawMutex,
     B: Board,
     T: Read + Write,
+    F: FnMut(),
 {
     let mut session = Session::new(tls, stream, config)?;
     let mut client = None;
@@ -94,12 +99,14 @@ where
     if authenticate && client.is_none() {
         return Err(TlsFailure::Unverified);
     }
-    let closed = serve_as::<M, B, _, LINE, OUT, CHUNK>(
+    let closed = serve_in(
         shared,
         &mut session,
         Origin::Network,
         client,
         limits,
+        frame,
+        on_read,
     )
     .await?;
     // Best effort: the peer may already be gone.

@@ -297,7 +297,7 @@ async fn main(spawner: Spawner) {
     };
 
     // Network stack: DHCP; sockets for the listener pool.
-    static RESOURCES: StaticCell<StackResources<{ server::SOCKETS + 2 }>> = StaticCell::new();
+    static RESOURCES: StaticCell<StackResources<{ server::LISTENERS + 2 }>> = StaticCell::new();
     let (stack, net_runner) = embassy_net::new(
         net_device,
         embassy_net::Config::dhcpv4(Default::default()),
@@ -341,8 +341,8 @@ fn spawn_sockets(
     port: u16,
     tls: Option<TlsSetup>,
 ) {
-    for _ in 0..server::SOCKETS {
-        spawner.spawn(server::socket_task(stack, port, tls).unwrap());
+    for listener in 0..server::LISTENERS {
+        spawner.spawn(server::socket_task(stack, port, tls, listener).unwrap());
     }
 }
 

@@ -19,7 +19,7 @@ use std::future::Future;
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
-use embassy_futures::join::{join, join4};
+use embassy_futures::join::join;
 use embassy_futures::select::{select, Either};
 use embassy_net::{Ipv4Address, Ipv4Cidr, Stack, StackResources, StaticConfigV4};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
@@ -30,15 +30,23 @@ use mbedtls_rs::{
     AuthMode, Certificate, ClientSessionConfig, Credentials, PrivateKey, ServerSessionConfig,
     SessionConfig, Tls, TlsReference, X509,
 };
+use piconet_app_core::conn::Frame;
 use piconet_app_core::entropy::Csprng;
-use piconet_app_core::listener::sizes::{CHUNK, LINE_BUF, OUT_BUF, RX_BUF, TLS_SESSIONS, TX_BUF};
-use piconet_app_core::listener::{self, Listen, TlsServer};
+use piconet_app_core::gate::{self, Gate};
+use piconet_app_core::listener::sizes::{
+    CHUNK, LINE_BUF, LISTENERS, OUT_BUF, RX_BUF, SOCKETS, TLS_SESSIONS, TX_BUF,
+};
+use piconet_app_core::listener::{self, Frames, Listen, Pool, TlsServer};
 use piconet_app_core::{lease, Shared};
+use piconet_engine::slots::SlotLimits;
 use piconet_engine::Config;
 use piconet_sim::SimBoard;
 
 /// The board's engine and shared state, as in the firmware.
 pub type Sh = Shared<CriticalSectionRawMutex, SimBoard>;
+
+/// The board's connection slots, as in the firmware.
+pub type BoardGate = Gate<CriticalSectionRawMutex, embassy_net::IpAddress, SOCKETS, LISTENERS>;
 
 /// The board's address on the cable.
 pub const BOARD_IP: Ipv4Address = Ipv4Address::new(10, 42, 0, 1);
@@ -59,6 +67,8 @@ pub struct Env {
     /// Board-side MbedTLS heap taken by parsing the certificate and key
     /// (the firmware does it once at boot), 0 without TLS.
     pub identity_heap: usize,
+    /// The board's slot table.
+    pub gate: &'static BoardGate,
 }
 
 fn leak<T>(v: T) -> &'static mut T {
@@ -249,9 +259,10 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Run `body` against a board serving plaintext (`tls: false`) or TLS.
 ///
-/// The board side is what the firmware's tasks run: three listeners
-/// (`listener::run`, the firmware's sizes) sharing two TLS permits, and the
-/// lease timer. The body is polled as the client for the heap counter.
+/// The board side is what the firmware's tasks run: four listeners
+/// (`listener::run`, the firmware's sizes) sharing three connection slots
+/// (the firmware's gate and limits) and two TLS permits, and the lease
+/// timer. The body is polled as the client for the heap counter.
 pub fn run<Fut: Future<Output = ()>>(tls: bool, body: impl FnOnce(Env) -> Fut) {
     run_with(tls, Listen::on(PORT), body)
 }
@@ -262,18 +273,29 @@ pub fn run_with<Fut: Future<Output = ()>>(
     listen: Listen,
     body: impl FnOnce(Env) -> Fut,
 ) {
+    run_with_slots(tls, listen, gate::limits::SLOT_LIMITS, body)
+}
+
+/// [`run_with`] with other slot limits than the firmware's (a test whose
+/// one client address needs every slot).
+pub fn run_with_slots<Fut: Future<Output = ()>>(
+    tls: bool,
+    listen: Listen,
+    slots: SlotLimits,
+    body: impl FnOnce(Env) -> Fut,
+) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (board_end, client_end) = link::cable();
     let (board_stack, mut board_runner) = embassy_net::new(
         board_end,
         stack_config(BOARD_IP),
-        leak(StackResources::<4>::new()),
+        leak(StackResources::<{ LISTENERS + 1 }>::new()),
         1,
     );
     let (client_stack, mut client_runner) = embassy_net::new(
         client_end,
         stack_config(CLIENT_IP),
-        leak(StackResources::<6>::new()),
+        leak(StackResources::<8>::new()),
         2,
     );
     let shared: &'static Sh = leak(Shared::new(SimBoard::new(), Config::default()));
@@ -303,44 +325,33 @@ pub fn run_with<Fut: Future<Output = ()>>(
         (None, None)
     };
 
-    let mut bufs = [[0u8; RX_BUF], [0u8; RX_BUF], [0u8; RX_BUF]];
-    let mut txs = [[0u8; TX_BUF], [0u8; TX_BUF], [0u8; TX_BUF]];
-    let [rx0, rx1, rx2] = &mut bufs;
-    let [tx0, tx1, tx2] = &mut txs;
+    let gate: &'static BoardGate = leak(Gate::new(slots));
+    let frames: &'static Frames<CriticalSectionRawMutex, SOCKETS, LINE_BUF, OUT_BUF, CHUNK> =
+        leak(core::array::from_fn(|_| {
+            embassy_sync::mutex::Mutex::new(Frame::new())
+        }));
+    let pool = Pool { gate, frames };
+    let mut rxs = vec![[0u8; RX_BUF]; LISTENERS];
+    let mut txs = vec![[0u8; TX_BUF]; LISTENERS];
     let env = Env {
         shared,
         client: client_stack,
         tls: client_tls,
         identity_heap,
+        gate,
     };
     futures_executor::block_on(async {
-        let board = join4(
-            listener::run::<_, _, LINE_BUF, OUT_BUF, CHUNK>(
-                shared,
-                board_stack,
-                listen,
-                server,
-                rx0,
-                tx0,
-            ),
-            listener::run::<_, _, LINE_BUF, OUT_BUF, CHUNK>(
-                shared,
-                board_stack,
-                listen,
-                server,
-                rx1,
-                tx1,
-            ),
-            listener::run::<_, _, LINE_BUF, OUT_BUF, CHUNK>(
-                shared,
-                board_stack,
-                listen,
-                server,
-                rx2,
-                tx2,
-            ),
-            lease::run(shared),
-        );
+        let listeners: Vec<_> = rxs
+            .iter_mut()
+            .zip(txs.iter_mut())
+            .enumerate()
+            .map(|(i, (rx, tx))| {
+                listener::run(shared, board_stack, listen, server, pool, i, rx, tx)
+            })
+            .collect();
+        let listeners: [_; LISTENERS] = listeners.try_into().unwrap_or_else(|_| unreachable!());
+        let listeners = embassy_futures::join::join_array(listeners);
+        let board = join(listeners, lease::run(shared));
         let nets = join(board_runner.run(), client_runner.run());
         match select(join(board, nets), heap::AsClient(body(env))).await {
             Either::First(_) => unreachable!(),

@@ -9,10 +9,13 @@ use embassy_net::Stack;
 use embassy_time::{Duration, Instant, Timer};
 use embedded_io_async::{Read, Write};
 use mbedtls_rs::{Session, SessionConfig, TlsReference, TlsVersion};
+use piconet_app_core::gate;
+use piconet_app_core::listener::sizes::SOCKETS;
 use piconet_app_core::listener::Listen;
+use piconet_engine::slots::SlotLimits;
 use piconet_engine::Level;
 use piconet_host_test::heap::{self, Side};
-use piconet_host_test::{run, run_with, Env, LineClient, BOARD_IP, PORT};
+use piconet_host_test::{run, run_with, run_with_slots, Env, LineClient, BOARD_IP, PORT};
 use serde_json::Value;
 
 fn ok(v: &Value) {
@@ -181,7 +184,12 @@ fn two_concurrent_tls_sessions_fit_the_firmware_heap() {
 
 #[test]
 fn a_client_that_vanishes_mid_line_frees_its_listener() {
-    run(false, |env| async move {
+    // The one client address opens all three slots at the end: let it.
+    let slots = SlotLimits {
+        per_address: SOCKETS,
+        ..gate::limits::SLOT_LIMITS
+    };
+    run_with_slots(false, Listen::on(PORT), slots, |env| async move {
         for _ in 0..4 {
             let (mut rx, mut tx) = ([0u8; 4096], [0u8; 4096]);
             let mut socket = connect(env.client, &mut rx, &mut tx).await;
@@ -316,5 +324,98 @@ fn a_release_on_disconnect_pin_reverts_when_its_tcp_connection_ends() {
             "without the flag it runs to its timeout"
         );
         assert_eq!(engine.leases(), 1);
+    });
+}
+
+const PING: &str = r#"{"action": "ping"}"#;
+
+/// The next line is the slot policy's error of `class`, with `text` in
+/// it, and then the board closes the connection.
+async fn told_and_closed<S: Read + Write>(c: &mut LineClient<S>, class: &str, text: &str) {
+    let r = c.reply().await.expect("a line from the slot policy");
+    assert_eq!(r["exception"], class, "{r}");
+    let error = r["error"].as_str().unwrap_or_default();
+    assert!(error.contains(text), "{r}");
+    assert!(c.reply().await.is_none(), "closed after {r}");
+}
+
+#[test]
+fn one_address_gets_two_of_the_three_slots_and_its_idle_one_makes_way() {
+    run(false, |env| async move {
+        let mut bufs = [[0u8; 2048]; 6];
+        let [a, b, c, d, e, f] = &mut bufs;
+        let mut first = LineClient::new(connect(env.client, a, b).await);
+        ok(&first.call(PING).await);
+        let mut second = LineClient::new(connect(env.client, c, d).await);
+        ok(&second.call(PING).await);
+        {
+            // Both of its connections just spoke: a third is refused,
+            // politely (the spare listener took the SYN), and closed.
+            let mut third = LineClient::new(connect(env.client, e, f).await);
+            told_and_closed(
+                &mut third,
+                "ConnectionRefusedError",
+                "your address already has 2 connections open and in use",
+            )
+            .await;
+        }
+        assert_eq!(env.gate.len(), 2);
+        // The second stays in use, the first idles past evictable_after.
+        for _ in 0..3 {
+            Timer::after(Duration::from_millis(450)).await;
+            ok(&second.call(PING).await);
+        }
+        let mut third = LineClient::new(connect(env.client, e, f).await);
+        ok(&third.call(PING).await);
+        told_and_closed(&mut first, "TimeoutError", "idle the longest").await;
+        ok(&second.call(PING).await);
+        assert_eq!(env.gate.len(), 2);
+    });
+}
+
+#[test]
+fn a_client_that_never_reads_loses_its_slot_to_a_newcomer_long_before_its_write_timeout() {
+    run(false, |env| async move {
+        // Pipelines pings and never reads (small receive window): the
+        // board stops reading it once its replies cannot go out, so it
+        // stops counting as active.
+        let (mut frx, mut ftx) = ([0u8; 512], [0u8; 4096]);
+        let mut flood = connect(env.client, &mut frx, &mut ftx).await;
+        let (mut rx, mut tx) = ([0u8; 4096], [0u8; 4096]);
+        let mut user = LineClient::new(connect(env.client, &mut rx, &mut tx).await);
+        ok(&user.call(PING).await);
+        clients(&env, 2).await;
+        let pings = b"{\"action\": \"ping\"}\n".repeat(100);
+        let flooding = async {
+            let started = Instant::now();
+            while flood.write_all(&pings).await.is_ok() {}
+            started.elapsed()
+        };
+        let (mut nrx, mut ntx) = ([0u8; 4096], [0u8; 4096]);
+        let others = async {
+            for _ in 0..8 {
+                Timer::after(Duration::from_millis(250)).await;
+                ok(&user.call(PING).await);
+            }
+            // Same address, both slots taken: the flood, idle for over a
+            // second, makes way; the user who keeps talking does not.
+            let mut newcomer = LineClient::new(connect(env.client, &mut nrx, &mut ntx).await);
+            ok(&newcomer.call(PING).await);
+            ok(&user.call(PING).await);
+            newcomer
+        };
+        let (flooded, mut newcomer) = join(
+            embassy_time::with_timeout(Duration::from_secs(15), flooding),
+            others,
+        )
+        .await;
+        let flooded = flooded.expect("the flood's connection was closed");
+        // Closed for the newcomer (after ≈ 2 s), not at the 30 s write
+        // timeout.
+        assert!(flooded < Duration::from_secs(10), "{flooded:?}");
+        clients(&env, 2).await;
+        assert_eq!(env.gate.len(), 2);
+        ok(&newcomer.call(PING).await);
+        ok(&user.call(PING).await);
     });
 }

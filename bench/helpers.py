@@ -20,11 +20,14 @@
       opening and closing connections as fast as they can; `tls` 16 tasks
       doing full TLS handshakes, one ping, close.
 
-  chrt -f 10 python3 bench/helpers.py rtprobe --out FILE
+  chrt -f 10 python3 bench/helpers.py rtprobe --out FILE [--stall-us 1000]
       The machine's own floor for real-time wake-ups: sleeps 10 ms at a
       time until SIGTERM, then writes the oversleep p50/p99/max (µs) as
-      JSON to FILE. Nothing of piconetd is involved: on a shared VM the
-      hypervisor's scheduling alone makes a SCHED_FIFO thread late.
+      JSON to FILE, and `stalls`: each wake-up more than --stall-us late
+      as [UNIX time it was due (s), µs late] (the first 10,000), so a late
+      lease revert can be set beside what the machine did at that moment.
+      Nothing of piconetd is involved: on a shared VM the hypervisor's
+      scheduling alone makes a SCHED_FIFO thread late.
 
   python3 bench/helpers.py busy
       One ordinary (SCHED_OTHER) process spinning on a CPU, as "other
@@ -194,12 +197,17 @@ def rtprobe(args):
     import signal
 
     lates = []
+    stalls = []
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     while not stop:
         t = time.monotonic()
+        due = time.time() + 0.010
         time.sleep(0.010)
-        lates.append((time.monotonic() - t - 0.010) * 1e6)
+        late = (time.monotonic() - t - 0.010) * 1e6
+        lates.append(late)
+        if late > args.stall_us and len(stalls) < 10_000:
+            stalls.append([round(due, 6), round(late)])
     lates.sort()
     n = len(lates)
     with open(args.out, "w") as f:
@@ -209,6 +217,8 @@ def rtprobe(args):
                 "late_p50_us": round(lates[n // 2]) if n else None,
                 "late_p99_us": round(lates[int(n * 0.99)]) if n else None,
                 "late_max_us": round(lates[-1]) if n else None,
+                "stall_us": args.stall_us,
+                "stalls": stalls,
             },
             f,
         )
@@ -239,6 +249,7 @@ def main():
     sub.add_parser("busy")
     r = sub.add_parser("rtprobe")
     r.add_argument("--out", required=True)
+    r.add_argument("--stall-us", type=float, default=1000)
     args = parser.parse_args()
     if args.what == "busy":
         busy()

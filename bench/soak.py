@@ -1,6 +1,7 @@
 """Soak test for piconetd (bench/soak.sh runs it; benchmark-only, loopback only).
 
   python3 bench/soak.py --port PORT --pid PID --seconds 600 [--bound-ms 5]
+      [--daemon-log FILE]
 
 For --seconds, all at once:
   - lease clients: 26 connections, one per usable pin; each writes 1 with a
@@ -19,14 +20,31 @@ written, no read-back may have found a pin still high, the latest revert
 must be within --bound-ms of its deadline, and RSS after the first minute
 must not grow by more than --rss-growth-kib. Prints one JSON object; exits
 1 if a check failed.
+
+Which revert was late, and was it the machine: every lease gets an id and
+keeps the `time_received` of its write_pin reply (the daemon's clock), so
+its deadline is known on the daemon's clock. piconetd logs each revert more
+than 1 ms late as a warning with the pin and that deadline; with
+--daemon-log (its stderr) those lines are matched to their leases and the
+worst are listed (lease id, pin, timeout, due and seen, seconds from the
+start). Beside the whole run a bare SCHED_FIFO sleeper (helpers.py rtprobe,
+`chrt -f 10`, or at normal priority without the privilege) measures the
+machine's own floor; each late revert lists the probe's worst stall around
+it (within --stall-window-ms): a revert that is late while the probe is on
+time was piconetd's; one late together with the probe, the machine's.
 """
 
 import argparse
 import asyncio
 import json
+import os
 import random
+import re
 import socket
 import struct
+import subprocess
+import sys
+import tempfile
 import time
 
 HOST = "127.0.0.1"
@@ -72,6 +90,10 @@ async def connect():
     raise ConnectionError("cannot connect")
 
 
+# pin -> [(lease id, time_received ns, timeout s)], for the late-revert log.
+LEASES = {}
+NEXT_LEASE = [0]
+
 STATS = {
     "leases_written": 0,
     "read_backs": 0,
@@ -94,7 +116,7 @@ async def lease_client(pin, deadline):
             if "error" in r:
                 raise ConnectionError(r["error"])
             while time.monotonic() < deadline:
-                timeout = random.uniform(0.010, 0.200)
+                timeout = round(random.uniform(0.010, 0.200), 4)
                 r = await command(
                     reader,
                     writer,
@@ -103,6 +125,8 @@ async def lease_client(pin, deadline):
                 if "error" in r:
                     raise ConnectionError(r["error"])
                 STATS["leases_written"] += 1
+                NEXT_LEASE[0] += 1
+                LEASES.setdefault(pin, []).append((NEXT_LEASE[0], r.get("time_received"), timeout))
                 if random.random() < 0.05:
                     abort(writer)
                     STATS["killed_with_lease"] += 1
@@ -173,10 +197,98 @@ async def rss_sampler(deadline, samples):
     samples.append((round(time.monotonic() - started), rss_kib(ARGS.pid)))
 
 
+def start_probe(path):
+    """The floor probe, SCHED_FIFO if the machine allows it."""
+    helpers = os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers.py")
+    cmd = [sys.executable, helpers, "rtprobe", "--out", path, "--stall-us", str(ARGS.stall_us)]
+    fifo = subprocess.run(["chrt", "-f", "10", "true"], capture_output=True).returncode == 0
+    return subprocess.Popen((["chrt", "-f", "10"] if fifo else []) + cmd), fifo
+
+
+def stop_probe(probe, path):
+    probe.terminate()
+    try:
+        probe.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        probe.kill()
+        probe.wait(timeout=5)
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+LATE_LINE = re.compile(r"lease reverted late")
+FIELD = re.compile(r"\b(pin|late_us|due_ns|seen_ns)=(\d+)")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def late_reverts(log_path, started_unix, floor):
+    """The daemon's late-revert warnings, matched to their leases."""
+    found = []
+    with open(log_path, errors="replace") as f:
+        for line in f:
+            line = ANSI.sub("", line)
+            if not LATE_LINE.search(line):
+                continue
+            fields = {k: int(v) for k, v in FIELD.findall(line)}
+            if {"pin", "late_us", "due_ns", "seen_ns"} <= fields.keys():
+                found.append(fields)
+    stalls = (floor or {}).get("stalls", [])
+    window = ARGS.stall_window_ms / 1000
+    out = []
+    for r in sorted(found, key=lambda r: -r["late_us"])[: ARGS.list_late]:
+        best = None
+        for lease_id, received_ns, timeout in LEASES.get(r["pin"], []):
+            if received_ns is None:
+                continue
+            off = abs(received_ns + timeout * 1e9 - r["due_ns"])
+            if best is None or off < best[0]:
+                best = (off, lease_id, received_ns, timeout)
+        due, seen = r["due_ns"] / 1e9, r["seen_ns"] / 1e9
+        near = [late for at, late in stalls if due - window <= at <= seen + window]
+        entry = {
+            "pin": r["pin"],
+            "late_ms": round(r["late_us"] / 1000, 3),
+            "due_s": round(due - started_unix, 4),
+            "seen_s": round(seen - started_unix, 4),
+            "floor_worst_stall_near_us": max(near) if near else 0,
+        }
+        # A match is the lease whose deadline is that one (to rounding).
+        if best is not None and best[0] < 1e6:
+            entry.update(
+                {
+                    "lease_id": best[1],
+                    "timeout_s": best[3],
+                    "written_s": round(best[2] / 1e9 - started_unix, 4),
+                }
+            )
+        else:
+            entry["lease_id"] = None
+        out.append(entry)
+    return len(found), out
+
+
 async def main():
     started = time.monotonic()
+    started_unix = time.time()
     deadline = started + ARGS.seconds
     samples = []
+    probe_path = tempfile.mktemp(prefix="soak-rtprobe-", suffix=".json")
+    probe, fifo = start_probe(probe_path)
+    try:
+        await run_load(deadline, samples)
+    finally:
+        floor = stop_probe(probe, probe_path)
+        try:
+            os.unlink(probe_path)
+        except OSError:
+            pass
+    return await report(started, started_unix, samples, floor, fifo)
+
+
+async def run_load(deadline, samples):
     await asyncio.gather(
         *(lease_client(p, deadline) for p in PINS),
         *(churn(deadline) for _ in range(8)),
@@ -185,6 +297,9 @@ async def main():
         rss_sampler(deadline, samples),
     )
     await asyncio.sleep(0.5)  # the last leases (<= 200 ms) pass
+
+
+async def report(started, started_unix, samples, floor, fifo):
     reader, writer = await connect()
     info = (await command(reader, writer, '{"action": "get_info"}'))["info"]
     writer.close()
@@ -197,12 +312,23 @@ async def main():
         "max_late_within_bound": reverts["late_max_us"] <= ARGS.bound_ms * 1000,
         "rss_flat": growth <= ARGS.rss_growth_kib,
     }
+    late = None
+    if ARGS.daemon_log:
+        logged, worst = late_reverts(ARGS.daemon_log, started_unix, floor)
+        late = {"logged_over_1ms": logged, "worst": worst}
+    floor_summary = None
+    if floor is not None:
+        floor_summary = {k: v for k, v in floor.items() if k != "stalls"}
+        floor_summary["policy"] = "SCHED_FIFO 10" if fifo else "SCHED_OTHER (no privilege)"
+        floor_summary["stalls_over_stall_us"] = len(floor.get("stalls", []))
     print(
         json.dumps(
             {
                 "seconds": round(time.monotonic() - started),
                 **STATS,
                 "lease_reverts": reverts,
+                "fifo_floor": floor_summary,
+                "late_reverts": late,
                 "leases_active_at_end": info.get("leases_active"),
                 "rss_kib_samples": samples,
                 "rss_growth_after_warmup_kib": growth,
@@ -220,5 +346,9 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=600)
     parser.add_argument("--bound-ms", type=float, default=5)
     parser.add_argument("--rss-growth-kib", type=int, default=1024)
+    parser.add_argument("--daemon-log", help="piconetd's stderr, for its late-revert warnings")
+    parser.add_argument("--stall-us", type=float, default=1000, help="probe wake-ups later than this are kept")
+    parser.add_argument("--stall-window-ms", type=float, default=20, help="probe stalls this near a late revert are listed with it")
+    parser.add_argument("--list-late", type=int, default=20, help="late reverts listed, worst first")
     ARGS = parser.parse_args()
     raise SystemExit(0 if asyncio.run(main()) else 1)

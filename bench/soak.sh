@@ -7,7 +7,10 @@
 # bench/soak.py does the work and the checks (every lease reverted, none
 # later than BOUND_MS, RSS flat after the first minute); the result is
 # bench/results/soak.json, the exit status 1 if a check failed. piconetd's
-# lease thread asks for SCHED_FIFO itself (root or CAP_SYS_NICE).
+# lease thread asks for SCHED_FIFO itself (root or CAP_SYS_NICE). soak.py runs
+# the bare SCHED_FIFO floor probe (helpers.py rtprobe) beside the load and
+# reads piconetd's stderr for the late-revert warnings, to name each late
+# lease and set it beside the probe.
 # Benchmarks only; nothing here runs in CI.
 set -euo pipefail
 
@@ -35,7 +38,7 @@ LEASE_TID=$(grep -l '^piconetd-leases$' /proc/"$DAEMON"/task/*/comm | head -1 | 
 chrt -p "$LEASE_TID" >&2 || true
 code=0
 python3 bench/soak.py --port "$PORT" --pid "$DAEMON" --seconds "$SECONDS_TO_RUN" \
-    --bound-ms "$BOUND_MS" >"$OUT/soak.json" || code=$?
+    --bound-ms "$BOUND_MS" --daemon-log "$LOG" >"$OUT/soak.json" || code=$?
 cat "$OUT/soak.json"
 echo "piconetd log lines at warn and above: $(wc -l <"$LOG")" >&2
 exit "$code"

@@ -13,13 +13,17 @@
 //!
 //! Nothing on this path logs synchronously: reverts go through a bounded
 //! queue to the `piconetd-lease-log` thread (dropped and counted if full),
-//! so a slow or broken log sink cannot delay the next revert.
+//! so a slow or broken log sink cannot delay the next revert. A revert more
+//! than [`LATE_WARN`] late is a warning naming the pin and its deadline on
+//! the clock of the replies' `time_received`, so a benchmark (bench/soak.py)
+//! can tell which lease it was.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
-use piconet_engine::Revert;
+use piconet_engine::{Instant, Revert};
 use tracing::{info, warn};
 
 use crate::server::Shared;
@@ -30,9 +34,11 @@ pub(crate) fn spawn(shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
     let (tx, rx) = sync_channel(LOG_QUEUE);
     let unlogged = Arc::new(AtomicU64::new(0));
     let u = unlogged.clone();
+    // The board's timestamps are its epoch plus the engine clock.
+    let epoch_ns = shared.engine().board().timestamp_ns(Instant::from_nanos(0));
     std::thread::Builder::new()
         .name("piconetd-lease-log".into())
-        .spawn(move || log_reverts(rx, &u))?;
+        .spawn(move || log_reverts(rx, &u, epoch_ns))?;
     std::thread::Builder::new()
         .name("piconetd-leases".into())
         .spawn(move || {
@@ -43,6 +49,10 @@ pub(crate) fn spawn(shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
 
 /// Reverts queued for the log thread; more are counted, not logged.
 const LOG_QUEUE: usize = 256;
+
+/// A revert later than this is logged as a warning: the fail-safe's p99
+/// target (BENCHMARKS.md).
+pub(crate) const LATE_WARN: Duration = Duration::from_millis(1);
 
 /// Ask for a real-time (SCHED_FIFO) priority: under load a normal thread
 /// waits milliseconds for a CPU, a real-time one tens of microseconds
@@ -96,10 +106,10 @@ fn run(shared: &Shared, log: &SyncSender<Revert>, unlogged: &AtomicU64) {
     }
 }
 
-fn log_reverts(rx: Receiver<Revert>, unlogged: &AtomicU64) {
+fn log_reverts(rx: Receiver<Revert>, unlogged: &AtomicU64, epoch_ns: u64) {
     let mut reported = 0;
     for r in rx {
-        log(&r);
+        log(&r, epoch_ns);
         let lost = unlogged.load(Ordering::Relaxed);
         if lost > reported {
             warn!(
@@ -111,12 +121,20 @@ fn log_reverts(rx: Receiver<Revert>, unlogged: &AtomicU64) {
     }
 }
 
-fn log(r: &Revert) {
+fn log(r: &Revert, epoch_ns: u64) {
+    let late = r.at.saturating_since(r.deadline);
     match r.error {
+        None if late > LATE_WARN => warn!(
+            pin = r.pin,
+            late_us = late.as_micros() as u64,
+            due_ns = epoch_ns.saturating_add(r.deadline.as_nanos()),
+            seen_ns = epoch_ns.saturating_add(r.at.as_nanos()),
+            "lease reverted late: pin back to its safe state after its deadline"
+        ),
         None => info!(
             pin = r.pin,
             safe = %r.safe,
-            late_us = r.at.saturating_since(r.deadline).as_micros() as u64,
+            late_us = late.as_micros() as u64,
             "lease expired: pin back to its safe state"
         ),
         Some(e) => warn!(

@@ -106,6 +106,13 @@ pub enum Action<'a> {
         /// The port.
         port: u16,
     },
+    /// `set_radio_power`: how much power the WiFi chip saves while the
+    /// board is awake, at what latency (the default `None`: no power
+    /// saving, the lowest latency).
+    SetRadioPower {
+        /// The mode.
+        mode: crate::protocol::provision::RadioPower,
+    },
     /// `set_tls`: the board's certificate and private key, DER.
     SetTls {
         /// Certificate, DER.
@@ -258,6 +265,7 @@ impl Action<'_> {
             Action::SetWifi { .. } => "set_wifi",
             Action::SetPort { .. } => "set_port",
             Action::SetName { .. } => "set_name",
+            Action::SetRadioPower { .. } => "set_radio_power",
             Action::SetTls { .. } => "set_tls",
             Action::ClearTls => "clear_tls",
             Action::ClearConfig => "clear_config",
@@ -394,6 +402,7 @@ impl Action<'_> {
             }
             Action::SetPort { port } => json!({ "port": port }),
             Action::SetName { name } => json!({ "name": name }),
+            Action::SetRadioPower { mode } => json!({ "mode": mode.as_str() }),
             Action::SetTls { cert, key } => {
                 json!({"cert": b64.encode(cert), "key": b64.encode(key)})
             }
@@ -652,6 +661,12 @@ mod tests {
         assert_eq!(
             wire(Action::SetName { name: "garden" }),
             json!({"action": "set_name", "name": "garden"})
+        );
+        assert_eq!(
+            wire(Action::SetRadioPower {
+                mode: crate::protocol::provision::RadioPower::PowerSave
+            }),
+            json!({"action": "set_radio_power", "mode": "power_save"})
         );
         assert_eq!(wire(Action::ClearTls), json!({"action": "clear_tls"}));
         assert_eq!(wire(Action::ClearConfig), json!({"action": "clear_config"}));

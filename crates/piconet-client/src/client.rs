@@ -574,14 +574,16 @@ impl Client {
     }
 
     /// Stores a provisioning setting ([`Action::SetWifi`], [`Action::SetPort`],
-    /// [`Action::SetTls`], [`Action::ClearTls`], [`Action::SetName`]) and
-    /// returns the settings stored now. A board takes them only over its USB cable
+    /// [`Action::SetTls`], [`Action::ClearTls`], [`Action::SetName`],
+    /// [`Action::SetRadioPower`]) and returns the settings stored now. A board
+    /// takes them only over its USB cable
     /// ([`Client::serial`]); they apply at its next reset.
     pub async fn provision(&self, setting: Action<'_>) -> Result<BoardConfig, Error> {
         if !matches!(
             setting,
             Action::SetWifi { .. }
                 | Action::SetPort { .. }
+                | Action::SetRadioPower { .. }
                 | Action::SetTls { .. }
                 | Action::ClearTls
                 | Action::SetName { .. }

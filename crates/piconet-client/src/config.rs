@@ -13,6 +13,10 @@ pub struct BoardConfig {
     pub password_set: bool,
     /// The TCP port the board listens on.
     pub port: u16,
+    /// The WiFi chip's stored power mode (`"none"`, `"performance"`,
+    /// `"power_save"`, `"aggressive"`); `None` from a board that predates
+    /// the setting.
+    pub radio_power: Option<String>,
     /// The SHA-256 (lower-case hex) of the stored TLS certificate, if any.
     pub tls_fingerprint: Option<String>,
     /// The board's stored name; `None` if none is set (the board goes by
@@ -38,6 +42,10 @@ impl BoardConfig {
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
             port: u16::try_from(raw.get("port")?.as_u64()?).ok()?,
+            radio_power: raw
+                .get("radio_power")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             tls_fingerprint: match raw.get("tls_fingerprint") {
                 None | Some(Value::Null) => None,
                 Some(v) => Some(v.as_str()?.to_ascii_lowercase()),

@@ -21,6 +21,10 @@
 //! let s: Settings = store.load(&mut buf).await.unwrap();
 //! assert_eq!(s.wifi.as_ref().unwrap().ssid, "garden");
 //! assert_eq!(s.port, 4242);
+//! // Not provisioned: the radio saves no power, for latency.
+//! assert_eq!(s.radio_power, piconet_config::RadioPower::None);
+//! store.set_radio_power(piconet_config::RadioPower::PowerSave, &mut buf).await.unwrap();
+//! assert_eq!(store.load(&mut buf).await.unwrap().radio_power.as_str(), "power_save");
 //! assert!(!s.summary().to_string().contains("hunter22"));
 //! # });
 //! ```
@@ -45,7 +49,7 @@ mod store;
 
 pub use error::ConfigError;
 pub use name::{check_name, default_name, MAX_NAME};
-pub use settings::{Settings, Summary, TlsIdentity, Wifi};
+pub use settings::{RadioPower, Settings, Summary, TlsIdentity, Wifi};
 #[cfg(feature = "store")]
 pub use store::{ConfigStore, BUFFER_SIZE};
 

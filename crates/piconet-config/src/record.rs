@@ -3,7 +3,7 @@
 
 use heapless::{String, Vec};
 
-use crate::settings::{TlsIdentity, Wifi};
+use crate::settings::{RadioPower, TlsIdentity, Wifi};
 use crate::{MAX_CERT, MAX_KEY, MAX_NAME, MAX_PASSWORD, MAX_SSID};
 
 const V1: u8 = 1;
@@ -19,6 +19,8 @@ pub(crate) enum Key {
     /// client type).
     Clients = 4,
     Name = 5,
+    /// The WiFi chip's power mode.
+    RadioPower = 6,
 }
 
 /// Why a record could not be written or read.
@@ -143,6 +145,31 @@ pub(crate) fn decode_name(bytes: &[u8]) -> Result<String<MAX_NAME>, RecordError>
     String::try_from(name).map_err(|_| RecordError::Malformed)
 }
 
+/// A radio power mode's stored code (never reused: a later firmware
+/// reads what this one wrote).
+const fn radio_power_code(mode: RadioPower) -> u8 {
+    match mode {
+        RadioPower::None => 0,
+        RadioPower::Performance => 1,
+        RadioPower::PowerSave => 2,
+        RadioPower::Aggressive => 3,
+    }
+}
+
+pub(crate) fn encode_radio_power(mode: RadioPower) -> [u8; 2] {
+    [V1, radio_power_code(mode)]
+}
+
+pub(crate) fn decode_radio_power(bytes: &[u8]) -> Result<RadioPower, RecordError> {
+    match bytes {
+        [V1, code] => RadioPower::ALL
+            .into_iter()
+            .find(|&m| radio_power_code(m) == *code)
+            .ok_or(RecordError::Malformed),
+        _ => Err(RecordError::Malformed),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +187,12 @@ mod tests {
         assert_eq!(decode_port(&buf[..n]), Ok(80));
         let n = encode_name("garden-2", &mut buf).unwrap();
         assert_eq!(decode_name(&buf[..n]).unwrap().as_str(), "garden-2");
+        for mode in RadioPower::ALL {
+            assert_eq!(decode_radio_power(&encode_radio_power(mode)), Ok(mode));
+        }
+        for bad in [&[][..], &[V1], &[V1, 4], &[2, 0], &[V1, 0, 0]] {
+            assert_eq!(decode_radio_power(bad), Err(RecordError::Malformed));
+        }
     }
 
     #[test]

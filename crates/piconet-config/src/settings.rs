@@ -7,6 +7,8 @@ use sha2::{Digest, Sha256};
 
 use crate::{MAX_CERT, MAX_KEY, MAX_NAME, MAX_PASSWORD, MAX_SSID};
 
+pub use piconet_protocol::provision::RadioPower;
+
 /// WiFi network to join.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Wifi {
@@ -44,6 +46,9 @@ pub struct Settings {
     /// The board's name (`NAME.local`), if one was set; without one the
     /// board goes by [`crate::default_name`] of its id.
     pub name: Option<String<MAX_NAME>>,
+    /// The WiFi chip's power mode while awake (default: no power saving,
+    /// for latency).
+    pub radio_power: RadioPower,
 }
 
 impl Default for Settings {
@@ -53,6 +58,7 @@ impl Default for Settings {
             port: crate::DEFAULT_PORT,
             tls: None,
             name: None,
+            radio_power: RadioPower::None,
         }
     }
 }
@@ -109,6 +115,10 @@ impl Summary<'_> {
     pub fn name(&self) -> Option<&str> {
         self.0.name.as_deref()
     }
+    /// The radio's power mode.
+    pub fn radio_power(&self) -> RadioPower {
+        self.0.radio_power
+    }
     /// The certificate fingerprint, if a TLS identity is stored.
     pub fn tls_fingerprint(&self) -> Option<[u8; 32]> {
         self.0.tls.as_ref().map(TlsIdentity::fingerprint)
@@ -126,8 +136,9 @@ impl fmt::Display for Summary<'_> {
             self.port()
         )?;
         match self.tls_fingerprint() {
-            Some(fp) => fp.iter().try_for_each(|b| write!(f, "{b:02x}")),
-            None => f.write_str("none"),
+            Some(fp) => fp.iter().try_for_each(|b| write!(f, "{b:02x}"))?,
+            None => f.write_str("none")?,
         }
+        write!(f, " radio_power={}", self.radio_power().as_str())
     }
 }

@@ -76,6 +76,9 @@ impl<F: MultiwriteNorFlash> ConfigStore<F> {
         if let Some(b) = self.fetch(Key::Name, buf).await? {
             s.name = Some(record::decode_name(b)?);
         }
+        if let Some(b) = self.fetch(Key::RadioPower, buf).await? {
+            s.radio_power = record::decode_radio_power(b)?;
+        }
         Ok(s)
     }
 
@@ -108,6 +111,16 @@ impl<F: MultiwriteNorFlash> ConfigStore<F> {
         let mut rec = [0u8; 3];
         let n = record::encode_port(port, &mut rec)?;
         self.store(Key::Port, &rec[..n], buf).await
+    }
+
+    /// Store the WiFi chip's power mode.
+    pub async fn set_radio_power(
+        &mut self,
+        mode: crate::RadioPower,
+        buf: &mut [u8],
+    ) -> Result<(), ConfigError> {
+        let rec = record::encode_radio_power(mode);
+        self.store(Key::RadioPower, &rec, buf).await
     }
 
     /// Store the TLS identity (certificate and key change together).

@@ -6,7 +6,7 @@
 //! each of its futures to completion; over a blocking flash driver (the
 //! firmware's, through `BlockingAsync`) or RAM they complete at once.
 
-pub use piconet_config::{ConfigError, Settings};
+pub use piconet_config::{ConfigError, RadioPower, Settings};
 
 use crate::clients::Clients;
 
@@ -30,6 +30,8 @@ pub trait SettingsStore {
     fn set_wifi(&mut self, ssid: &str, password: &str) -> Result<(), ConfigError>;
     /// Store the TCP port.
     fn set_port(&mut self, port: u16) -> Result<(), ConfigError>;
+    /// Store the WiFi chip's power mode.
+    fn set_radio_power(&mut self, mode: RadioPower) -> Result<(), ConfigError>;
     /// Store the TLS identity (DER certificate and private key).
     fn set_tls(&mut self, cert: &[u8], key: &[u8]) -> Result<(), ConfigError>;
     /// Forget the TLS identity.
@@ -56,7 +58,9 @@ mod flash {
 
     use embassy_futures::block_on;
     use embedded_storage_async::nor_flash::MultiwriteNorFlash;
-    use piconet_config::{ConfigError, ConfigStore, Settings, BUFFER_SIZE, MAX_CLIENTS_RECORD};
+    use piconet_config::{
+        ConfigError, ConfigStore, RadioPower, Settings, BUFFER_SIZE, MAX_CLIENTS_RECORD,
+    };
 
     use super::SettingsStore;
     use crate::client_record;
@@ -99,6 +103,9 @@ mod flash {
         }
         fn set_port(&mut self, port: u16) -> Result<(), ConfigError> {
             block_on(self.store.set_port(port, &mut self.buf))
+        }
+        fn set_radio_power(&mut self, mode: RadioPower) -> Result<(), ConfigError> {
+            block_on(self.store.set_radio_power(mode, &mut self.buf))
         }
         fn set_tls(&mut self, cert: &[u8], key: &[u8]) -> Result<(), ConfigError> {
             block_on(self.store.set_tls(cert, key, &mut self.buf))

@@ -411,14 +411,15 @@ mod tests {
     #[test]
     fn the_table_gives_names_and_reply_keys() {
         use crate::key::Key;
-        assert_eq!(ACTIONS.len(), 35);
+        assert_eq!(ACTIONS.len(), 36);
         assert_eq!(ACTIONS.first(), Some(&"setup_pin"));
         assert_eq!(ACTIONS[21], "get_pins");
         assert_eq!(ACTIONS[24], "sim_input");
         assert_eq!(ACTIONS[26], "get_clients");
         assert_eq!(ACTIONS[27], "write_pwm");
         assert_eq!(ACTIONS[33], "i2c_transfer");
-        assert_eq!(ACTIONS.last(), Some(&"set_name"));
+        assert_eq!(ACTIONS[34], "set_name");
+        assert_eq!(ACTIONS.last(), Some(&"set_radio_power"));
         let keys = |line: &str| ok(line).reply_keys();
         let t = KeySet::TIME_RECEIVED;
         assert_eq!(keys(r#"{"action": "ping"}"#), t);
@@ -822,8 +823,13 @@ mod tests {
                 "write_pwm" => r#", "duty": 0.5"#,
                 _ => "",
             };
+            // `mode` names a pin mode, or the radio's power mode.
+            let mode = match *name {
+                "set_radio_power" => "none",
+                _ => "input",
+            };
             let line = std::format!(
-                r#"{{"action": "{name}", "pin": 1, "mode": "input", "value": 0, "timeout": 1, "time_ms": 1, "files": {{}}, "compress": true, "size": 1, "sha256": "{SHA}", "signature": "{}", "offset": 0, "data": {data}, "ssid": "n", "password": "12345678", "port": 80, "cert": "AA==", "key": "AA==", "clients": [], "bus": 0, "sda": 4, "scl": 5, "address": 80, "count": 1, "write": [1], "name": "n"{duty}}}"#,
+                r#"{{"action": "{name}", "pin": 1, "mode": "{mode}", "value": 0, "timeout": 1, "time_ms": 1, "files": {{}}, "compress": true, "size": 1, "sha256": "{SHA}", "signature": "{}", "offset": 0, "data": {data}, "ssid": "n", "password": "12345678", "port": 80, "cert": "AA==", "key": "AA==", "clients": [], "bus": 0, "sda": 4, "scl": 5, "address": 80, "count": 1, "write": [1], "name": "n"{duty}}}"#,
                 sig()
             );
             ok(&line);

@@ -29,7 +29,7 @@ pub const MAX_NAME: usize = 32;
 /// What a secret is echoed as.
 pub const REDACTED: &str = "<redacted>";
 
-pub use crate::action::settings::{is_board_name, Name, NotBase64, Tls, Wifi};
+pub use crate::action::settings::{is_board_name, Name, NotBase64, RadioPower, Tls, Wifi};
 
 /// The port of a `set_port`.
 pub(crate) fn port<'a>(raw: Option<&[u8]>) -> Result<u16, ProtocolError<'a>> {
@@ -222,6 +222,31 @@ mod tests {
                     && e.contains("\"exception\": \"ValueError\""),
                 "{bad}: {e}"
             );
+        }
+    }
+
+    #[test]
+    fn radio_power_modes() {
+        for mode in RadioPower::ALL {
+            let line = std::format!(
+                r#"{{"action": "set_radio_power", "mode": "{}"}}"#,
+                mode.as_str()
+            );
+            assert_eq!(
+                parse(line.as_bytes()).unwrap().command,
+                crate::Command::SetRadioPower { mode },
+                "{line}"
+            );
+        }
+        assert_eq!(RadioPower::default(), RadioPower::None);
+        for bad in [
+            r#"{"action": "set_radio_power"}"#,
+            r#"{"action": "set_radio_power", "mode": "PowerSave"}"#,
+            r#"{"action": "set_radio_power", "mode": 1}"#,
+            r#"{"action": "set_radio_power", "mode": "super_save"}"#,
+        ] {
+            let e = std::format!("{:?}", parse(bad.as_bytes()).unwrap_err().error);
+            assert!(e.contains("mode") || e.contains("Mode"), "{bad}: {e}");
         }
     }
 

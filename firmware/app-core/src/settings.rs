@@ -96,13 +96,15 @@ pub fn restore_clients<B: Board>(engine: &mut Engine<B>) -> Result<(), ConfigErr
 }
 
 /// Whether stored settings make the board provisioned: any of them but
-/// the name. Destructured so a new setting has to be decided on here.
+/// the name and the radio power mode (both apply with the built-in
+/// network too). Destructured so a new setting has to be decided on here.
 fn provisions(s: &Settings) -> bool {
     let Settings {
         wifi,
         port,
         tls,
         name: _,
+        radio_power: _,
     } = s;
     wifi.is_some() || *port != piconet_config::DEFAULT_PORT || tls.is_some()
 }

@@ -193,6 +193,7 @@ async fn main(spawner: Spawner) {
     let mut store = settings::store(flash);
     let boot = settings::load(store.as_mut(), &unique_id);
     CONFIG_SOURCE.store(boot.source as u8, core::sync::atomic::Ordering::Relaxed);
+    radio::set_awake_power(boot.radio_power);
     static RNG: StaticCell<Csprng> = StaticCell::new();
     let rng = RNG.init(Csprng::from_noise(rosc_noise, &unique_id));
     let net_seed = rng.next_u64();

@@ -10,7 +10,8 @@ use embassy_rp::peripherals::PIO0;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::signal::Signal;
 use embassy_time::{Duration, Ticker, Timer};
-use portable_atomic::{AtomicI32, AtomicU32, Ordering};
+use piconet_engine::settings::RadioPower;
+use portable_atomic::{AtomicI32, AtomicU32, AtomicU8, Ordering};
 
 use crate::SHARED;
 
@@ -23,20 +24,41 @@ pub static RSSI: AtomicI32 = AtomicI32::new(0);
 /// Current IPv4 address (big-endian u32), 0 when none.
 pub static IPV4: AtomicU32 = AtomicU32::new(0);
 
-/// The CYW43's power mode while the board is awake: latency first. In
-/// `PowerSave` (the chip driver's default) the radio sleeps between
-/// beacons and peers measured up to ≈ 200 ms added to a packet
-/// (cyw43-driver#126), which would swamp a lease's timing or an event's
-/// latency; `None` keeps it listening, for more current drawn (tens of mA
-/// rather than a few; not measured here: that needs the board).
-/// Power saving is not a setting yet: it would go with the provisioned
-/// settings (`piconet-config`), and light `sleep` uses `SuperSave` anyway.
-pub const AWAKE_POWER: cyw43::PowerManagementMode = cyw43::PowerManagementMode::None;
+/// The provisioned radio power mode (`set_radio_power`), set once at boot
+/// before the radio starts; its code is the index in [`RadioPower::ALL`].
+static AWAKE: AtomicU8 = AtomicU8::new(0);
+
+/// Use `mode` while the board is awake (at boot, from the settings).
+pub fn set_awake_power(mode: RadioPower) {
+    let code = RadioPower::ALL.iter().position(|&m| m == mode).unwrap_or(0);
+    AWAKE.store(code as u8, Ordering::Relaxed);
+}
+
+/// The CYW43's power mode while the board is awake: by default `None`,
+/// latency first. In `PowerSave` (the chip driver's default) the radio
+/// sleeps between beacons and peers measured up to ≈ 200 ms added to a
+/// packet (cyw43-driver#126), which would swamp a lease's timing or an
+/// event's latency; `None` keeps it listening, for more current drawn
+/// (tens of mA rather than a few; not measured here: that needs the
+/// board). A board provisioned with `set_radio_power` trades latency for
+/// current as it chose; light `sleep` uses `SuperSave` whatever it is.
+pub fn awake_power() -> cyw43::PowerManagementMode {
+    let mode = RadioPower::ALL
+        .get(usize::from(AWAKE.load(Ordering::Relaxed)))
+        .copied()
+        .unwrap_or_default();
+    match mode {
+        RadioPower::None => cyw43::PowerManagementMode::None,
+        RadioPower::Performance => cyw43::PowerManagementMode::Performance,
+        RadioPower::PowerSave => cyw43::PowerManagementMode::PowerSave,
+        RadioPower::Aggressive => cyw43::PowerManagementMode::Aggressive,
+    }
+}
 
 /// What the power task asks of the radio.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RadioRequest {
-    /// Normal operation ([`AWAKE_POWER`]).
+    /// Normal operation ([`awake_power`]).
     Awake,
     /// Light sleep: the CYW43's deepest power-save that still keeps the
     /// association, so a command still arrives (with more latency).
@@ -118,7 +140,7 @@ pub async fn control_task(
             Either4::Second(req) => match req {
                 RadioRequest::Awake => {
                     off = false;
-                    control.set_power_management(AWAKE_POWER).await
+                    control.set_power_management(awake_power()).await
                 }
                 RadioRequest::LightSleep => {
                     control

@@ -47,6 +47,12 @@ impl SettingsStore for PicoSettings {
     fn set_port(&mut self, port: u16) -> Result<(), ConfigError> {
         self.0.set_port(port)
     }
+    fn set_radio_power(
+        &mut self,
+        mode: piconet_engine::settings::RadioPower,
+    ) -> Result<(), ConfigError> {
+        self.0.set_radio_power(mode)
+    }
     fn set_tls(&mut self, cert: &[u8], key: &[u8]) -> Result<(), ConfigError> {
         check_identity(cert, key)?;
         self.0.set_tls(cert, key)
@@ -99,6 +105,8 @@ pub struct BootConfig {
     pub tls: Option<(X509<'static>, X509<'static>)>,
     /// The board's name: the stored one, else `piconet-XXXX` from its id.
     pub name: &'static str,
+    /// The radio's power mode while awake.
+    pub radio_power: piconet_engine::settings::RadioPower,
 }
 
 extern "C" {
@@ -133,6 +141,8 @@ pub fn load(store: Option<&mut PicoSettings>, unique_id: &[u8]) -> BootConfig {
     };
     let stored = loaded.as_ref().ok().and_then(|s| s.name.as_deref());
     let name: &'static str = NAME.init(running_name(stored, unique_id)).as_str();
+    // Like the name, the radio's mode applies with the built-in network too.
+    let radio_power = loaded.as_ref().map(|s| s.radio_power).unwrap_or_default();
     match choose(loaded) {
         (source, Some(s)) => {
             let s: &'static Settings = SETTINGS.init(s);
@@ -143,6 +153,7 @@ pub fn load(store: Option<&mut PicoSettings>, unique_id: &[u8]) -> BootConfig {
                     .as_ref()
                     .map(|w| (w.ssid.as_str(), w.password.as_str())),
                 port: s.port,
+                radio_power,
                 tls: s
                     .tls
                     .as_ref()
@@ -156,6 +167,7 @@ pub fn load(store: Option<&mut PicoSettings>, unique_id: &[u8]) -> BootConfig {
             port: build_config::PORT,
             tls: build_tls(),
             name,
+            radio_power,
         },
     }
 }

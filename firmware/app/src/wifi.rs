@@ -42,7 +42,7 @@ pub fn status() -> &'static str {
 }
 
 /// Reset the chip, load its firmware and CLM, start its driver task and
-/// set the awake power mode ([`radio::AWAKE_POWER`]); `None` (and `"not responding"`) if that does not
+/// set the awake power mode ([`radio::awake_power`]); `None` (and `"not responding"`) if that does not
 /// finish within [`BRING_UP_TIMEOUT`].
 pub async fn bring_up(
     spawner: Spawner,
@@ -56,7 +56,7 @@ pub async fn bring_up(
             cyw43::new(state, pwr, spi, &crate::WIFI_FW, crate::NVRAM).await;
         spawner.spawn(radio::cyw43_task(runner).unwrap());
         control.init(cyw43_firmware::CYW43_43439A0_CLM).await;
-        control.set_power_management(radio::AWAKE_POWER).await;
+        control.set_power_management(radio::awake_power()).await;
         (net_device, control)
     })
     .await;

@@ -64,6 +64,7 @@ struct Plan {
     port: Option<u16>,
     /// `--name`, checked by clap.
     name: Option<String>,
+    radio_power: Option<piconet_client::protocol::provision::RadioPower>,
     tls: Option<Identity>,
     clear_tls: bool,
     /// `--pin`: the host, and its port if given.
@@ -325,6 +326,7 @@ fn plan(args: &ProvisionArgs) -> Result<Plan, Failure> {
         wifi,
         port: args.port_number,
         name: args.name.clone(),
+        radio_power: args.radio_power,
         tls,
         clear_tls: args.clear_tls,
         pin,
@@ -541,6 +543,9 @@ fn commands(plan: &Plan) -> Vec<(&'static str, Action<'_>)> {
     if let Some(name) = &plan.name {
         commands.push(("name", Action::SetName { name }));
     }
+    if let Some(mode) = plan.radio_power {
+        commands.push(("radio power", Action::SetRadioPower { mode }));
+    }
     if let Some(identity) = &plan.tls {
         commands.push(("TLS identity", tls_action(identity)));
     }
@@ -607,6 +612,11 @@ fn check(plan: &Plan, config: &Config) -> Result<(), Failure> {
     }
     if plan.name.is_some() && config.name != plan.name {
         wrong.push("the name");
+    }
+    if let Some(mode) = plan.radio_power {
+        if config.radio_power.as_deref() != Some(mode.as_str()) {
+            wrong.push("the radio power mode");
+        }
     }
     if let Some(identity) = &plan.tls {
         if config.tls_fingerprint.as_deref() != Some(identity.fingerprint.to_string().as_str()) {
@@ -760,6 +770,9 @@ impl fmt::Display for Report<'_> {
         match &c.name {
             Some(name) => writeln!(f, "  name:  {name} ({name}.local)")?,
             None => writeln!(f, "  name:  not set (piconet-XXXX from the board's id)")?,
+        }
+        if let Some(mode) = &c.radio_power {
+            writeln!(f, "  radio: {mode} (power saving while awake)")?;
         }
         match &c.tls_fingerprint {
             Some(fp) => writeln!(f, "  TLS:   certificate sha256 {fp}")?,

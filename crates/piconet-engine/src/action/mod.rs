@@ -90,6 +90,9 @@ impl<B: Board> Engine<B> {
             // settings
             Command::SetWifi(ref wifi) => return self.set_wifi(now, wifi, command, echo, out),
             Command::SetPort { port } => return self.set_port(now, port, command, echo, out),
+            Command::SetRadioPower { mode } => {
+                return self.set_radio_power(now, mode, command, echo, out)
+            }
             Command::SetTls(ref tls) => return self.set_tls(now, tls, command, echo, out),
             Command::ClearTls => return self.clear_tls(now, command, echo, out),
             Command::ClearConfig => return self.clear_config(now, command, echo, out),

@@ -1,4 +1,4 @@
-//! The provisioning actions: `set_wifi`, `set_port`, `set_tls`,
+//! The provisioning actions: `set_wifi`, `set_port`, `set_radio_power`, `set_tls`,
 //! `clear_tls`, `clear_config`, `set_name` (USB only) and `get_config`. Each answers
 //! with the stored settings, secrets left out.
 
@@ -8,7 +8,7 @@ use crate::error::EngineError;
 use crate::settings::{Origin, SettingsStore};
 use crate::time::Instant;
 use piconet_protocol::command::Command;
-use piconet_protocol::provision::{Name, Tls, Wifi, MAX_CERT, MAX_KEY};
+use piconet_protocol::provision::{Name, RadioPower, Tls, Wifi, MAX_CERT, MAX_KEY};
 use piconet_protocol::response::Echo;
 use piconet_protocol::sink::{Full, Sink};
 
@@ -36,6 +36,19 @@ impl<B: Board> Engine<B> {
         out: &mut dyn Sink,
     ) -> Result<After, Full> {
         let result = self.store(|s| Ok(s.set_port(port)?));
+        self.settings_answer(now, command, echo, out, result)
+    }
+
+    #[inline(never)]
+    pub(super) fn set_radio_power(
+        &mut self,
+        now: Instant,
+        mode: RadioPower,
+        command: &Command<'_>,
+        echo: &Echo<'_>,
+        out: &mut dyn Sink,
+    ) -> Result<After, Full> {
+        let result = self.store(|s| Ok(s.set_radio_power(mode)?));
         self.settings_answer(now, command, echo, out, result)
     }
 
@@ -145,6 +158,7 @@ impl<B: Board> Engine<B> {
                 }
                 c.bool("password_set", summary.password_set())?;
                 c.uint("port", summary.port().into())?;
+                c.str("radio_power", summary.radio_power().as_str())?;
                 match summary.tls_fingerprint() {
                     Some(fp) => {
                         let mut hex = [0u8; 64];

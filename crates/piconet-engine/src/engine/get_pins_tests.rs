@@ -222,7 +222,7 @@ fn get_pins_is_listed_after_the_original_actions_and_before_the_events() {
             "i2c_transfer"
         ]
     );
-    // Then the board's name.
-    assert_eq!(actions[34..], ["set_name"]);
-    assert_eq!(actions.len(), 35);
+    // Then the board's name and the radio's power mode.
+    assert_eq!(actions[34..], ["set_name", "set_radio_power"]);
+    assert_eq!(actions.len(), 36);
 }

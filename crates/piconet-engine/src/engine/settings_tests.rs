@@ -48,7 +48,8 @@ fn provisions_and_reads_back_without_secrets() {
     assert_eq!(
         fresh["config"],
         serde_json::json!({"ssid": null, "password_set": false, "port": 12345,
-                           "tls_fingerprint": null, "name": null, "restart_needed": false})
+                           "radio_power": "none", "tls_fingerprint": null, "name": null,
+                           "restart_needed": false})
     );
     assert_eq!(fresh["id"], 7);
 
@@ -97,10 +98,48 @@ fn provisions_and_reads_back_without_secrets() {
 
     let v = local(&mut e, r#"{"action": "clear_tls"}"#);
     assert_eq!(v["config"]["tls_fingerprint"], Value::Null);
+    assert_eq!(
+        v["config"]["radio_power"], "none",
+        "the default: latency first"
+    );
     let v = local(&mut e, r#"{"action": "clear_config"}"#);
     assert_eq!(v["config"]["ssid"], Value::Null);
     assert_eq!(v["config"]["port"], 12345);
     assert_eq!(v["config"]["restart_needed"], true);
+}
+
+#[test]
+fn the_radio_power_mode_is_stored_for_the_next_boot() {
+    let mut e = engine();
+    let v = local(&mut e, r#"{"action": "get_config"}"#);
+    assert_eq!(v["config"]["radio_power"], "none");
+    for mode in [
+        "performance",
+        "power_save",
+        "aggressive",
+        "none",
+        "power_save",
+    ] {
+        let line = std::format!(r#"{{"action": "set_radio_power", "mode": "{mode}"}}"#);
+        let v = local(&mut e, &line);
+        assert_eq!(v["config"]["radio_power"], mode, "{v}");
+        assert_eq!(v["config"]["restart_needed"], true);
+    }
+    let stored = e.board_mut().settings().unwrap().load().unwrap();
+    assert_eq!(stored.radio_power, crate::settings::RadioPower::PowerSave);
+    // A bad mode changes nothing.
+    let (text, v) = send(
+        &mut e,
+        Origin::Local,
+        r#"{"action": "set_radio_power", "mode": "max"}"#,
+    );
+    assert_eq!(v["exception"], "ValueError", "{text}");
+    assert!(text.contains("power_save"), "names the modes: {text}");
+    let stored = e.board_mut().settings().unwrap().load().unwrap();
+    assert_eq!(stored.radio_power, crate::settings::RadioPower::PowerSave);
+    // Forgetting every setting goes back to no power saving.
+    let v = local(&mut e, r#"{"action": "clear_config"}"#);
+    assert_eq!(v["config"]["radio_power"], "none");
 }
 
 #[test]
@@ -109,6 +148,7 @@ fn network_lines_cannot_change_settings() {
     for line in [
         r#"{"action": "set_wifi", "ssid": "evil", "password": "hunter2222"}"#,
         r#"{"action": "set_port", "port": 1}"#,
+        r#"{"action": "set_radio_power", "mode": "aggressive"}"#,
         r#"{"action": "set_tls", "cert": "AA==", "key": "AA=="}"#,
         r#"{"action": "clear_tls"}"#,
         r#"{"action": "clear_config"}"#,

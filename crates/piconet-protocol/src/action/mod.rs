@@ -277,4 +277,9 @@ actions! {
     /// Store the board's name, announced over mDNS as `NAME.local` (the
     /// USB cable only, like the other settings).
     [b"set_name"] SetName(settings::Name<'a>) => settings::set_name, adds [Config], role Admin;
+    /// Store the WiFi chip's power mode (applied at the next boot).
+    [b"set_radio_power"] SetRadioPower {
+        /// How much power the radio saves, at what latency.
+        mode: settings::RadioPower,
+    } => settings::set_radio_power, adds [Config], role Admin;
 }

@@ -6,6 +6,7 @@ use heapless::String;
 
 use super::Command;
 use crate::error::{require, ProtocolError};
+use crate::json::scalar;
 use crate::key::{Fields, Key};
 use crate::provision::{base64_of, decode_into, port, unescape, MAX_CERT, MAX_KEY};
 use crate::provision::{MAX_NAME, MAX_PASSWORD, MAX_SSID, MIN_PASSWORD};
@@ -177,6 +178,69 @@ pub(crate) fn set_port<'a>(f: &Fields<'a>) -> Result<Command<'a>, ProtocolError<
     Ok(Command::SetPort {
         port: port(f.get(Key::Port))?,
     })
+}
+
+/// How the WiFi chip (the Pico W's CYW43) saves power while the board is
+/// awake, from least current saved (and least latency added) to most.
+/// Power saving lets the radio sleep between the access point's beacons,
+/// so a packet to the board waits for the next wake-up: peers measured up
+/// to ~200 ms added per packet in the CYW43 driver's own default
+/// (`PowerSave`, cyw43-driver#126).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum RadioPower {
+    /// No power management: the radio always listens. The lowest latency
+    /// (events and replies leave within milliseconds) and the most current.
+    #[default]
+    None,
+    /// Some power saving, latency first.
+    Performance,
+    /// The CYW43 driver's default: much less current, up to about 200 ms
+    /// added per packet.
+    PowerSave,
+    /// The most power saving the driver supports: the least current and
+    /// the most latency.
+    Aggressive,
+}
+
+impl RadioPower {
+    /// Every mode, least power saving first.
+    pub const ALL: [RadioPower; 4] = [
+        RadioPower::None,
+        RadioPower::Performance,
+        RadioPower::PowerSave,
+        RadioPower::Aggressive,
+    ];
+
+    /// The wire word: `"none"`, `"performance"`, `"power_save"` or
+    /// `"aggressive"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RadioPower::None => "none",
+            RadioPower::Performance => "performance",
+            RadioPower::PowerSave => "power_save",
+            RadioPower::Aggressive => "aggressive",
+        }
+    }
+
+    /// The mode named `name`, if any.
+    pub fn from_name(name: &[u8]) -> Option<RadioPower> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.as_str().as_bytes() == name)
+    }
+}
+
+pub(crate) fn set_radio_power<'a>(f: &Fields<'a>) -> Result<Command<'a>, ProtocolError<'a>> {
+    require(&[(Key::Mode, f.get(Key::Mode))])?;
+    let mode = f
+        .get(Key::Mode)
+        .and_then(scalar::raw_str)
+        .and_then(RadioPower::from_name)
+        .ok_or(ProtocolError::BadValue {
+            field: "mode",
+            expected: "the radio's power mode: \"none\" (no power saving, the default), \"performance\", \"power_save\" or \"aggressive\"",
+        })?;
+    Ok(Command::SetRadioPower { mode })
 }
 
 pub(crate) fn set_tls<'a>(f: &Fields<'a>) -> Result<Command<'a>, ProtocolError<'a>> {

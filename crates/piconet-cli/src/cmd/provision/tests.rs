@@ -67,6 +67,7 @@ fn secrets_do_not_show_in_debug_output() {
         wifi: Some(("garden".into(), Secret(PASSWORD.into()))),
         port: None,
         name: None,
+        radio_power: None,
         tls: Some(generate(&names(&[]), "x.pem".into()).unwrap()),
         clear_tls: false,
         pin: None,
@@ -225,18 +226,22 @@ fn the_configuration_read_back_must_match_what_was_stored() {
         wifi: Some(("garden".into(), Secret(PASSWORD.into()))),
         port: Some(4242),
         name: Some("garden-valve".into()),
+        radio_power: Some(piconet_client::protocol::provision::RadioPower::PowerSave),
         tls: Some(identity),
         clear_tls: false,
         pin: None,
         reset: false,
     };
     let good = json!({"ssid": "garden", "password_set": true, "port": 4242,
-        "tls_fingerprint": fp, "name": "garden-valve", "restart_needed": true});
+        "radio_power": "power_save", "tls_fingerprint": fp, "name": "garden-valve",
+        "restart_needed": true});
     check(&plan, &config(good.clone())).unwrap();
     for (field, value, named) in [
         ("ssid", json!("other"), "WiFi"),
         ("password_set", json!(false), "WiFi"),
         ("port", json!(12345), "port"),
+        ("radio_power", json!("none"), "radio power"),
+        ("radio_power", Value::Null, "radio power"),
         ("tls_fingerprint", json!("00".repeat(32)), "fingerprint"),
         ("tls_fingerprint", Value::Null, "fingerprint"),
         ("name", json!("shed"), "the name"),
@@ -257,6 +262,7 @@ fn an_open_network_sends_no_password_and_the_order_is_wifi_port_tls() {
         wifi: Some(("cafe".into(), Secret(String::new()))),
         port: Some(80),
         name: None,
+        radio_power: Some(piconet_client::protocol::provision::RadioPower::Aggressive),
         tls: None,
         clear_tls: true,
         pin: None,
@@ -264,7 +270,14 @@ fn an_open_network_sends_no_password_and_the_order_is_wifi_port_tls() {
     };
     let sent = commands(&plan);
     let actions: Vec<&str> = sent.iter().map(|(_, c)| c.name()).collect();
-    assert_eq!(actions, ["set_wifi", "set_port", "clear_tls"]);
+    assert_eq!(
+        actions,
+        ["set_wifi", "set_port", "set_radio_power", "clear_tls"]
+    );
+    assert_eq!(
+        Value::Object(sent[2].1.to_command()),
+        json!({"action": "set_radio_power", "mode": "aggressive"})
+    );
     assert_eq!(
         Value::Object(sent[0].1.to_command()),
         json!({"action": "set_wifi", "ssid": "cafe"})

@@ -13,8 +13,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 
 use crate::clock::Clock;
 use crate::edges::KernelEdge;
@@ -22,56 +20,9 @@ use crate::gpiochip::fake_lines::{kernel_edge, FakeLines, Kernel};
 use crate::gpiochip::GpioChipBoard;
 use crate::server::{Server, ServerConfig};
 
-struct Conn {
-    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    writer: tokio::net::tcp::OwnedWriteHalf,
-}
-
-impl Conn {
-    async fn open(addr: SocketAddr) -> Conn {
-        let (r, w) = TcpStream::connect(addr).await.unwrap().into_split();
-        Conn {
-            reader: BufReader::new(r),
-            writer: w,
-        }
-    }
-
-    async fn line(&mut self) -> Value {
-        let mut s = String::new();
-        let n = tokio::time::timeout(Duration::from_secs(10), self.reader.read_line(&mut s))
-            .await
-            .expect("no line within 10 s")
-            .unwrap();
-        assert!(n > 0, "connection closed");
-        serde_json::from_str(&s).unwrap_or_else(|e| panic!("{s:?}: {e}"))
-    }
-
-    /// Send `v`; return its reply, pushing the event lines before it to
-    /// `events`.
-    async fn cmd(&mut self, v: Value, events: &mut Vec<Value>) -> Value {
-        self.writer
-            .write_all(format!("{v}\n").as_bytes())
-            .await
-            .unwrap();
-        loop {
-            let line = self.line().await;
-            if line.get("event").is_some() {
-                events.push(line);
-                continue;
-            }
-            assert!(line.get("error").is_none(), "{v} -> {line}");
-            return line;
-        }
-    }
-
-    /// Event lines until a `ping`'s reply: every line the daemon had for
-    /// this connection when the ping arrived.
-    async fn events(&mut self) -> Vec<Value> {
-        let mut events = Vec::new();
-        self.cmd(json!({"action": "ping"}), &mut events).await;
-        events
-    }
-}
+#[path = "../tests/common/conn.rs"]
+mod conn;
+use conn::Conn;
 
 /// A daemon on a fake chip; stops when the sender is dropped.
 struct Daemon {

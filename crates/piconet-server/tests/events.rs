@@ -4,64 +4,15 @@
 //! unwatch stops them; a burst into a client that does not read is
 //! accounted for by overflow lines.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use piconet_server::{Limits, ServerConfig};
-use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
 
 mod common;
+use common::conn::Conn;
 use common::{loopback, Daemon};
-
-struct Conn {
-    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    writer: tokio::net::tcp::OwnedWriteHalf,
-}
-
-impl Conn {
-    async fn open(addr: SocketAddr) -> Conn {
-        let (r, w) = TcpStream::connect(addr).await.unwrap().into_split();
-        Conn {
-            reader: BufReader::new(r),
-            writer: w,
-        }
-    }
-
-    async fn line(&mut self) -> Value {
-        let mut s = String::new();
-        let n = tokio::time::timeout(Duration::from_secs(10), self.reader.read_line(&mut s))
-            .await
-            .expect("no line within 10 s")
-            .unwrap();
-        assert!(n > 0, "connection closed");
-        serde_json::from_str(&s).unwrap_or_else(|e| panic!("{s:?}: {e}"))
-    }
-
-    async fn send(&mut self, v: Value) {
-        self.writer
-            .write_all(format!("{v}\n").as_bytes())
-            .await
-            .unwrap();
-    }
-
-    /// Send `v` and return its reply, collecting the event lines that
-    /// come before it into `events`.
-    async fn cmd(&mut self, v: Value, events: &mut Vec<Value>) -> Value {
-        self.send(v).await;
-        loop {
-            let line = self.line().await;
-            if line.get("event").is_some() {
-                assert!(line.get("action").is_none(), "{line}");
-                events.push(line);
-                continue;
-            }
-            assert!(line.get("error").is_none(), "{line}");
-            return line;
-        }
-    }
-}
 
 async fn daemon(limits: Limits) -> Daemon {
     Daemon::start(ServerConfig {

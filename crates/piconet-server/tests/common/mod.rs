@@ -2,6 +2,8 @@
 //! port, and scratch directories.
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod conn;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

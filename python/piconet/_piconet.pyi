@@ -137,7 +137,8 @@ class Board:
         outside, or the voltage on ADC ``pin``."""
     def get_config(self) -> Dict[str, Any]:
         """The stored settings: ``ssid``, ``password_set``, ``port``,
-        ``tls_fingerprint``, ``name``, ``restart_needed`` (no secrets)."""
+        ``tls_fingerprint``, ``name``, ``radio_power``, ``restart_needed``
+        (no secrets)."""
     def set_wifi(self, ssid: str, password: str) -> Dict[str, Any]:
         """Stores the WiFi network ("" password: open); USB only, applies at the next reset."""
     def set_port(self, port: int) -> Dict[str, Any]:
@@ -145,6 +146,11 @@ class Board:
     def set_name(self, name: str) -> Dict[str, Any]:
         """Stores the board's name (NAME.local; 1-32 of a-z, 0-9, -); USB only.
         A bad name raises ValueError before anything is sent."""
+    def set_radio_power(self, mode: str) -> Dict[str, Any]:
+        """Stores the radio's power mode: ``none`` (default, lowest latency),
+        ``performance``, ``power_save`` or ``aggressive`` (least current); USB
+        only, applies at the next reset. Another mode raises ValueError
+        before anything is sent."""
     def set_tls(self, cert: bytes, key: bytes) -> Dict[str, Any]:
         """Stores the TLS certificate and private key (DER); USB only."""
     def clear_tls(self) -> Dict[str, Any]:

@@ -817,6 +817,24 @@ impl Board {
         self.config(py, Action::SetName { name })
     }
 
+    /// Stores the radio's power mode (`set_radio_power`; USB only):
+    /// `none` (the default: lowest latency), `performance`, `power_save` or
+    /// `aggressive` (least current, most latency); applies at the next
+    /// reset. Returns the stored settings. Another mode is a ValueError,
+    /// raised before anything is sent.
+    fn set_radio_power(&self, py: Python<'_>, mode: &str) -> PyResult<Py<PyAny>> {
+        use piconet_client::protocol::provision::RadioPower;
+        let Some(mode) = RadioPower::from_name(mode.as_bytes()) else {
+            return Err(errors::argument(
+                py,
+                format!(
+                    "radio power mode {mode:?}: use none, performance, power_save or aggressive"
+                ),
+            ));
+        };
+        self.config(py, Action::SetRadioPower { mode })
+    }
+
     /// Stores the board's TLS certificate and private key, both DER
     /// (`set_tls`; USB only), and returns the stored settings.
     fn set_tls(&self, py: Python<'_>, cert: &[u8], key: &[u8]) -> PyResult<Py<PyAny>> {

@@ -33,6 +33,7 @@ def test_settings_are_refused_from_the_network(board):
         lambda: board.clear_tls(),
         lambda: board.clear_config(),
         lambda: board.set_name("garden"),
+        lambda: board.set_radio_power("power_save"),
     ):
         with pytest.raises(BoardOSError, match="USB cable") as e:
             change()
@@ -45,6 +46,10 @@ def test_settings_are_refused_from_the_network(board):
     for bad in ("", "Garden", "a.local", "n" * 33):
         with pytest.raises(InvalidArgumentError, match="1 to 32 of a-z, 0-9 and -") as e:
             board.set_name(bad)
+        assert isinstance(e.value, ValueError)
+    for bad in ("", "None", "low", "power-save"):
+        with pytest.raises(InvalidArgumentError, match="none, performance, power_save or aggressive") as e:
+            board.set_radio_power(bad)
         assert isinstance(e.value, ValueError)
     # The connection stayed usable.
     assert board.ping()["count"] == 1

@@ -56,6 +56,7 @@ def administer(address: str) -> str:
         board.set_wifi("lab", "a passphrase")
         board.set_port(port)
         name: Optional[str] = board.set_name("garden")["name"]
+        mode: str = board.set_radio_power("power_save")["radio_power"]
         board.set_tls(b"", b"")
         board.clear_tls()
         board.clear_config()

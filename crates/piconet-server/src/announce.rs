@@ -17,7 +17,7 @@ use tracing::{info, warn};
 pub const SERVICE_TYPE: &str = "_piconet._tcp.local.";
 
 /// The longest board name (PROTOCOL-NEXT.md: 1-32 of `[a-z0-9-]`).
-pub const MAX_NAME: usize = 32;
+pub const MAX_NAME: usize = piconet_protocol::provision::MAX_NAME;
 
 /// The protocol revision announced as TXT `api`.
 pub const API_VERSION: &str = "1";
@@ -37,11 +37,8 @@ pub struct NameError(pub String);
 
 /// Checks a board name.
 pub fn check_name(name: &str) -> Result<(), NameError> {
-    let ok = (1..=MAX_NAME).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
+    // The rule set_name checks on the boards, in one place.
+    if piconet_protocol::provision::is_board_name(name) {
         Ok(())
     } else {
         Err(NameError(name.to_owned()))

@@ -309,7 +309,10 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// `"key" : value`, starting at the key's quote.
+    /// `"key" : value`, starting at the key's quote. Inlined: returned
+    /// through memory, its `Result<Member>` (four slices) cost about 37
+    /// instructions a member (BENCHMARKS.md, session 5).
+    #[inline(always)]
     fn member(&mut self) -> Result<Member<'a>, JsonError> {
         let start = self.i;
         if self.peek() != Some(b'"') {

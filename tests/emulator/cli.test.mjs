@@ -156,6 +156,8 @@ test('piconet provision stores WiFi, port and a generated certificate; the passw
     password_set: false,
     port: 12345,
     tls_fingerprint: null,
+    name: null,
+    radio_power: 'none',
     restart_needed: false,
   });
 
@@ -174,6 +176,8 @@ test('piconet provision stores WiFi, port and a generated certificate; the passw
     password_set: true,
     port: PORT,
     tls_fingerprint: fingerprint,
+    name: null,
+    radio_power: 'none',
     restart_needed: true,
   });
   console.log(`# certificate ${cert.raw.length} B DER, sha256 ${fingerprint}`);
@@ -190,6 +194,8 @@ test('piconet send --serial: get_config shows what provision stored', { skip }, 
     password_set: true,
     port: PORT,
     tls_fingerprint: fingerprint,
+    name: null,
+    radio_power: 'none',
     restart_needed: true,
   });
 });
@@ -260,6 +266,8 @@ test('provision --reset: the board restarts (a power cycle keeping the flash) wi
     password_set: true,
     port: PORT,
     tls_fingerprint: fingerprint,
+    name: null,
+    radio_power: 'none',
     restart_needed: false,
   });
 });

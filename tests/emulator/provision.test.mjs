@@ -72,6 +72,8 @@ test('an unprovisioned board runs the build configuration (erased CONFIG region 
     password_set: false,
     port: DEFAULT_PORT,
     tls_fingerprint: null,
+    name: null,
+    radio_power: 'none',
     restart_needed: false,
   });
   assert.ok(board.flashBytes(CONFIG_OFFSET, CONFIG_SIZE).every((b) => b === 0xff), 'CONFIG erased');
@@ -113,6 +115,8 @@ test('set_wifi, set_port and set_tls over USB store the settings; password and k
     password_set: true,
     port: 4242,
     tls_fingerprint: identity.fingerprint,
+    name: null,
+    radio_power: 'none',
     restart_needed: true,
   });
   // Nothing applies before the next boot.
@@ -179,6 +183,8 @@ test('after reset and a power cycle that keeps the flash, the stored settings ar
     password_set: true,
     port: 4242,
     tls_fingerprint: identity.fingerprint,
+    name: null,
+    radio_power: 'none',
     restart_needed: false,
   });
   console.log(`# after reboot: get_info config=${i.config} ssid=${i.ssid} port=${i.port}`);
@@ -196,6 +202,8 @@ test('clear_tls, then clear_config returns the board to the build configuration'
     password_set: false,
     port: DEFAULT_PORT,
     tls_fingerprint: null,
+    name: null,
+    radio_power: 'none',
     restart_needed: true,
   });
   assert.ok(board.flashBytes(CONFIG_OFFSET, CONFIG_SIZE).every((b) => b === 0xff), 'CONFIG erased');

@@ -72,7 +72,7 @@ pub struct Client {
     /// The verifier and rustls config of this client's TLS connections,
     /// made at the first one and shared with its clones: rustls resumes a
     /// session only under the config that made it.
-    tls_setup: Arc<tokio::sync::Mutex<Option<TlsSetup>>>,
+    tls_setup: Arc<std::sync::Mutex<Option<TlsSetup>>>,
 }
 
 impl Client {
@@ -206,7 +206,11 @@ impl Client {
         let setup = match &self.tls {
             Some(verify) => {
                 let name = tls::server_name(server.host())?;
-                let kept = self.tls_setup.lock().await.take();
+                let kept = self
+                    .tls_setup
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take();
                 let setup = match kept {
                     Some(setup) => {
                         setup.verifier.reset(&addr)?;
@@ -231,8 +235,11 @@ impl Client {
             let announced = found.and_then(|f| f.tls.parse::<Fingerprint>().ok());
             let opened: (Box<dyn Stream>, bool) = match setup {
                 Some((setup, name)) => {
-                    let opened = setup.handshake(tcp, name, &addr, announced).await?;
-                    *self.tls_setup.lock().await = Some(setup);
+                    let config = setup.config.clone();
+                    let opened = (setup.verifier)
+                        .handshake(tcp, name, &addr, announced, config)
+                        .await?;
+                    *self.tls_setup.lock().unwrap_or_else(|e| e.into_inner()) = Some(setup);
                     opened
                 }
                 None => (Box::new(tcp), false),
@@ -1053,20 +1060,6 @@ impl TlsSetup {
         let config = Arc::new(tls::client_config(verifier.dyn_verifier(), identity)?);
         Ok(Self { verifier, config })
     }
-
-    /// `announced`: the fingerprint the board's mDNS record gives, which a
-    /// certificate seen for the first time must match to be pinned.
-    async fn handshake(
-        &self,
-        tcp: TcpStream,
-        name: rustls::pki_types::ServerName<'static>,
-        addr: &str,
-        announced: Option<Fingerprint>,
-    ) -> Result<(Box<dyn Stream>, bool), Error> {
-        self.verifier
-            .handshake(tcp, name, addr, announced, self.config.clone())
-            .await
-    }
 }
 
 /// A TLS verifier ready for one handshake, and what to do with its verdict.
@@ -1111,7 +1104,9 @@ impl Verifier {
         Ok(())
     }
 
-    /// `config` must be the one made with this verifier.
+    /// `config` must be the one made with this verifier. `announced`: the
+    /// fingerprint the board's mDNS record gives, which a certificate seen
+    /// for the first time must match to be pinned.
     async fn handshake(
         &self,
         tcp: TcpStream,

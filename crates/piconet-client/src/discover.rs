@@ -89,14 +89,13 @@ impl Found {
     pub fn socket_addrs(&self, port: u16) -> Vec<SocketAddr> {
         self.addresses
             .iter()
-            .map(
-                |ip| match (ip, ip_v6(ip).and_then(|v6| self.scopes.get(&v6))) {
-                    (IpAddr::V6(v6), Some(scope)) => {
-                        SocketAddr::V6(SocketAddrV6::new(*v6, port, 0, *scope))
-                    }
-                    _ => SocketAddr::new(*ip, port),
+            .map(|&ip| match ip {
+                IpAddr::V6(v6) => match self.scopes.get(&v6) {
+                    Some(&scope) => SocketAddrV6::new(v6, port, 0, scope).into(),
+                    None => SocketAddr::new(ip, port),
                 },
-            )
+                IpAddr::V4(_) => SocketAddr::new(ip, port),
+            })
             .collect()
     }
 
@@ -200,13 +199,6 @@ fn merge(
     }
     addresses.sort_by_key(|ip| (link_local(ip), *ip));
     addresses.dedup();
-}
-
-fn ip_v6(ip: &IpAddr) -> Option<Ipv6Addr> {
-    match ip {
-        IpAddr::V6(v6) => Some(*v6),
-        IpAddr::V4(_) => None,
-    }
 }
 
 /// Whether `ip` is IPv6 link-local (tried last: it needs its interface).

@@ -74,6 +74,15 @@ pub struct Peripherals {
 }
 
 impl BoardSpec {
+    /// The board kind as its id hashes it (`sim`, `gpiochip:PATH`): two
+    /// kinds of board on one port are two boards.
+    pub fn id_kind(&self) -> String {
+        match self {
+            BoardSpec::Sim => "sim".to_owned(),
+            BoardSpec::GpioChip(path) => format!("gpiochip:{}", path.display()),
+        }
+    }
+
     /// `update`: the public key the sim board's images must be signed
     /// with and the version of its factory image. With the board comes
     /// the end of its edge queue for [`crate::edges::pump`] (`None` for the
@@ -84,6 +93,7 @@ impl BoardSpec {
         led: Option<u32>,
         update: Option<([u8; 32], &str)>,
         peripherals: &Peripherals,
+        name: &str,
     ) -> Result<(Box<dyn Board + Send>, Option<EdgeReceiver>), BoardOpenError> {
         // The simulated board has its own thermometer; the GPIO chip's
         // host answers with its CPU thermal zone.
@@ -120,7 +130,10 @@ impl BoardSpec {
                 Box::new(board)
             }
         };
-        Ok((Box::new(HostBoard::new(board).with_thermal(thermal)), edges))
+        Ok((
+            Box::new(HostBoard::new(board, name).with_thermal(thermal)),
+            edges,
+        ))
     }
 }
 

@@ -84,8 +84,15 @@ impl Fleet {
         let mut servers = Vec::with_capacity(count);
         for index in 0..count {
             let listen = SocketAddr::new(config.listen.ip(), first + index as u16);
+            // With --count, board i of the fleet named NAME is NAME-i.
+            let name = match (&config.name, count) {
+                (Some(n), 1) => Some(n.clone()),
+                (Some(n), _) => Some(format!("{n}-{index}")),
+                (None, _) => None,
+            };
             let server = Server::bind(ServerConfig {
                 listen,
+                name,
                 ..config.clone()
             })
             .await
@@ -114,6 +121,15 @@ impl Fleet {
     /// Each board's bound address, in order.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.servers.iter().map(Server::local_addr).collect()
+    }
+
+    /// Each board's bound address, name and id, in order: what mDNS
+    /// announces.
+    pub fn boards(&self) -> Vec<(SocketAddr, String, String)> {
+        self.servers
+            .iter()
+            .map(|s| (s.local_addr(), s.name().to_owned(), s.board_id().to_owned()))
+            .collect()
     }
 
     /// Serve every board until `shutdown` completes, then stop each as
@@ -166,6 +182,47 @@ impl Fleet {
         match first_error {
             None => Ok(reports.into_iter().flatten().collect()),
             Some(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Binds a fleet of `count` on consecutive loopback ports, retrying
+    /// where another process holds one of them.
+    async fn bind(name: Option<&str>, count: usize) -> Fleet {
+        for _ in 0..50 {
+            let first = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .unwrap()
+                .port();
+            if usize::from(first) + count > usize::from(u16::MAX) {
+                continue;
+            }
+            let config = ServerConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], first)),
+                name: name.map(str::to_owned),
+                ..ServerConfig::default()
+            };
+            if let Ok(fleet) = Fleet::bind(config, count).await {
+                return fleet;
+            }
+        }
+        panic!("no {count} consecutive free ports");
+    }
+
+    #[tokio::test]
+    async fn a_named_fleet_numbers_its_boards_and_an_unnamed_one_names_each_by_its_id() {
+        let named = bind(Some("bed"), 3).await;
+        let names: Vec<String> = named.boards().into_iter().map(|b| b.1).collect();
+        assert_eq!(names, ["bed-0", "bed-1", "bed-2"]);
+
+        let unnamed = bind(None, 2).await;
+        for (addr, name, id) in unnamed.boards() {
+            assert_eq!(id, crate::announce::board_id("sim", addr.port()));
+            assert_eq!(name, crate::announce::default_name(&id));
         }
     }
 }

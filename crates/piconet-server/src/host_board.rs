@@ -16,6 +16,8 @@ use piconet_protocol::sink::Full;
 /// - `mem_free`: the memory the system can still give (MemAvailable of
 ///   `/proc/meminfo`) in bytes; the original's `gc.mem_free()` is what its
 ///   heap can still give.
+/// - `name`: the board's name, as the firmware reports its own (the name
+///   announced as `NAME.local`, also with `--no-mdns`).
 /// - `log_lines_dropped`: log lines lost because the log output was slow,
 ///   closed or broken (logging never waits; see `logging`).
 ///
@@ -26,13 +28,15 @@ use piconet_protocol::sink::Full;
 /// host's CPU thermal zone answers `read_temperature`.
 pub(crate) struct HostBoard<B> {
     inner: B,
+    name: String,
     thermal: Option<crate::thermal::ThermalZone>,
 }
 
 impl<B> HostBoard<B> {
-    pub(crate) fn new(inner: B) -> Self {
+    pub(crate) fn new(inner: B, name: &str) -> Self {
         HostBoard {
             inner,
+            name: name.to_owned(),
             thermal: None,
         }
     }
@@ -94,6 +98,7 @@ impl<B: Board> Board for HostBoard<B> {
     }
     fn write_info(&mut self, now: Instant, info: &mut ObjectWriter<'_>) -> Result<(), Full> {
         self.inner.write_info(now, info)?;
+        info.str("name", &self.name)?;
         if let Some(free) = proc_kib("/proc/meminfo", "MemAvailable:") {
             info.uint("mem_free", free)?;
         }

@@ -252,12 +252,7 @@ fn main() -> ExitCode {
 fn run(args: Args) -> ExitCode {
     let count = args.count;
     let mdns = !args.no_mdns;
-    let name = args.name.clone();
     let authenticated = args.clients.is_some();
-    let board_kind = match &args.board {
-        BoardSpec::Sim => "sim".to_owned(),
-        BoardSpec::GpioChip(path) => format!("gpiochip:{}", path.display()),
-    };
     let defaults = ServerConfig::default();
     let config = ServerConfig {
         listen: args.listen,
@@ -292,6 +287,7 @@ fn run(args: Args) -> ExitCode {
         },
         update_key: args.update_public_key,
         clients: args.clients.clone(),
+        name: args.name.clone(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -317,24 +313,16 @@ fn run(args: Args) -> ExitCode {
         }
         let announcer = if mdns {
             let boards: Vec<Announcement> = fleet
-                .local_addrs()
-                .iter()
-                .enumerate()
-                .map(|(i, addr)| {
-                    let id = announce::board_id(&board_kind, addr.port());
-                    Announcement {
-                        name: match (&name, count) {
-                            (Some(n), 1) => n.clone(),
-                            (Some(n), _) => format!("{n}-{i}"),
-                            (None, _) => announce::default_name(&id),
-                        },
-                        port: addr.port(),
-                        ip: addr.ip(),
-                        fw: fw.clone(),
-                        id,
-                        tls: tls.clone(),
-                        auth: if authenticated { "mtls" } else { "none" },
-                    }
+                .boards()
+                .into_iter()
+                .map(|(addr, name, id)| Announcement {
+                    name,
+                    port: addr.port(),
+                    ip: addr.ip(),
+                    fw: fw.clone(),
+                    id,
+                    tls: tls.clone(),
+                    auth: if authenticated { "mtls" } else { "none" },
                 })
                 .collect();
             match Announcer::start(&boards) {

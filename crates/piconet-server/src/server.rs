@@ -63,6 +63,41 @@ pub struct ServerConfig {
     /// the simulated Pico W has flash with embassy-boot and accepts images
     /// signed by its secret half (`piconet firmware sign`).
     pub update_key: Option<[u8; 32]>,
+    /// The board's name: `get_info`'s `name` and the mDNS name
+    /// (`NAME.local`). `None`: `piconet-XXXX` from the board id, which
+    /// hashes the bound port, so the name is made once the port is bound.
+    pub name: Option<String>,
+}
+
+/// A board's name and id, made once its port is bound.
+struct Naming {
+    name: String,
+    id: String,
+}
+
+impl Naming {
+    fn of(config: &ServerConfig, listener: &TcpListener) -> Result<Naming, ServerError> {
+        let port = bound_addr(listener, config.listen)?.port();
+        let id = crate::announce::board_id(&config.board.id_kind(), port);
+        let name = config
+            .name
+            .clone()
+            .unwrap_or_else(|| crate::announce::default_name(&id));
+        Ok(Naming { name, id })
+    }
+}
+
+async fn listen(addr: SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })
+}
+
+fn bound_addr(listener: &TcpListener, asked: SocketAddr) -> Result<SocketAddr, ServerError> {
+    listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: asked,
+        source,
+    })
 }
 
 impl Default for ServerConfig {
@@ -81,6 +116,7 @@ impl Default for ServerConfig {
             },
             update_key: None,
             clients: None,
+            name: None,
         }
     }
 }
@@ -273,28 +309,46 @@ pub struct Server {
     shared: Arc<Shared>,
     tls: Option<TlsAcceptor>,
     clients_file: Option<std::path::PathBuf>,
+    naming: Naming,
 }
 
 impl Server {
     /// Open the board, load the TLS identity and bind the listener.
     pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
         let clock = Clock::start();
+        let listener = listen(config.listen).await?;
+        let naming = Naming::of(&config, &listener)?;
         let (board, edges) = config.board.open(
             clock,
             config.led_line,
             config.update_key.map(|key| (key, config.engine.version)),
             &config.peripherals,
+            &naming.name,
         )?;
-        Self::bind_board(config, clock, board, edges).await
+        Self::serve_board(config, clock, board, edges, listener, naming)
     }
 
     /// [`Server::bind`] with the board already open (`config.board` is not
     /// used): `edges` is the end of its edge queue, if it has one.
+    #[cfg(test)]
     pub(crate) async fn bind_board(
         config: ServerConfig,
         clock: Clock,
         board: Box<dyn Board + Send>,
         edges: Option<EdgeReceiver>,
+    ) -> Result<Server, ServerError> {
+        let listener = listen(config.listen).await?;
+        let naming = Naming::of(&config, &listener)?;
+        Self::serve_board(config, clock, board, edges, listener, naming)
+    }
+
+    fn serve_board(
+        config: ServerConfig,
+        clock: Clock,
+        board: Box<dyn Board + Send>,
+        edges: Option<EdgeReceiver>,
+        listener: TcpListener,
+        naming: Naming,
     ) -> Result<Server, ServerError> {
         let clients = match &config.clients {
             Some(path) => Some(crate::clients::load(path)?),
@@ -313,15 +367,9 @@ impl Server {
             (None, Some(_)) => return Err(ServerError::ClientsNeedTls),
             (None, None) => None,
         };
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| ServerError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
         info!(
-            addr = %listener.local_addr().map_err(|source| ServerError::Bind { addr: config.listen, source })?,
+            addr = %bound_addr(&listener, config.listen)?,
+            name = naming.name.as_str(),
             board = board.name(),
             tls = tls.is_some(),
             "piconetd listening"
@@ -339,6 +387,7 @@ impl Server {
             edges,
             tls,
             clients_file: config.clients.clone(),
+            naming,
             shared: Arc::new(Shared {
                 engine: EngineLock::new(engine),
                 clock,
@@ -367,6 +416,16 @@ impl Server {
         })
     }
 
+    /// The board's name (`get_info`'s `name`, announced as `NAME.local`).
+    pub fn name(&self) -> &str {
+        &self.naming.name
+    }
+
+    /// The board id announced as TXT `id` (see [`crate::announce::board_id`]).
+    pub fn board_id(&self) -> &str {
+        &self.naming.id
+    }
+
     /// The bound address (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
@@ -386,6 +445,7 @@ impl Server {
             shared,
             tls,
             clients_file: _,
+            naming: _,
         } = self;
         let mut background = JoinSet::new();
         let leases = crate::leases::spawn(shared.clone()).map_err(ServerError::Thread)?;

@@ -479,3 +479,32 @@ async fn der_identity_as_the_seed_makes_it_loads() {
         .to_string();
     assert!(e.contains("no usable private key"), "{e}");
 }
+
+#[tokio::test]
+async fn get_info_reports_the_board_name_given_or_made_from_its_id() {
+    let named = Daemon::start(ServerConfig {
+        listen: loopback(),
+        name: Some("garden".to_owned()),
+        ..ServerConfig::default()
+    })
+    .await;
+    let info = ok(&Conn::open(named.addr)
+        .await
+        .cmd(json!({"action": "get_info"}))
+        .await)["info"]
+        .clone();
+    assert_eq!(info["name"], "garden", "{info}");
+    named.stop().await;
+
+    // Unnamed: piconet- and the last four hex digits of the board id the
+    // mDNS TXT `id` carries (it hashes the port, so it is made after bind).
+    let unnamed = plain().await;
+    let id = piconet_server::announce::board_id("sim", unnamed.addr.port());
+    let info = ok(&Conn::open(unnamed.addr)
+        .await
+        .cmd(json!({"action": "get_info"}))
+        .await)["info"]
+        .clone();
+    assert_eq!(info["name"], format!("piconet-{}", &id[12..]), "{info}");
+    unnamed.stop().await;
+}

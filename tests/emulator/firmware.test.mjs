@@ -51,9 +51,12 @@ test('get_version and list_actions answer', () => {
   assert.equal(typeof v.version, 'string');
   const l = board.request({ action: 'list_actions' });
   assert.ok(Array.isArray(l.actions), JSON.stringify(l));
-  for (const a of ['setup_pin', 'write_pin', 'read_pin', 'get_info', 'list_actions', 'get_version']) {
+  for (const a of ['setup_pin', 'write_pin', 'read_pin', 'get_info', 'list_actions', 'get_version',
+    'update_begin', 'set_wifi', 'get_config', 'set_name']) {
     assert.ok(l.actions.includes(a), `${a} listed`);
   }
+  // The real board has no simulated inputs: sim_input would answer OSError.
+  assert.ok(!l.actions.includes('sim_input'), JSON.stringify(l.actions));
 });
 
 test('setup_pin and write_pin drive the emulated pin', () => {

@@ -57,12 +57,24 @@ impl<B: Board> Engine<B> {
             self.board.thermometer().is_some(),
             self.board.i2c().is_some(),
         );
-        // The actions of hardware the board lacks are left out.
+        let (sim, update, settings) = (
+            self.board.simulated_inputs().is_some(),
+            self.board.update_slot().is_some(),
+            self.board.settings().is_some(),
+        );
+        // The actions of hardware or storage the board lacks answer
+        // OSError, so they are left out: a client can trust the list.
+        // `update` (the original's file copy) stays: every board answers
+        // it, with how to update instead.
         let offered = move |name: &&str| match *name {
             "write_pwm" => pwm,
             "read_adc" => adc,
             "read_temperature" => thermometer,
             n if n.starts_with("i2c_") => i2c,
+            "sim_input" => sim,
+            n if n.starts_with("update_") => update,
+            "set_wifi" | "set_port" | "set_tls" | "clear_tls" | "clear_config" | "get_config"
+            | "set_name" | "set_radio_power" => settings,
             _ => true,
         };
         self.answer(now, command, echo, out, Ok(()), |_, (), w| {

@@ -203,7 +203,8 @@ fn a_failing_read_answers_with_the_error_alone() {
 
 #[test]
 fn get_pins_is_listed_after_the_original_actions_and_before_the_events() {
-    let mut e = Engine::new(TestBoard::new(), Config::default());
+    let board = TestBoard::new().with_update_slot("1.0.0").with_settings();
+    let mut e = Engine::new(board, Config::default());
     let v = ok(&mut e, Instant::ZERO, r#"{"action": "list_actions"}"#);
     let actions = v["actions"].as_array().unwrap();
     assert_eq!(actions[21], "get_pins");

@@ -44,6 +44,7 @@ pub mod i2c_recovery;
 pub mod lease;
 #[cfg(feature = "server")]
 pub mod listener;
+pub mod mdns;
 pub mod pwm;
 pub mod settings;
 pub mod shared;

@@ -10,6 +10,7 @@
 
 pub mod heap;
 pub mod link;
+pub mod mdns;
 
 // The verify callback of a board with a client list, as in the firmware
 // (build.rs links with `--wrap=mbedtls_ssl_conf_authmode`).

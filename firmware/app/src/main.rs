@@ -22,6 +22,7 @@ mod board;
 mod edges;
 mod flash;
 mod i2c;
+mod mdns;
 mod power;
 mod pwm;
 mod radio;
@@ -53,6 +54,7 @@ use mbedtls_rs::{
     AuthMode, Certificate, Credentials, PrivateKey, ServerSessionConfig, SessionConfig, Tls, X509,
 };
 use piconet_app_core::entropy::Csprng;
+use piconet_app_core::mdns as mdns_records;
 use piconet_app_core::Shared;
 use piconet_engine::Config;
 use rand_core::Rng;
@@ -297,8 +299,8 @@ async fn main(spawner: Spawner) {
         return;
     };
 
-    // Network stack: DHCP; sockets for the listener pool.
-    static RESOURCES: StaticCell<StackResources<{ server::LISTENERS + 2 }>> = StaticCell::new();
+    // Network stack: DHCP; sockets for the listener pool and mDNS.
+    static RESOURCES: StaticCell<StackResources<{ server::LISTENERS + 3 }>> = StaticCell::new();
     let (stack, net_runner) = embassy_net::new(
         net_device,
         embassy_net::Config::dhcpv4(Default::default()),
@@ -310,14 +312,53 @@ async fn main(spawner: Spawner) {
     // TLS: one MbedTLS instance, one server config shared by the sessions.
     // An identity that is configured but does not parse serves nothing
     // rather than falling back to plaintext.
-    match boot.tls.map(|(cert, key)| tls_setup(rng, cert, key)) {
-        _ if !clients_readable => {}
-        None => spawn_sockets(&spawner, stack, boot.port, None),
+    // TXT tls: the fingerprint of the certificate the listeners present.
+    static FINGERPRINT: StaticCell<heapless::String<64>> = StaticCell::new();
+    let fingerprint: &'static str = match boot.tls {
+        Some((X509::DER(cert), _)) => FINGERPRINT.init(mdns_records::tls_fingerprint(cert)),
+        _ => "",
+    };
+    let serving = match boot.tls.map(|(cert, key)| tls_setup(rng, cert, key)) {
+        _ if !clients_readable => false,
+        None => {
+            spawn_sockets(&spawner, stack, boot.port, None);
+            true
+        }
         Some(Some(tls)) => {
             TLS_ON.store(true, core::sync::atomic::Ordering::Relaxed);
             spawn_sockets(&spawner, stack, boot.port, Some(tls));
+            true
         }
-        Some(None) => {}
+        Some(None) => false,
+    };
+    // Announced only when something listens: a board that serves nothing
+    // (unreadable client list, unusable TLS identity) would send browsers
+    // to a dead port. `auth` is the boot-time client list's (the listener
+    // checks the list in force at each connection).
+    if serving && boot.wifi.is_some() {
+        static ID: StaticCell<heapless::String<16>> = StaticCell::new();
+        let listed = !shared.engine.lock().await.clients().is_empty();
+        let ann = mdns_records::Announcement {
+            name: boot.name,
+            port: boot.port,
+            fw: env!("CARGO_PKG_VERSION"),
+            id: ID.init(mdns_records::hex(&unique_id)),
+            tls: fingerprint,
+            auth: if tls_configured() && listed {
+                "mtls"
+            } else {
+                "none"
+            },
+        };
+        // The CYW43 drops multicast frames it was not given: without the
+        // group's MAC no query would reach the stack.
+        if control
+            .add_multicast_address(mdns_records::MDNS_MAC)
+            .await
+            .is_ok()
+        {
+            spawner.spawn(mdns::mdns_task(stack, ann).unwrap());
+        }
     }
 
     match boot.wifi {

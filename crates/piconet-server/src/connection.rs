@@ -158,23 +158,35 @@ where
     let (mut start, mut end) = (0, 0);
     // Bytes were written since the last flush.
     let mut unflushed = false;
+    // A line of this turn queued event lines for a watching connection.
+    let mut woke_watcher = false;
     loop {
         let mut input = &buf[start..end];
         let (mut turn_started, mut turn_lines) = (shared.clock.now(), 0);
         while session.accepts_input() && !input.is_empty() {
             if session.needs_engine(input) {
                 let mut now = shared.clock.now();
-                if turn_lines == LINES_PER_TURN || now.saturating_since(turn_started) >= TURN_BUDGET
+                if turn_lines == LINES_PER_TURN
+                    || now.saturating_since(turn_started) >= TURN_BUDGET
+                    || std::mem::take(&mut woke_watcher)
                 {
                     // Let the worker's other connections have a turn:
-                    // otherwise one flood's read keeps it to the end.
+                    // otherwise one flood's read keeps it to the end. After
+                    // a line that queued event lines for a watcher, at
+                    // once: the watcher (woken into this worker's LIFO
+                    // slot) runs only when this task stops, and its engine
+                    // queue holds 16 lines, so a read of 17 `sim_input`
+                    // lines on a watched pin dropped edges at any rate
+                    // (BENCHMARKS.md, issue 15).
                     tokio::task::yield_now().await;
                     now = shared.clock.now();
                     (turn_started, turn_lines) = (now, 0);
                 }
                 // One line per lock: the lease thread never waits behind
                 // a whole read.
-                shared.with_engine(|engine| session.step(now, &mut input, engine));
+                let (_, woke) =
+                    shared.with_engine_waking(|engine| session.step(now, &mut input, engine));
+                woke_watcher |= woke;
                 turn_lines += 1;
             } else {
                 session.buffer(shared.clock.now(), &mut input);
@@ -199,6 +211,13 @@ where
                 }
             }
             return ended.into();
+        }
+        if std::mem::take(&mut woke_watcher) {
+            // The woken watcher waits in this worker's LIFO slot until
+            // this task stops: without a yield it would write its event
+            // line only after this reply's write. Yielding lets it write
+            // first, then this task goes on.
+            tokio::task::yield_now().await;
         }
         let deadline = session.deadline().map(|d| shared.clock.to_tokio(d));
         if !session.output().is_empty() {

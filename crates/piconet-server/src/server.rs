@@ -190,6 +190,18 @@ impl Shared {
     /// Run `f` on the engine, then wake the lease thread if the earliest
     /// deadline changed.
     pub(crate) fn with_engine<R>(&self, f: impl FnOnce(&mut SharedEngine) -> R) -> R {
+        self.with_engine_waking(f).0
+    }
+
+    /// [`Shared::with_engine`], also saying whether `f` queued event lines
+    /// for some connection (and woke its task): a connection's task then
+    /// lets the woken watcher write them before it writes its own reply
+    /// (see `connection::run`).
+    pub(crate) fn with_engine_waking<R>(
+        &self,
+        f: impl FnOnce(&mut SharedEngine) -> R,
+    ) -> (R, bool) {
+        let mut woke = false;
         let (r, changed) = {
             let mut engine = self.engine();
             let before = engine.next_deadline();
@@ -198,6 +210,7 @@ impl Shared {
             // Rare (an edge on a watched pin): the common case is one
             // look at the engine's few watcher slots.
             if let Some(first) = engine.take_woken() {
+                woke = true;
                 drop(engine);
                 self.wake_for_events(first);
                 while let Some(conn) = self.engine().take_woken() {
@@ -209,7 +222,7 @@ impl Shared {
         if changed {
             self.wake_leases();
         }
-        r
+        (r, woke)
     }
 
     /// Register `conn` for event wake-ups; the returned `Notify` is

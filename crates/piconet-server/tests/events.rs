@@ -142,6 +142,48 @@ async fn a_burst_into_a_client_that_does_not_read_is_counted() {
 }
 
 #[tokio::test]
+async fn a_pipelined_burst_reaches_a_watcher_that_reads_without_loss() {
+    // Each edge's line is one of 500, about 35 KB: within the output bound
+    // and the socket buffers, so none needs dropping. Until the driver let
+    // the watcher write after each edge, one read of the driver's lines
+    // put up to 32 edges in the watcher's 16-line engine queue, and the
+    // rest were dropped.
+    let d = daemon(Limits::default()).await;
+    let mut watcher = Conn::open(d.addr).await;
+    let mut driver = Conn::open(d.addr).await;
+    let mut none = Vec::new();
+    watcher
+        .cmd(
+            json!({"action": "setup_pin", "pin": 7, "mode": "input", "pull": "down"}),
+            &mut none,
+        )
+        .await;
+    watcher
+        .cmd(json!({"action": "watch_pin", "pin": 7}), &mut none)
+        .await;
+    const EDGES: u64 = 500;
+    let mut burst = String::new();
+    for i in 0..EDGES {
+        burst.push_str(&format!(
+            "{}\n",
+            json!({"action": "sim_input", "pin": 7, "value": (i + 1) % 2})
+        ));
+    }
+    driver.writer.write_all(burst.as_bytes()).await.unwrap();
+    for _ in 0..EDGES {
+        let r = driver.line().await;
+        assert!(r.get("error").is_none(), "{r}");
+    }
+    for seq in 1..=EDGES {
+        let e = watcher.line().await;
+        assert_eq!(e["event"], "edge", "{e}");
+        assert_eq!(e["seq"], seq, "{e}");
+        assert_eq!(e["value"], seq % 2, "{e}");
+    }
+    d.stop().await;
+}
+
+#[tokio::test]
 async fn a_connection_that_ends_stops_watching() {
     let d = daemon(Limits::default()).await;
     let mut none = Vec::new();

@@ -32,8 +32,11 @@ def percentile(xs, p):
 
 
 class Conn:
-    def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port))
+    def __init__(self, port, rcvbuf=None):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.s.connect(("127.0.0.1", port))
         self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.f = self.s.makefile("rb")
 
@@ -50,15 +53,18 @@ class Conn:
         return r
 
 
-def watch_until_accounted(port, edges, pipe):
+def watch_until_accounted(port, edges, pipe, pause):
     """Connection A, in a process of its own (so reading it never waits
     for the sender's GIL): watch pin 5, say so, then read event lines until
     the edges delivered plus the overflow lines' `dropped` account for
-    `edges`; send back what it saw."""
-    a = Conn(port)
+    `edges`; send back what it saw. With `pause`, A's receive buffer is
+    small and A reads nothing for `pause` seconds: a watcher that cannot
+    keep up."""
+    a = Conn(port, rcvbuf=4096 if pause else None)
     a.cmd({"action": "setup_pin", "pin": 5, "mode": "input", "pull": "down"})
     a.cmd({"action": "watch_pin", "pin": 5})
     pipe.send("watching")
+    time.sleep(pause)
     delivered = dropped = 0
     last_seq = 0
     a.s.settimeout(10)
@@ -77,14 +83,14 @@ def watch_until_accounted(port, edges, pipe):
     pipe.send((delivered, dropped, last_seq, time.perf_counter() - t_first))
 
 
-def rate_run(port, rate, edges, batch):
+def rate_run(port, rate, edges, batch, pause):
     """One flood of `edges` edges at `rate` edges/s (0: unpaced), `batch`
     `sim_input` lines per write."""
     b = Conn(port)
     # Start from a known level: the first edge of the flood is a rise.
     b.cmd({"action": "sim_input", "pin": 5, "value": 0})
     here, there = multiprocessing.Pipe()
-    watcher = multiprocessing.Process(target=watch_until_accounted, args=(port, edges, there))
+    watcher = multiprocessing.Process(target=watch_until_accounted, args=(port, edges, there, pause))
     watcher.start()
     assert here.recv() == "watching"
 
@@ -119,6 +125,7 @@ def rate_run(port, rate, edges, batch):
     return {
         "rate_asked": rate,
         "batch": batch,
+        "watcher_pause_s": pause,
         "rate_sent": round(edges / t_sent),
         # From A's first event line to its last: how fast edges reached A.
         "rate_read": round(edges / max(t_read, t_sent, 1e-9)),
@@ -137,10 +144,13 @@ def main():
     ap.add_argument("--rates", help="comma-separated edges/s (0 = unpaced)")
     ap.add_argument("--edges", type=int, default=20000)
     ap.add_argument("--batch", type=int, default=8, help="sim_input lines per write")
+    ap.add_argument(
+        "--watcher-pause", type=float, default=0, help="seconds A reads nothing (small buffer)"
+    )
     args = ap.parse_args()
     if args.rates:
         for r in args.rates.split(","):
-            print(json.dumps(rate_run(args.port, int(r), args.edges, args.batch)))
+            print(json.dumps(rate_run(args.port, int(r), args.edges, args.batch, args.watcher_pause)))
         return
     a, b = Conn(args.port), Conn(args.port)
     a.cmd({"action": "setup_pin", "pin": 5, "mode": "input", "pull": "down"})

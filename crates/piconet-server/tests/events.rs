@@ -84,14 +84,19 @@ async fn edges_driven_by_one_connection_reach_the_one_watching() {
 
 #[tokio::test]
 async fn a_burst_into_a_client_that_does_not_read_is_counted() {
-    // Small output bound so the engine's queue fills while the watcher's
-    // socket buffers are not yet full.
+    // No output bound beyond the sockets', and a watcher socket that
+    // takes 4 KiB, which reads nothing until the driver is done: the
+    // engine's queue must overflow (a watcher that reads keeps up: see
+    // the next test).
     let d = daemon(Limits {
         max_output: 0,
+        // The watcher reads nothing for seconds on a slow machine: it is
+        // behind, not gone.
+        write_timeout: Duration::from_secs(120),
         ..Limits::default()
     })
     .await;
-    let mut watcher = Conn::open(d.addr).await;
+    let mut watcher = Conn::open_with_receive_buffer(d.addr, 4096).await;
     let mut driver = Conn::open(d.addr).await;
     let mut none = Vec::new();
     watcher
@@ -103,8 +108,11 @@ async fn a_burst_into_a_client_that_does_not_read_is_counted() {
     watcher
         .cmd(json!({"action": "watch_pin", "pin": 6}), &mut none)
         .await;
-    // 2,000 edges as fast as the driver can send them, pipelined.
-    const EDGES: u64 = 2_000;
+    // 100,000 edges as fast as the driver can send them, pipelined: about
+    // 7 MB of event lines, more than the kernel lets the server's socket
+    // hold (net.ipv4.tcp_wmem's largest send buffer is 4 MiB) on top of
+    // the watcher's 4 KiB.
+    const EDGES: u64 = 100_000;
     let mut burst = String::new();
     for i in 0..EDGES {
         burst.push_str(&format!(
@@ -137,6 +145,10 @@ async fn a_burst_into_a_client_that_does_not_read_is_counted() {
         covered = seq;
     }
     assert_eq!(delivered + dropped, EDGES);
+    assert!(
+        dropped > 0,
+        "the overflow path was not reached: {delivered} delivered"
+    );
     eprintln!("burst of {EDGES}: {delivered} delivered, {dropped} dropped");
     d.stop().await;
 }

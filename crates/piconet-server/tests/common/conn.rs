@@ -24,6 +24,24 @@ impl Conn {
         }
     }
 
+    /// A connection whose socket takes at most about `bytes` before the
+    /// server must hold back: a reader that falls behind, made quickly.
+    #[allow(dead_code)]
+    pub async fn open_with_receive_buffer(addr: SocketAddr, bytes: u32) -> Conn {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        }
+        .unwrap();
+        socket.set_recv_buffer_size(bytes).unwrap();
+        let (r, w) = socket.connect(addr).await.unwrap().into_split();
+        Conn {
+            reader: BufReader::new(r),
+            writer: w,
+        }
+    }
+
     pub async fn line(&mut self) -> Value {
         let mut s = String::new();
         let n = tokio::time::timeout(Duration::from_secs(10), self.reader.read_line(&mut s))

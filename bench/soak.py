@@ -32,6 +32,11 @@ start). Beside the whole run a bare SCHED_FIFO sleeper (helpers.py rtprobe,
 machine's own floor; each late revert lists the probe's worst stall around
 it (within --stall-window-ms): a revert that is late while the probe is on
 time was piconetd's; one late together with the probe, the machine's.
+The VM's steal time (/proc/stat) and the load average are sampled every
+second, and each late revert also gets the steal in the second around it;
+piconetd's page faults and its lease thread's faults and context switches
+(/proc/PID/stat, /proc/PID/task/TID/{stat,status}) are read at start and
+end, to tell a stolen CPU from a faulting or preempted lease thread.
 """
 
 import argparse
@@ -197,6 +202,64 @@ async def rss_sampler(deadline, samples):
     samples.append((round(time.monotonic() - started), rss_kib(ARGS.pid)))
 
 
+TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def steal_ticks():
+    # /proc/stat "cpu" line: user nice system idle iowait irq softirq steal ...
+    with open("/proc/stat") as f:
+        return int(f.readline().split()[8])
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+def process_counters(pid):
+    """piconetd's page faults and its lease thread's context switches."""
+    with open(f"/proc/{pid}/stat") as f:
+        # comm may hold spaces: the fields after its closing paren are fixed.
+        rest = f.read().rsplit(")", 1)[1].split()
+    out = {"minflt": int(rest[7]), "majflt": int(rest[9]), "lease_thread": None}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if f.read().strip() != "piconetd-leases":
+                    continue
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                trest = f.read().rsplit(")", 1)[1].split()
+            out["lease_thread"] = {
+                "tid": int(tid),
+                "minflt": int(trest[7]),
+                "majflt": int(trest[9]),
+                "voluntary_ctxt_switches": int(fields["voluntary_ctxt_switches"]),
+                "nonvoluntary_ctxt_switches": int(fields["nonvoluntary_ctxt_switches"]),
+            }
+        except OSError:
+            continue
+    return out
+
+
+async def system_sampler(deadline, started_unix, samples):
+    """Every second: the VM's steal time in that second (ms, all CPUs) and the load average."""
+    last = steal_ticks()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(1)
+        now = steal_ticks()
+        samples.append((round(time.time() - started_unix, 2), round((now - last) * TICK_MS), loadavg()[0]))
+        last = now
+
+
+def steal_around(samples, due_s, seen_s):
+    """Steal (ms) in the 1 s samples covering due-0.5 s .. seen+0.5 s."""
+    lo, hi = due_s - 0.5, seen_s + 0.5
+    # A sample at t covers (t-1, t].
+    return sum(ms for t, ms, _ in samples if t > lo and t - 1 < hi)
+
+
 def start_probe(path):
     """The floor probe, SCHED_FIFO if the machine allows it."""
     helpers = os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers.py")
@@ -224,7 +287,7 @@ FIELD = re.compile(r"\b(pin|late_us|due_ns|seen_ns)=(\d+)")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def late_reverts(log_path, started_unix, floor):
+def late_reverts(log_path, started_unix, floor, system):
     """The daemon's late-revert warnings, matched to their leases."""
     found = []
     with open(log_path, errors="replace") as f:
@@ -255,6 +318,7 @@ def late_reverts(log_path, started_unix, floor):
             "seen_s": round(seen - started_unix, 4),
             "floor_worst_stall_near_us": max(near) if near else 0,
         }
+        entry["steal_ms_in_second_around"] = steal_around(system, entry["due_s"], entry["seen_s"])
         # A match is the lease whose deadline is that one (to rounding).
         if best is not None and best[0] < 1e6:
             entry.update(
@@ -275,31 +339,42 @@ async def main():
     started_unix = time.time()
     deadline = started + ARGS.seconds
     samples = []
+    system = []
+    counters_start = process_counters(ARGS.pid)
+    load_start = loadavg()
     probe_path = tempfile.mktemp(prefix="soak-rtprobe-", suffix=".json")
     probe, fifo = start_probe(probe_path)
     try:
-        await run_load(deadline, samples)
+        await run_load(deadline, samples, system, started_unix)
     finally:
         floor = stop_probe(probe, probe_path)
         try:
             os.unlink(probe_path)
         except OSError:
             pass
-    return await report(started, started_unix, samples, floor, fifo)
+    machine = {
+        "load_start": load_start,
+        "load_end": loadavg(),
+        "piconetd_start": counters_start,
+        "piconetd_end": process_counters(ARGS.pid),
+        "samples_t_steal_ms_load1": system,
+    }
+    return await report(started, started_unix, samples, floor, fifo, machine)
 
 
-async def run_load(deadline, samples):
+async def run_load(deadline, samples, system, started_unix):
     await asyncio.gather(
         *(lease_client(p, deadline) for p in PINS),
         *(churn(deadline) for _ in range(8)),
         *(killer(deadline) for _ in range(4)),
         idle_crowd(deadline),
         rss_sampler(deadline, samples),
+        system_sampler(deadline, started_unix, system),
     )
     await asyncio.sleep(0.5)  # the last leases (<= 200 ms) pass
 
 
-async def report(started, started_unix, samples, floor, fifo):
+async def report(started, started_unix, samples, floor, fifo, machine):
     reader, writer = await connect()
     info = (await command(reader, writer, '{"action": "get_info"}'))["info"]
     writer.close()
@@ -314,7 +389,7 @@ async def report(started, started_unix, samples, floor, fifo):
     }
     late = None
     if ARGS.daemon_log:
-        logged, worst = late_reverts(ARGS.daemon_log, started_unix, floor)
+        logged, worst = late_reverts(ARGS.daemon_log, started_unix, floor, machine["samples_t_steal_ms_load1"])
         late = {"logged_over_1ms": logged, "worst": worst}
     floor_summary = None
     if floor is not None:
@@ -329,6 +404,11 @@ async def report(started, started_unix, samples, floor, fifo):
                 "lease_reverts": reverts,
                 "fifo_floor": floor_summary,
                 "late_reverts": late,
+                "machine": {
+                    **machine,
+                    "steal_ms_total": sum(ms for _, ms, _ in machine["samples_t_steal_ms_load1"]),
+                    "load1_max": max((l for _, _, l in machine["samples_t_steal_ms_load1"]), default=None),
+                },
                 "leases_active_at_end": info.get("leases_active"),
                 "rss_kib_samples": samples,
                 "rss_growth_after_warmup_kib": growth,

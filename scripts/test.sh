@@ -82,6 +82,14 @@ if [ -x firmware/build.sh ]; then
   done
 fi
 
+if [ -x firmware/build.sh ]; then
+  step "firmware: handshake benchmark image (firmware/bench-handshake) in rp2040js: full mTLS handshake cycles (figures, BENCHMARKS.md issue 14)"
+  (cd firmware && bounded 1200 cargo build --release -p piconet-bench-handshake)
+  FWT="$(cd firmware && realpath -m "${CARGO_TARGET_DIR:-target}")"
+  llvm-objcopy -O binary "$FWT/thumbv6m-none-eabi/release/piconet-bench-handshake" "$FWT/bench-handshake.bin"
+  PICONET_BENCH_BIN="$FWT/bench-handshake.bin" bounded 300 node --test --test-force-exit tests/emulator/handshake.test.mjs
+fi
+
 step "firmware on the host: app-core logic, and the network path (embassy-net over an in-memory link, plaintext and MbedTLS, SimBoard)"
 # Needs what firmware/build.sh installs (clang, cmake, ninja: MbedTLS is built
 # from source for x86_64 too) and the openssl command (test certificate).

@@ -1,0 +1,211 @@
+//! Handshake benchmark image for the RP2040: the firmware's mutual-TLS
+//! handshake, server and client in one image, over an in-memory pipe (no
+//! network), timed with the RP2040's 1 MHz TIMER and printed on UART0.
+//!
+//! The server side is configured as the firmware's `tls_setup` does for a
+//! board with a client list (its own certificate as the trust anchor, a
+//! client certificate required, the client accepted by app-core's
+//! fingerprint callback, linked in through `--wrap` as in the firmware);
+//! the client trusts exactly the server's certificate and checks its name,
+//! as `piconet` does. MbedTLS is the firmware's profile (mbedtls-rs 0.3.0,
+//! `tls`, 4 KiB records). Run it in rp2040js with
+//! tests/emulator/handshake.test.mjs (firmware/README.md, "Handshake
+//! benchmark").
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+use tinyrlibc as _;
+
+piconet_app_core::client_cert_verifier!();
+
+mod pipe;
+
+use core::fmt::Write as _;
+use core::mem::MaybeUninit;
+
+use embassy_futures::block_on;
+use embassy_futures::join::join;
+use embassy_rp::uart::{self, Blocking, Uart};
+use embassy_time::Instant;
+use embedded_alloc::LlffHeap;
+use mbedtls_rs::{
+    AuthMode, Certificate, ClientSessionConfig, Credentials, PrivateKey, ServerSessionConfig,
+    Session, SessionConfig, Tls, TlsReference, TlsVersion, X509,
+};
+use piconet_app_core::client_cert;
+use piconet_app_core::entropy::Csprng;
+use piconet_engine::{Client, Clients, Role};
+
+use pipe::Pipe;
+
+const SERVER_CERT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/server_cert.der"));
+const SERVER_KEY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/server_key.der"));
+const CLIENT_CERT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/client_cert.der"));
+const CLIENT_KEY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/client_key.der"));
+
+/// Both sides' MbedTLS state at once (two sessions ≈ 2 × 25 KB with 4 KiB
+/// records, the parsed certificates and keys); the RP2040 has room, this
+/// image is not the firmware.
+const HEAP_SIZE: usize = 128 * 1024;
+
+#[global_allocator]
+static HEAP: LlffHeap = LlffHeap::empty();
+
+/// The TIMER's rate is 1 MHz; the core runs at 125 MHz (embassy-rp's clock
+/// setup; rp2040js counts 8 ns per cycle).
+const CYCLES_PER_US: u64 = 125;
+
+/// UART0 on GPIO 0 (TX) / 1 (RX), 115200 8N1.
+type Console = Uart<'static, Blocking>;
+
+struct Out<'a>(&'a mut Console);
+
+impl core::fmt::Write for Out<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.blocking_write(s.as_bytes()).map_err(|_| core::fmt::Error)
+    }
+}
+
+#[cortex_m_rt::entry]
+fn main() -> ! {
+    {
+        static mut MEMORY: [MaybeUninit<u8>; HEAP_SIZE] = [MaybeUninit::uninit(); HEAP_SIZE];
+        // SAFETY: called once, before anything allocates; MEMORY is used by
+        // the heap only.
+        unsafe { HEAP.init(core::ptr::addr_of_mut!(MEMORY) as usize, HEAP_SIZE) }
+    }
+    let p = embassy_rp::init(Default::default());
+    let mut console = Uart::new_blocking(p.UART0, p.PIN_0, p.PIN_1, uart::Config::default());
+    let mut out = Out(&mut console);
+    let _ = writeln!(out, "handshake bench: start");
+    match run(&mut out) {
+        Ok(()) => {
+            let _ = writeln!(out, "handshake bench: done");
+        }
+        Err(e) => {
+            let _ = writeln!(out, "handshake bench: FAILED: {e}");
+        }
+    }
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+/// Fixed noise for the CSPRNG: the benchmark repeats run for run. (The
+/// firmware seeds from the ring oscillator; the cost of the handshake does
+/// not depend on the seed.)
+fn bench_rng() -> &'static mut Csprng {
+    static mut RNG: MaybeUninit<Csprng> = MaybeUninit::uninit();
+    let mut n: u32 = 0x1234_5678;
+    let rng = Csprng::from_noise(
+        || {
+            n = n.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (n >> 24) as u8
+        },
+        b"handshake bench",
+    );
+    // SAFETY: called once (from `run`), so this is the only reference.
+    unsafe { (*core::ptr::addr_of_mut!(RNG)).write(rng) }
+}
+
+fn run(out: &mut Out<'_>) -> Result<(), &'static str> {
+    let tls = Tls::new(bench_rng()).map_err(|_| "Tls::new")?;
+    let tls = tls.reference();
+
+    // The server: as the firmware's tls_setup for a board with a client list.
+    let server_cert = Certificate::new(X509::DER(SERVER_CERT)).map_err(|_| "server cert")?;
+    let mut server = ServerSessionConfig::new(Credentials {
+        certificate: server_cert.clone(),
+        private_key: PrivateKey::new(X509::DER(SERVER_KEY), None).map_err(|_| "server key")?,
+    });
+    server.ca_chain = Some(server_cert.clone());
+    server.auth_mode = AuthMode::Required;
+    let server = SessionConfig::Server(server);
+    let listed = Clients::new([Client::new(
+        "bench",
+        client_cert::fingerprint(CLIENT_CERT).0,
+        Role::Admin,
+        None,
+    )
+    .map_err(|_| "client list")?])
+    .map_err(|_| "client list")?;
+    client_cert::set_listed(&listed);
+
+    // The client: trusts exactly the server's certificate, checks its name.
+    let mut client = ClientSessionConfig::new();
+    client.ca_chain = Some(server_cert);
+    client.server_name = Some(c"pico");
+    client.auth_mode = AuthMode::Required;
+    client.creds = Some(Credentials {
+        certificate: Certificate::new(X509::DER(CLIENT_CERT)).map_err(|_| "client cert")?,
+        private_key: PrivateKey::new(X509::DER(CLIENT_KEY), None).map_err(|_| "client key")?,
+    });
+
+    for (name, version) in [("TLS 1.3", None), ("TLS 1.2", Some(TlsVersion::Tls1_2))] {
+        client.max_version = version;
+        let client = SessionConfig::Client(client.clone());
+        let us = full_handshake(tls, &server, &client)?;
+        let _ = writeln!(
+            out,
+            "full mTLS handshake ({name}, ECDHE-ECDSA P-256): {us} us, {} cycles at 125 MHz",
+            us * CYCLES_PER_US
+        );
+    }
+    Ok(())
+}
+
+/// One full handshake between `server` and `client` over a new pipe, both
+/// sides in this core (joined futures, polled until both finish), then one
+/// application record each way. Returns the handshake's microseconds.
+fn full_handshake(
+    tls: TlsReference<'_>,
+    server: &SessionConfig<'_>,
+    client: &SessionConfig<'_>,
+) -> Result<u64, &'static str> {
+    let pipe = Pipe::new();
+    let (a, b) = pipe.ends();
+    let mut s = Session::new(tls, a, server).map_err(|_| "server session")?;
+    let mut c = Session::new(tls, b, client).map_err(|_| "client session")?;
+    let _ = client_cert::take_verified();
+    let start = Instant::now();
+    let (rs, rc) = block_on(join(s.connect(), c.connect()));
+    let us = start.elapsed().as_micros();
+    rs.map_err(|_| "server handshake failed")?;
+    rc.map_err(|_| "client handshake failed")?;
+    if client_cert::take_verified() != Some(client_cert::fingerprint(CLIENT_CERT)) {
+        return Err("the server did not accept the client by its fingerprint");
+    }
+    // The sessions carry data both ways.
+    block_on(async {
+        use embedded_io_async::{Read, Write};
+        c.write_all(b"ping").await.map_err(|_| "client write")?;
+        c.flush().await.map_err(|_| "client flush")?;
+        let mut buf = [0u8; 4];
+        s.read_exact(&mut buf).await.map_err(|_| "server read")?;
+        if &buf != b"ping" {
+            return Err("server read other bytes");
+        }
+        Ok(())
+    })?;
+    Ok(us)
+}
+
+// MbedTLS's self-test and debug-print code refers to printf/puts; nothing
+// this image runs calls them (as in the firmware's main.rs).
+#[no_mangle]
+extern "C" fn printf(_format: *const core::ffi::c_char) -> core::ffi::c_int {
+    0
+}
+
+#[no_mangle]
+extern "C" fn puts(_s: *const core::ffi::c_char) -> core::ffi::c_int {
+    0
+}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    loop {
+        cortex_m::asm::wfi();
+    }
+}

@@ -42,11 +42,36 @@ fn identity(out: &Path, name: &str) {
         assert!(st.success(), "openssl {args:?}");
     };
     run(&[
-        "ecparam", "-genkey", "-name", "prime256v1", "-noout", "-outform", "DER", "-out", &key,
+        "ecparam",
+        "-genkey",
+        "-name",
+        "prime256v1",
+        "-noout",
+        "-outform",
+        "DER",
+        "-out",
+        &key,
     ]);
-    let cn = if name == "server" { "pico" } else { "bench-client" };
+    let cn = if name == "server" {
+        "pico"
+    } else {
+        "bench-client"
+    };
     run(&[
-        "req", "-new", "-x509", "-key", &key, "-keyform", "DER", "-subj", &format!("/CN={cn}"),
-        "-days", "3650", "-outform", "DER", "-out", &cert,
+        "req",
+        "-new",
+        "-x509",
+        "-key",
+        &key,
+        "-keyform",
+        "DER",
+        "-subj",
+        &format!("/CN={cn}"),
+        "-days",
+        "3650",
+        "-outform",
+        "DER",
+        "-out",
+        &cert,
     ]);
 }

@@ -63,7 +63,9 @@ struct Out<'a>(&'a mut Console);
 
 impl core::fmt::Write for Out<'_> {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        self.0.blocking_write(s.as_bytes()).map_err(|_| core::fmt::Error)
+        self.0
+            .blocking_write(s.as_bytes())
+            .map_err(|_| core::fmt::Error)
     }
 }
 

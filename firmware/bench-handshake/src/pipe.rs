@@ -32,8 +32,14 @@ impl Pipe {
     /// Its two ends.
     pub fn ends(&self) -> (End<'_>, End<'_>) {
         (
-            End { rx: &self.ba, tx: &self.ab },
-            End { rx: &self.ab, tx: &self.ba },
+            End {
+                rx: &self.ba,
+                tx: &self.ab,
+            },
+            End {
+                rx: &self.ab,
+                tx: &self.ba,
+            },
         )
     }
 }

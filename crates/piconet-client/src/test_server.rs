@@ -149,7 +149,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
 pub(crate) struct FakeSerialBoard {
     /// The slave side's device file, what a client opens.
     pub(crate) path: std::path::PathBuf,
-    received: Arc<Mutex<Vec<u8>>>,
+    received: Arc<(Mutex<Vec<u8>>, std::sync::Condvar)>,
     /// Held open so the master never reads EIO between two clients.
     _slave: std::os::fd::OwnedFd,
 }
@@ -165,7 +165,7 @@ impl FakeSerialBoard {
         cfmakeraw(&mut termios);
         tcsetattr(&pty.slave, SetArg::TCSANOW, &termios).unwrap();
         let path = nix::unistd::ttyname(&pty.slave).unwrap();
-        let received = Arc::new(Mutex::new(Vec::new()));
+        let received = Arc::new((Mutex::new(Vec::new()), std::sync::Condvar::new()));
         let log = received.clone();
         let master = std::fs::File::from(pty.master);
         let mut writer = master.try_clone().unwrap();
@@ -178,7 +178,8 @@ impl FakeSerialBoard {
                     Ok(0) | Err(_) => return,
                     Ok(_) => {}
                 }
-                log.lock().unwrap().extend_from_slice(&line);
+                log.0.lock().unwrap().extend_from_slice(&line);
+                log.1.notify_all();
                 if line == b"\n" {
                     continue;
                 }
@@ -216,7 +217,19 @@ impl FakeSerialBoard {
         }
     }
 
-    pub(crate) fn received(&self) -> Vec<u8> {
-        self.received.lock().unwrap().clone()
+    /// What the board has read once `done` holds for it, or after a few
+    /// seconds whatever it has (for the caller's assertion to show). A
+    /// client's closing blank line can reach the board after the client's
+    /// call has returned, so a test that checks it must wait for it.
+    pub(crate) fn received_once(&self, done: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+        let (log, arrived) = &*self.received;
+        let (log, _) = arrived
+            .wait_timeout_while(
+                log.lock().unwrap(),
+                std::time::Duration::from_secs(10),
+                |bytes| !done(bytes),
+            )
+            .unwrap();
+        log.clone()
     }
 }

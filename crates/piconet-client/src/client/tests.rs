@@ -566,7 +566,9 @@ mod serial {
             .unwrap();
         assert_eq!(answers.len(), 2);
         assert_eq!(answers[1].action(), "ping");
-        let wire = String::from_utf8(board.received()).unwrap();
+        let wire =
+            board.received_once(|bytes| bytes.windows(2).filter(|w| w == b"\n\n").count() >= 2);
+        let wire = String::from_utf8(wire).unwrap();
         assert!(wire.ends_with("}\n\n"), "{wire:?}");
         assert_eq!(wire.matches("\n\n").count(), 2, "{wire:?}");
     }

@@ -277,8 +277,13 @@ impl Board for PicoBoard {
     }
 
     fn write_info(&mut self, now: Instant, info: &mut ObjectWriter<'_>) -> Result<(), Full> {
-        let used = HEAP.used() as u64;
+        // Not HEAP.used(): embedded-alloc 0.7.0's TLSF `used` borrows its
+        // RefCell twice and panics (rust-embedded/embedded-alloc#119, fixed
+        // after 0.7.0). What is not free is in use (blocks'
+        // headers included), so the two add up to heap_size as the
+        // original's gc figures do.
         let free = HEAP.free() as u64;
+        let used = HEAP_SIZE as u64 - free;
         // The original's names first, so its client finds them.
         info.uint("mem_free", free)?;
         info.uint("mem_alloc", used)?;

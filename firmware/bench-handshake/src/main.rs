@@ -31,7 +31,7 @@ use embassy_futures::block_on;
 use embassy_futures::join::join;
 use embassy_rp::uart::{self, Blocking, Uart};
 use embassy_time::Instant;
-use embedded_alloc::LlffHeap;
+use embedded_alloc::TlsfHeap;
 use mbedtls_rs::{
     AuthMode, Certificate, ClientSessionConfig, Credentials, PrivateKey, ServerSessionConfig,
     Session, SessionConfig, Tls, TlsReference, TlsVersion, X509,
@@ -53,7 +53,7 @@ const CLIENT_KEY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/client_key.d
 const HEAP_SIZE: usize = 128 * 1024;
 
 #[global_allocator]
-static HEAP: LlffHeap = LlffHeap::empty();
+static HEAP: TlsfHeap = TlsfHeap::empty();
 
 /// The TIMER's rate is 1 MHz; the core runs at 125 MHz (embassy-rp's clock
 /// setup; rp2040js counts 8 ns per cycle).

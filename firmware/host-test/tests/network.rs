@@ -159,7 +159,7 @@ async fn two_sessions(env: &Env, version: Option<TlsVersion>) -> usize {
 
 #[test]
 fn two_concurrent_tls_sessions_fit_the_firmware_heap() {
-    const FIRMWARE_HEAP: usize = 72 * 1024;
+    const FIRMWARE_HEAP: usize = 68 * 1024;
     run(true, |env| async move {
         let identity = env.identity_heap + heap::identity_structs();
         let psa = piconet_host_test::psa_heap();

@@ -197,9 +197,19 @@ pub enum Command {
     /// Values: integers and decimals become JSON numbers, true/false booleans, anything
     /// else a string. To send a string that looks like a number or a boolean, quote it
     /// (KEY="'1234'" in a shell, or KEY=str:1234). Exits 1 if any answer carries an error.
+    ///
+    /// With --stdin the commands come from standard input instead, one per line (KEY=VALUE
+    /// words or a JSON object; blank lines and lines starting with # are skipped), over one
+    /// connection kept open until end of input: a script pays for one TLS handshake, not
+    /// one per command. Example: coproc P { piconet send 192.168.1.50 --stdin; }
     Send {
         #[command(flatten)]
         target: Target,
+        /// Read the commands from standard input, one per line, until end of input. The
+        /// connection is pinged while the input is quiet, so the board's idle timeout does
+        /// not close it.
+        #[arg(long, conflicts_with = WORDS)]
+        stdin: bool,
         /// Add "release_on_disconnect": true to every write_pin: its pin also returns to
         /// its safe level when this connection ends (piconetd and the firmware; at the
         /// latest after the send's last answer).
@@ -212,7 +222,7 @@ pub enum Command {
             long = "command",
             value_name = "KEY=VALUE",
             num_args = 1..,
-            required = true,
+            required_unless_present = "stdin",
             action = ArgAction::Append,
             value_parser = parse_field,
         )]
@@ -954,6 +964,14 @@ mod tests {
             tls(&["version", "h", "--insecure"]),
             Some(TlsVerify::Insecure)
         );
+    }
+
+    #[test]
+    fn send_takes_stdin_or_commands_but_not_both_nor_neither() {
+        let cli = parse(&["send", "127.0.0.1", "--stdin"]).unwrap();
+        assert!(matches!(cli.command, Command::Send { stdin: true, .. }));
+        assert!(parse(&["send", "127.0.0.1", "--stdin", "-c", "action=ping"]).is_err());
+        assert!(parse(&["send", "127.0.0.1"]).is_err());
     }
 
     #[test]

@@ -126,6 +126,14 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
             clients::print(&list, json, out)
         }
         Command::Send {
+            stdin: true,
+            release_on_disconnect,
+            ..
+        } => {
+            let input = tokio::io::BufReader::new(tokio::io::stdin());
+            send::run_lines(&client, input, release_on_disconnect, send::KEEPALIVE, out).await
+        }
+        Command::Send {
             commands,
             release_on_disconnect,
             ..

@@ -306,3 +306,157 @@ async fn bench_on_a_pin_it_cannot_set_up_fails_before_measuring() {
     );
     assert_eq!(out, "");
 }
+
+mod send_stdin {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use piconet_client::{Client, ServerAddr};
+    use serde_json::Value;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpListener;
+    use tokio::sync::Notify;
+
+    use crate::cmd::send;
+    use crate::error::Failure;
+
+    /// A board that echoes each command, counting connections and pings and
+    /// telling `pinged` of each ping; it keeps every line it read.
+    struct Board {
+        port: u16,
+        connections: Arc<AtomicUsize>,
+        pings: Arc<AtomicUsize>,
+        pinged: Arc<Notify>,
+        lines: Arc<std::sync::Mutex<Vec<String>>>,
+    }
+
+    async fn board() -> Board {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let b = Board {
+            port: listener.local_addr().unwrap().port(),
+            connections: Arc::default(),
+            pings: Arc::default(),
+            pinged: Arc::default(),
+            lines: Arc::default(),
+        };
+        let (connections, pings, pinged, kept) = (
+            b.connections.clone(),
+            b.pings.clone(),
+            b.pinged.clone(),
+            b.lines.clone(),
+        );
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                connections.fetch_add(1, Ordering::SeqCst);
+                let (pings, pinged, kept) = (pings.clone(), pinged.clone(), kept.clone());
+                tokio::spawn(async move {
+                    let mut lines = BufReader::new(tcp).lines();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        kept.lock().unwrap().push(line.clone());
+                        if line.is_empty() {
+                            return;
+                        }
+                        let mut answer: Value = serde_json::from_str(&line).unwrap();
+                        answer["time_received"] = answer["time_sent"].clone();
+                        if answer["action"] == "boom" {
+                            answer["error"] = "unknown action 'boom'".into();
+                            answer["exception"] = "ValueError".into();
+                        }
+                        let out = format!("{answer}\n");
+                        if lines.get_mut().write_all(out.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        if answer["action"] == "ping" {
+                            pings.fetch_add(1, Ordering::SeqCst);
+                            pinged.notify_one();
+                        }
+                    }
+                });
+            }
+        });
+        b
+    }
+
+    fn client(b: &Board) -> Client {
+        Client::new(ServerAddr::new("127.0.0.1", b.port))
+    }
+
+    #[tokio::test]
+    async fn every_line_goes_over_one_connection_and_the_session_ends_with_a_blank_line() {
+        let b = board().await;
+        let input = b"action=setup_pin pin=2 mode=output value=0\n\n# a comment\n\
+            {\"action\": \"write_pin\", \"pin\": 2, \"value\": 1}\naction=read_pin pin=2\n";
+        let mut out = Vec::new();
+        send::run_lines(&client(&b), &input[..], true, send::KEEPALIVE, &mut out)
+            .await
+            .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        let answers: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(answers.len(), 3, "{out}");
+        assert_eq!(answers[0]["mode"], "output");
+        // --release-on-disconnect reaches write_pin only.
+        assert_eq!(answers[1]["release_on_disconnect"], true);
+        assert!(answers[2].get("release_on_disconnect").is_none());
+        assert_eq!(b.connections.load(Ordering::SeqCst), 1);
+        // The closing ping and its blank line, after the three commands.
+        let lines = b.lines.lock().unwrap().clone();
+        assert_eq!(lines.len(), 5, "{lines:?}");
+        assert!(lines[3].contains("\"ping\""), "{lines:?}");
+        assert_eq!(lines[4], "");
+    }
+
+    #[tokio::test]
+    async fn a_quiet_input_is_kept_alive_with_pings_that_are_not_printed() {
+        let b = board().await;
+        let (mut feed, input) = tokio::io::duplex(1024);
+        let pinged = b.pinged.clone();
+        let feeder = tokio::spawn(async move {
+            feed.write_all(b"action=read_pin pin=3\n").await.unwrap();
+            // The next line only once the client has pinged in the quiet.
+            pinged.notified().await;
+            feed.write_all(b"action=read_pin pin=4\n").await.unwrap();
+        });
+        let mut out = Vec::new();
+        let input = BufReader::new(input);
+        send::run_lines(
+            &client(&b),
+            input,
+            false,
+            Duration::from_millis(10),
+            &mut out,
+        )
+        .await
+        .unwrap();
+        feeder.await.unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out.lines().count(), 2, "{out}");
+        assert!(out.contains("\"pin\":4"), "{out}");
+        assert!(
+            b.pings.load(Ordering::SeqCst) >= 2,
+            "a keep-alive and the closing ping"
+        );
+        assert_eq!(b.connections.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_line_that_is_no_command_is_skipped_and_the_rest_is_sent() {
+        let b = board().await;
+        let input = b"pin\naction=boom\n{not json\naction=read_pin pin=2\n";
+        let mut out = Vec::new();
+        let err = send::run_lines(&client(&b), &input[..], false, send::KEEPALIVE, &mut out)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Failure::Usage(m) if m.starts_with("2 input line(s)")),
+            "{err}"
+        );
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out.lines().count(), 2, "{out}");
+        assert!(out.contains("ValueError"), "{out}");
+        assert!(out.contains("read_pin"), "{out}");
+    }
+}

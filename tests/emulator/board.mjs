@@ -67,6 +67,7 @@
 
 import { readFileSync } from 'node:fs';
 import { RP2040, USBCDC, ConsoleLogger, LogLevel } from 'rp2040js';
+import { profileFromEnv } from './profile.mjs';
 
 const CYCLE_NS = 8; // 125 MHz
 const AVAILABLE = 1 << 10;
@@ -103,6 +104,9 @@ export class Board {
     mcu.core.SP = 0x20041f00;
     mcu.core.PC = 0x10000000;
     this.#findSev();
+    // Opt-in (PICONET_PROFILE_ELF): counts the instructions run between
+    // profile.resume() and profile.pause(); see profile.mjs.
+    this.profile = profileFromEnv();
     for (const pio of mcu.pio) pio.run = () => {};
 
     this.rx = Buffer.alloc(0); // device-to-host bytes not yet consumed
@@ -145,6 +149,7 @@ export class Board {
     const { mcu } = this;
     const { core, clock } = mcu;
     const end = clock.nanos + ns;
+    const { profile } = this;
     while (clock.nanos < end) {
       const pc = core.PC;
       if (pc < 0x1000) {
@@ -154,12 +159,13 @@ export class Board {
       if (core.waiting) {
         const next = clock.nanosToNextAlarm;
         clock.tick(Math.max(1, Math.min(next, end - clock.nanos)));
-      } else if (this.sev.has(pc)) {
-        clock.tick(core.executeInstruction() * CYCLE_NS);
-        core.eventRegistered = true;
-      } else {
-        clock.tick(core.executeInstruction() * CYCLE_NS);
+        continue;
       }
+      const lr = profile?.running ? core.LR : 0;
+      const cycles = core.executeInstruction();
+      if (profile?.running) profile.count(pc, cycles, lr);
+      clock.tick(cycles * CYCLE_NS);
+      if (this.sev.has(pc)) core.eventRegistered = true;
     }
   }
 

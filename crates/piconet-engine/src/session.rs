@@ -60,7 +60,7 @@ use piconet_protocol::ProtocolError;
 
 use crate::board::Board;
 use crate::engine::{After, Engine, Revert};
-use crate::time::Instant;
+use crate::time::{nanos, Instant};
 use crate::Peer;
 
 /// The limits of one connection.
@@ -162,11 +162,23 @@ enum State {
     Closed(Ended),
 }
 
+/// The three timeouts of [`Limits`] in nanoseconds, converted once: a
+/// transport asks for the deadline on every pass of its loop, and
+/// `Instant + Duration` costs a 64-bit multiply (a library call on the
+/// RP2040) where this costs an add.
+#[derive(Clone, Copy, Debug)]
+struct TimeoutsNs {
+    idle: u64,
+    line: u64,
+    write: u64,
+}
+
 /// One connection's state. See the module docs for the rules and the
 /// shape of a transport loop.
 pub struct Session<L, O> {
     peer: Peer,
     limits: Limits,
+    timeouts: TimeoutsNs,
     decoder: LineDecoder<L>,
     out: O,
     /// Bytes at the front of `out` the peer already accepted.
@@ -204,6 +216,11 @@ impl<L: LineStorage, O: OutputStorage> Session<L, O> {
         Session {
             peer,
             limits,
+            timeouts: TimeoutsNs {
+                idle: nanos(limits.idle_timeout),
+                line: nanos(limits.line_timeout),
+                write: nanos(limits.write_timeout),
+            },
             decoder,
             out,
             sent: 0,
@@ -364,6 +381,11 @@ impl<L: LineStorage, O: OutputStorage> Session<L, O> {
         }
     }
 
+    /// When waiting output must have made progress.
+    fn write_deadline(&self) -> Instant {
+        self.stalled_since.saturating_add_nanos(self.timeouts.write)
+    }
+
     /// When [`Session::handle_timeout`] must be called next, if ever.
     pub fn deadline(&self) -> Option<Instant> {
         if let State::Closed(_) = self.state {
@@ -372,16 +394,16 @@ impl<L: LineStorage, O: OutputStorage> Session<L, O> {
         let mut next: Option<Instant> = None;
         let mut earliest = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
         if self.pending() > 0 {
-            earliest(self.stalled_since + self.limits.write_timeout);
+            earliest(self.write_deadline());
         }
         // While input is refused, the peer is not to blame for an
         // unfinished line or for silence.
         if self.accepts_input() {
             if let Some(t) = self.line_started {
-                earliest(t + self.limits.line_timeout);
+                earliest(t.saturating_add_nanos(self.timeouts.line));
             }
             if self.pending() == 0 {
-                earliest(self.last_input + self.limits.idle_timeout);
+                earliest(self.last_input.saturating_add_nanos(self.timeouts.idle));
             }
         }
         next
@@ -395,7 +417,7 @@ impl<L: LineStorage, O: OutputStorage> Session<L, O> {
         if let State::Closed(_) = self.state {
             return;
         }
-        if self.pending() > 0 && now >= self.stalled_since + self.limits.write_timeout {
+        if self.pending() > 0 && now >= self.write_deadline() {
             self.out.truncate(0);
             self.sent = 0;
             self.after = None;
@@ -406,11 +428,13 @@ impl<L: LineStorage, O: OutputStorage> Session<L, O> {
             return;
         }
         let (ended, error) = match self.line_started {
-            Some(t) if now >= t + self.limits.line_timeout => (
+            Some(t) if now >= t.saturating_add_nanos(self.timeouts.line) => (
                 Ended::SlowLine,
                 ConnectionError::SlowLine(self.limits.line_timeout),
             ),
-            _ if self.pending() == 0 && now >= self.last_input + self.limits.idle_timeout => {
+            _ if self.pending() == 0
+                && now >= self.last_input.saturating_add_nanos(self.timeouts.idle) =>
+            {
                 (Ended::Idle, ConnectionError::Idle(self.limits.idle_timeout))
             }
             _ => return,

@@ -25,6 +25,7 @@ mod client_record;
 pub mod clients;
 mod engine;
 mod error;
+mod event_line;
 pub mod lateness;
 pub mod led;
 mod peer;

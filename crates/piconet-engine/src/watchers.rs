@@ -14,10 +14,10 @@
 
 use heapless::{Deque, Vec};
 use piconet_protocol::action::events::Edge;
-use piconet_protocol::response::ObjectWriter;
 use piconet_protocol::sink::{Full, Sink};
 
 use crate::board::Level;
+use crate::event_line::{write_edge, write_overflow};
 use crate::peer::ConnId;
 
 /// Connections that may have watches at the same time.
@@ -149,32 +149,6 @@ impl Watcher {
         }
         Ok(true)
     }
-}
-
-fn write_edge(
-    out: &mut dyn Sink,
-    pin: u8,
-    level: Level,
-    time_us: u64,
-    seq: u64,
-) -> Result<(), Full> {
-    let mut w = ObjectWriter::open(out)?;
-    w.str("event", "edge")?;
-    w.uint("pin", pin.into())?;
-    w.uint("value", level.as_u8().into())?;
-    w.uint("time_us", time_us)?;
-    w.uint("seq", seq)?;
-    w.close()?;
-    out.extend(b"\n")
-}
-
-fn write_overflow(out: &mut dyn Sink, dropped: u64, seq: u64) -> Result<(), Full> {
-    let mut w = ObjectWriter::open(out)?;
-    w.str("event", "overflow")?;
-    w.uint("dropped", dropped)?;
-    w.uint("seq", seq)?;
-    w.close()?;
-    out.extend(b"\n")
 }
 
 /// Why a watch could not be added.

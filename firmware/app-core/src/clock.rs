@@ -1,5 +1,11 @@
-//! Conversions between embassy-time's clock and the engine's [`Instant`].
+//! Conversions between embassy-time's clock and the engine's [`Instant`],
+//! and [`Deadline`], a timer at an engine instant.
 
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use embassy_time::Timer;
 use piconet_engine::Instant;
 
 /// The engine's view of embassy-time's monotonic clock (time since boot).
@@ -20,6 +26,47 @@ pub fn to_embassy(t: Instant) -> embassy_time::Instant {
     embassy_time::Instant::from_micros(us)
 }
 
+/// A timer at an engine deadline (`None`: never), converted to
+/// embassy-time's clock only when it is first polled.
+///
+/// A connection races every write and read against its session's deadline,
+/// and most writes finish on their first poll: raced with a `Deadline`
+/// placed second in a `select`, they never pay for the conversion (a
+/// 64-bit division, a library call on the RP2040) nor for registering a
+/// timer that would be dropped at once.
+pub struct Deadline(State);
+
+/// Its states, in no more room than a `Timer` (the connection futures of
+/// the board's tasks are static memory).
+enum State {
+    Never,
+    At(Instant),
+    Armed(Timer),
+}
+
+impl Deadline {
+    /// A timer that fires at `at`, or never for `None`.
+    pub fn new(at: Option<Instant>) -> Self {
+        Deadline(at.map_or(State::Never, State::At))
+    }
+}
+
+impl Future for Deadline {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // Unpin (an `Instant` or a `Timer`, both Unpin).
+        let this = self.get_mut();
+        if let State::At(at) = this.0 {
+            this.0 = State::Armed(Timer::at(to_embassy(at)));
+        }
+        match &mut this.0 {
+            State::Armed(timer) => Pin::new(timer).poll(cx),
+            _ => Poll::Pending,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -33,5 +80,19 @@ mod tests {
             to_embassy(Instant::from_nanos(u64::MAX)).as_micros(),
             u64::MAX.div_ceil(1000)
         );
+    }
+
+    #[test]
+    fn a_deadline_fires_at_its_instant_and_none_never() {
+        use embassy_futures::select::{select, Either};
+        let start = embassy_time::Instant::now();
+        let at = to_engine(start + embassy_time::Duration::from_millis(20));
+        futures_executor::block_on(Deadline::new(Some(at)));
+        assert!(embassy_time::Instant::now() >= start + embassy_time::Duration::from_millis(20));
+        let never = futures_executor::block_on(select(
+            Deadline::new(None),
+            embassy_time::Timer::after_millis(10),
+        ));
+        assert!(matches!(never, Either::Second(())));
     }
 }

@@ -3,16 +3,16 @@
 //! bounded output, after-reply, release on disconnect), the same code
 //! piconetd runs. This loop only moves bytes and time.
 
-use embassy_futures::select::{select, Either};
+use embassy_futures::select::{select, select3, Either, Either3};
 use embassy_futures::yield_now;
 use embassy_sync::blocking_mutex::raw::RawMutex;
-use embassy_time::{with_deadline, with_timeout, Duration, Timer};
+use embassy_time::{with_timeout, Duration};
 use embedded_io_async::{Read, Write};
 use piconet_engine::session::{self, Session};
 use piconet_engine::{Board, Fingerprint, Origin, Peer};
 use piconet_protocol::framing::LineDecoder;
 
-use crate::clock::{now, to_embassy};
+use crate::clock::{now, Deadline};
 use crate::shared::EventWaker;
 use crate::Shared;
 
@@ -267,6 +267,14 @@ where
         }
         start = end - input.len();
         if session.events_due() {
+            // The line before this one was just written, and a USB or TCP
+            // write that completes at once does not yield: without this a
+            // connection would write its whole queue of event lines (16,
+            // ≈ 1.8 ms on the RP2040) in one go while the edge task, whose
+            // queue from the interrupt holds 1.6 ms of a 10 kHz wave, and
+            // the lease task wait. (Not before the first line of a
+            // wake-up: the task was waiting, the others had their turn.)
+            yield_now().await;
             pump(shared, session).await;
         }
         if session.after_due() {
@@ -285,15 +293,16 @@ where
             }
             return Ok(ended.into());
         }
-        let deadline = session.deadline().map(to_embassy);
         // Only a closed session has no deadline, and it is not driven.
-        // (`with_deadline` directly: an `async fn` wrapper would keep a
-        // second copy of the I/O future in every socket task's memory.)
-        let at = deadline.unwrap_or(embassy_time::Instant::MAX);
+        // Each wait races its I/O against a `Deadline` (second, so an I/O
+        // that is ready at once costs no timer), inline: an `async fn`
+        // wrapper would keep a second copy of the I/O future in every
+        // socket task's memory.
+        let deadline = session.deadline();
         if !session.output().is_empty() {
-            match with_deadline(at, io.write(session.output())).await.ok() {
-                None => session.handle_timeout(now()),
-                Some(n) => {
+            match select(io.write(session.output()), Deadline::new(deadline)).await {
+                Either::Second(()) => session.handle_timeout(now()),
+                Either::First(n) => {
                     session.written(now(), n?);
                     unflushed = true;
                 }
@@ -309,10 +318,10 @@ where
         if !session.accepts_input() || start < end {
             // Nothing to write, no input wanted: only a deadline changes
             // that.
-            let Some(d) = deadline else {
+            if deadline.is_none() {
                 return Ok(Closed::Eof);
-            };
-            match select(Timer::at(d), woken(events)).await {
+            }
+            match select(Deadline::new(deadline), woken(events)).await {
                 Either::First(()) => session.handle_timeout(now()),
                 Either::Second(()) => pump(shared, session).await,
             }
@@ -322,13 +331,16 @@ where
         // pass: embassy-net's and the USB port's reads keep nothing in the
         // future, and mbedtls-rs's read waits in `wait_readable`, which
         // keeps the byte it got in the session, and MbedTLS its partial
-        // record, so a new read goes on where the dropped one was.
-        let read = match select(with_deadline(at, io.read(chunk)), woken(events)).await {
-            Either::First(read) => read.ok(),
-            Either::Second(()) => {
+        // record, so a new read goes on where the dropped one was. The
+        // read comes first: input waiting is taken before more event lines,
+        // so a command is never held up by more than one of them.
+        let read = match select3(io.read(chunk), woken(events), Deadline::new(deadline)).await {
+            Either3::First(read) => Some(read),
+            Either3::Second(()) => {
                 pump(shared, session).await;
                 continue;
             }
+            Either3::Third(()) => None,
         };
         match read {
             None => session.handle_timeout(now()),
@@ -363,13 +375,6 @@ where
 {
     let mut engine = shared.engine.lock().await;
     session.pump_events(now(), &mut engine);
-    drop(engine);
-    // A USB or TCP write that completes at once does not yield: without
-    // this a connection would write its whole queue of event lines (16, ≈
-    // 1.8 ms on the RP2040) in one go while the edge task, whose queue
-    // from the interrupt holds 1.6 ms of a 10 kHz wave, and the lease task
-    // wait.
-    yield_now().await;
 }
 
 /// Flush within the write timeout (a TCP flush waits for the peer to take

@@ -34,8 +34,11 @@ pub const EDGE_QUEUE: usize = 32;
 /// The edges taken by the handler, drained by the edge task.
 pub static EDGES: EdgeQueue<CriticalSectionRawMutex, EDGE_QUEUE> = EdgeQueue::new();
 
-/// Bit n: GPIO n is an input whose edges this handler takes.
-static INPUTS: AtomicU32 = AtomicU32::new(0);
+/// The inputs whose edges this handler takes, as it tests them: per bank
+/// of 8 GPIOs, the EDGE_LOW and EDGE_HIGH bits of those inputs in that
+/// bank's INTS layout (one AND per bank in the handler, no loop over its
+/// pins).
+static INPUT_BITS: [AtomicU32; 4] = [const { AtomicU32::new(0) }; 4];
 
 /// Cortex-M0+ vector table: 16 system entries and the RP2040's 32 IRQs.
 const VECTORS: usize = 16 + 32;
@@ -92,7 +95,7 @@ pub fn enable(pin: u32) {
             .write_value(pac::io::regs::Int(edge_bits(pin)));
         let inte = io.int_proc(0).inte(bank);
         inte.write_value(pac::io::regs::Int(inte.read().0 | edge_bits(pin)));
-        INPUTS.fetch_or(1 << pin, Ordering::Relaxed);
+        INPUT_BITS[bank].fetch_or(edge_bits(pin), Ordering::Relaxed);
     });
 }
 
@@ -101,10 +104,10 @@ pub fn disable(pin: u32) {
     let io = pac::IO_BANK0;
     let bank = (pin / 8) as usize;
     cortex_m::interrupt::free(|_| {
-        if INPUTS.load(Ordering::Relaxed) & (1 << pin) == 0 {
+        if INPUT_BITS[bank].load(Ordering::Relaxed) & edge_bits(pin) == 0 {
             return;
         }
-        INPUTS.fetch_and(!(1 << pin), Ordering::Relaxed);
+        INPUT_BITS[bank].fetch_and(!edge_bits(pin), Ordering::Relaxed);
         let inte = io.int_proc(0).inte(bank);
         inte.write_value(pac::io::regs::Int(inte.read().0 & !edge_bits(pin)));
         io.intr(bank)
@@ -121,21 +124,13 @@ extern "C" fn io_irq_bank0() {
     // One time for every edge this run takes: the interrupt's entry.
     let time_us = embassy_time::Instant::now().as_micros();
     let io = pac::IO_BANK0;
-    let inputs = INPUTS.load(Ordering::Relaxed);
     let mut others = false;
-    for bank in 0..4usize {
+    for (bank, inputs) in INPUT_BITS.iter().enumerate() {
         let ints = io.int_proc(0).ints(bank).read().0;
         if ints == 0 {
             continue;
         }
-        let mut mine = 0u32;
-        for group in 0..8u32 {
-            let pin = bank as u32 * 8 + group;
-            let bits = ints & edge_bits(pin);
-            if bits != 0 && pin < 30 && inputs & (1 << pin) != 0 {
-                mine |= bits;
-            }
-        }
+        let mine = ints & inputs.load(Ordering::Relaxed);
         if ints & !mine != 0 {
             others = true;
         }

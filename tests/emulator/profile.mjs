@@ -22,6 +22,12 @@
 //   PICONET_FIRMWARE_BIN=/work/tgt/x-fw/piconet-firmware-full.bin \
 //   node --test tests/emulator/events.test.mjs
 //
+// Two approximations: rp2040js enters an interrupt inside the call that
+// executes the handler's first instruction, so that one instruction counts
+// at the PC it interrupted (and the handler's callers are not seen); and
+// the harness's stand-in ROM functions (board.mjs) run in JavaScript and
+// are not counted.
+//
 // PICONET_PROFILE_TOP (default 25) is how many rows each table shows.
 // Needs llvm-nm and llvm-addr2line (Debian's llvm package, which
 // firmware/build.sh installs).

@@ -180,9 +180,19 @@ function sum(values) {
   return s;
 }
 
-/** Rust symbols without their hash suffix. */
+/** Rust's legacy symbol escapes, which LLVM 14's demangler leaves in. */
+const ESCAPES = {
+  $LT$: '<', $GT$: '>', $RF$: '&', $BP$: '*', $C$: ',', $LP$: '(', $RP$: ')',
+  $u20$: ' ', $u27$: "'", $u5b$: '[', $u5d$: ']', $u7b$: '{', $u7d$: '}', $u3b$: ';', $u7e$: '~',
+};
+
+/** Rust symbols without their hash suffix and escapes. */
 function shorten(name) {
-  return name.replace(/::h[0-9a-f]{16}$/, '');
+  return name
+    .replace(/::h[0-9a-f]{16}$/, '')
+    .replace(/\$(LT|GT|RF|BP|C|LP|RP|u[0-9a-f]{2})\$/g, (m) => ESCAPES[m] ?? m)
+    .replace(/^_</, '<')
+    .replace(/\.\./g, '::');
 }
 
 /** The ELF's code symbols, by address (Thumb bit cleared). */

@@ -20,6 +20,10 @@
 //! the engine's fingerprints into [`LISTED`] before each poll and takes
 //! the accepted fingerprint from [`VERIFIED`] after it, so it belongs to
 //! that session.
+//!
+//! A resumed session (a session ticket, [`crate::tickets`]) runs no verify
+//! callback: the ticket callback names the client instead, through
+//! [`admit`], against the same list, so a revoked client cannot resume.
 
 use core::cell::{Cell, RefCell};
 use core::ffi::{c_int, c_void};
@@ -45,6 +49,17 @@ static LISTED: Mutex<CriticalSectionRawMutex, RefCell<Listed>> =
 static VERIFIED: Mutex<CriticalSectionRawMutex, Cell<Option<Fingerprint>>> =
     Mutex::new(Cell::new(None));
 
+/// The client of the handshake being polled now, once known: the
+/// verify callback or a ticket named it, in this poll or an earlier one
+/// ([`crate::tls::serve_tls`] sets it before each poll). A TLS 1.3 ticket
+/// written in this poll is issued to it.
+static CURRENT: Mutex<CriticalSectionRawMutex, Cell<Option<Fingerprint>>> =
+    Mutex::new(Cell::new(None));
+
+/// How many client leaf certificates the verify callback has decided
+/// (accepted or not) since boot: a resumed handshake adds none.
+static LEAVES_DECIDED: Mutex<CriticalSectionRawMutex, Cell<u32>> = Mutex::new(Cell::new(0));
+
 /// Make `clients` the list the callback checks (before polling a
 /// handshake that requires a client certificate).
 pub fn set_listed(clients: &Clients) {
@@ -63,6 +78,34 @@ pub fn take_verified() -> Option<Fingerprint> {
     VERIFIED.lock(Cell::take)
 }
 
+/// Set the client of the handshake about to be polled (`None`: not known
+/// yet, or no handshake).
+pub fn set_current(client: Option<Fingerprint>) {
+    CURRENT.lock(|c| c.set(client));
+}
+
+/// The client of the handshake being polled, if known.
+pub fn current() -> Option<Fingerprint> {
+    CURRENT.lock(Cell::get)
+}
+
+/// Client leaf certificates the verify callback decided since boot.
+pub fn leaves_decided() -> u32 {
+    LEAVES_DECIDED.lock(Cell::get)
+}
+
+/// Accept `client` for the handshake being polled if the list names it:
+/// it becomes the poll's verified client (and [`current`]).
+pub fn admit(client: Fingerprint) -> bool {
+    if LISTED.lock(|l| l.borrow().contains(&client)) {
+        VERIFIED.lock(|v| v.set(Some(client)));
+        CURRENT.lock(|c| c.set(Some(client)));
+        true
+    } else {
+        false
+    }
+}
+
 /// The fingerprint of a certificate's DER.
 pub fn fingerprint(der: &[u8]) -> Fingerprint {
     Fingerprint(Sha256::digest(der).into())
@@ -76,9 +119,8 @@ pub fn decide(depth: c_int, der: &[u8], flags: u32) -> u32 {
     if depth > 0 {
         return 0;
     }
-    let fp = fingerprint(der);
-    if LISTED.lock(|l| l.borrow().contains(&fp)) {
-        VERIFIED.lock(|v| v.set(Some(fp)));
+    LEAVES_DECIDED.lock(|n| n.set(n.get().wrapping_add(1)));
+    if admit(fingerprint(der)) {
         0
     } else {
         flags | MBEDTLS_X509_BADCERT_OTHER
@@ -116,9 +158,10 @@ pub type ConfAuthmode = unsafe extern "C" fn(conf: *mut mbedtls_ssl_config, auth
 
 /// The body of the `mbedtls_ssl_conf_authmode` wrapper
 /// ([`crate::client_cert_verifier!`]): the real function, then, for a
-/// server requiring a client certificate, the verify callback. mbedtls-rs
-/// calls it once per session, after `mbedtls_ssl_config_defaults` set the
-/// endpoint.
+/// server requiring a client certificate, the verify callback, and for
+/// every server configuration the board's session tickets
+/// ([`crate::tickets::attach`], once they are set up). mbedtls-rs calls it
+/// once per session, after `mbedtls_ssl_config_defaults` set the endpoint.
 ///
 /// # Safety
 /// `conf` must be a valid configuration, as for the real function.
@@ -126,11 +169,14 @@ pub unsafe fn conf_authmode(conf: *mut mbedtls_ssl_config, authmode: c_int, real
     // SAFETY: the caller's contract, passed on unchanged.
     unsafe {
         real(conf, authmode);
-        if authmode == MBEDTLS_SSL_VERIFY_REQUIRED as c_int
-            && u32::from((*conf).private_endpoint) == MBEDTLS_SSL_IS_SERVER
-        {
+        if !is_server(conf) {
+            return;
+        }
+        let listed = authmode == MBEDTLS_SSL_VERIFY_REQUIRED as c_int;
+        if listed {
             mbedtls_ssl_conf_verify(conf, Some(verify_listed), core::ptr::null_mut());
         }
+        crate::tickets::attach(conf, listed);
     }
 }
 
@@ -139,9 +185,17 @@ pub unsafe fn conf_authmode(conf: *mut mbedtls_ssl_config, authmode: c_int, real
 /// must link with `--wrap=mbedtls_ssl_conf_authmode`; without it the
 /// symbol is unused, and a board with a client list accepts no client
 /// (its trust anchor signs none), which fails closed.
+///
+/// `client_cert_verifier!(clients: path)` also calls `path(conf)` for
+/// every client configuration: the benchmark's and the host test's own
+/// TLS clients use it to keep TLS 1.3 tickets (the firmware is never a
+/// TLS client).
 #[macro_export]
 macro_rules! client_cert_verifier {
     () => {
+        $crate::client_cert_verifier!(clients: $crate::client_cert::leave_client);
+    };
+    (clients: $client:path) => {
         unsafe extern "C" {
             fn __real_mbedtls_ssl_conf_authmode(
                 conf: *mut $crate::client_cert::SslConfig,
@@ -161,11 +215,29 @@ macro_rules! client_cert_verifier {
         ) {
             // SAFETY: the caller's contract, passed on.
             unsafe {
-                $crate::client_cert::conf_authmode(conf, authmode, __real_mbedtls_ssl_conf_authmode)
+                $crate::client_cert::conf_authmode(conf, authmode, __real_mbedtls_ssl_conf_authmode);
+                if !$crate::client_cert::is_server(conf) {
+                    $client(conf);
+                }
             }
         }
     };
 }
+
+/// Whether `conf` is a server configuration.
+///
+/// # Safety
+/// `conf` must be a valid configuration after `mbedtls_ssl_config_defaults`.
+pub unsafe fn is_server(conf: *const mbedtls_ssl_config) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe { u32::from((*conf).private_endpoint) == MBEDTLS_SSL_IS_SERVER }
+}
+
+/// The client hook of [`crate::client_cert_verifier!`] that changes nothing.
+///
+/// # Safety
+/// None needed: the configuration is not touched.
+pub unsafe fn leave_client(_conf: *mut mbedtls_ssl_config) {}
 
 /// MbedTLS's SSL configuration type, for [`crate::client_cert_verifier!`].
 pub type SslConfig = mbedtls_ssl_config;
@@ -176,7 +248,7 @@ mod tests {
     use piconet_engine::{Client, Role};
 
     #[test]
-    fn only_a_listed_leaf_is_accepted_and_recorded() {
+    fn only_a_listed_client_is_accepted_and_recorded() {
         let listed = b"listed certificate";
         let list = Clients::new([
             Client::new("laptop", fingerprint(listed).0, Role::Admin, None).unwrap(),
@@ -184,16 +256,31 @@ mod tests {
         .unwrap();
         set_listed(&list);
         let _ = take_verified();
+        set_current(None);
+        let decided = leaves_decided();
         let untrusted = 8;
         assert_eq!(decide(1, b"an intermediate", untrusted), 0);
         assert_eq!(take_verified(), None);
         assert_eq!(decide(0, listed, untrusted), 0);
         assert_eq!(take_verified(), Some(fingerprint(listed)));
         assert_eq!(take_verified(), None, "taken once");
+        assert_eq!(
+            current(),
+            Some(fingerprint(listed)),
+            "the handshake's client"
+        );
+        set_current(None);
         let flags = decide(0, b"a stranger", untrusted);
         assert_eq!(flags, untrusted | MBEDTLS_X509_BADCERT_OTHER);
         assert_eq!(take_verified(), None);
+        assert_eq!(current(), None);
+        assert_eq!(leaves_decided(), decided + 2, "leaves only");
+        // A resumed client (named by its ticket) is admitted the same way.
+        assert!(admit(fingerprint(listed)));
+        assert_eq!(take_verified(), Some(fingerprint(listed)));
         set_listed(&Clients::default());
         assert_ne!(decide(0, listed, untrusted), 0, "revoked");
+        assert!(!admit(fingerprint(listed)), "revoked");
+        assert_eq!(take_verified(), None);
     }
 }

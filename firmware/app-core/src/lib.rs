@@ -50,6 +50,8 @@ pub mod settings;
 pub mod shared;
 pub mod status;
 #[cfg(feature = "tls")]
+pub mod tickets;
+#[cfg(feature = "tls")]
 pub mod tls;
 
 pub use shared::Shared;

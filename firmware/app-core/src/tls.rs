@@ -4,6 +4,9 @@
 //! certificate the list names ([`crate::client_cert`]): a missing or
 //! unlisted one fails the handshake, and a listed client is served as
 //! that client (the engine's `Peer::authenticated` path, as on piconetd).
+//! A client may resume with a session ticket ([`crate::tickets`]); on a
+//! board with a list the ticket names the client, checked against the
+//! list as the certificate would be.
 
 use core::future::{poll_fn, Future};
 use core::pin::pin;
@@ -85,10 +88,14 @@ where
                 drop(engine);
                 let _ = client_cert::take_verified();
             }
+            // This session's client as far as known: a TLS 1.3 ticket
+            // the board writes in this poll is issued to it (tickets.rs).
+            client_cert::set_current(client);
             let r = connect.as_mut().poll(cx);
             if let Some(fp) = client_cert::take_verified() {
                 client = Some(fp);
             }
+            client_cert::set_current(None);
             r
         });
         match with_timeout(handshake_timeout, handshake).await {

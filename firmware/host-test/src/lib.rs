@@ -12,9 +12,11 @@ pub mod heap;
 pub mod link;
 pub mod mdns;
 
-// The verify callback of a board with a client list, as in the firmware
-// (build.rs links with `--wrap=mbedtls_ssl_conf_authmode`).
-piconet_app_core::client_cert_verifier!();
+// The verify callback of a board with a client list and the board's
+// session tickets, as in the firmware (build.rs links with
+// `--wrap=mbedtls_ssl_conf_authmode`); the test's MbedTLS clients keep
+// the TLS 1.3 tickets they get, so they can resume.
+piconet_app_core::client_cert_verifier!(clients: piconet_app_core::tickets::keep_tls13_tickets);
 
 use std::future::Future;
 use std::process::Command;
@@ -184,12 +186,27 @@ pub fn tls() -> TlsReference<'static> {
             heap::live(heap::Side::Board) - before,
             std::sync::atomic::Ordering::Relaxed,
         );
+        // The board's session tickets, set up at boot as the firmware does.
+        let before = heap::live(heap::Side::Board);
+        piconet_app_core::tickets::setup().expect("session tickets");
+        TICKET_HEAP.store(
+            heap::live(heap::Side::Board) - before,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         tls
     })
     .reference()
 }
 
 static PSA_HEAP: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+static TICKET_HEAP: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Board-side heap the session tickets keep for the whole run (their two
+/// keys and the TLS 1.3 clients, app-core's `tickets`; set up at boot).
+pub fn ticket_heap() -> usize {
+    TICKET_HEAP.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// Board-side heap MbedTLS's global PSA crypto state keeps for the whole
 /// run (allocated at the first session; on the firmware too).

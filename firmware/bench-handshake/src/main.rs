@@ -8,7 +8,10 @@
 //! fingerprint callback, linked in through `--wrap` as in the firmware);
 //! the client trusts exactly the server's certificate and checks its name,
 //! as `piconet` does. MbedTLS is the firmware's profile (mbedtls-rs 0.3.0,
-//! `tls`, 4 KiB records). Run it in rp2040js with
+//! `tls`, 4 KiB records). Then, with the board's session tickets set up
+//! (app-core's `tickets`, as the firmware does at boot), handshakes that
+//! resume a saved session: TLS 1.3 `psk_dhe_ke` and `psk_ke`, TLS 1.2.
+//! Run it in rp2040js with
 //! tests/emulator/handshake.test.mjs (firmware/README.md, "Handshake
 //! benchmark").
 #![no_std]
@@ -17,7 +20,9 @@
 extern crate alloc;
 use tinyrlibc as _;
 
-piconet_app_core::client_cert_verifier!();
+// The client side keeps TLS 1.3 tickets and offers the key exchange
+// modes of the case being measured (resumed handshakes).
+piconet_app_core::client_cert_verifier!(clients: bench_client);
 
 mod pipe;
 
@@ -27,14 +32,16 @@ use core::future::{poll_fn, Future};
 use core::mem::MaybeUninit;
 use core::pin::pin;
 
+use core::sync::atomic::{AtomicU32, Ordering};
 use embassy_futures::block_on;
 use embassy_futures::join::join;
 use embassy_rp::uart::{self, Blocking, Uart};
 use embassy_time::Instant;
 use embedded_alloc::TlsfHeap;
+use mbedtls_rs::sys::MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_ALL;
 use mbedtls_rs::{
-    AuthMode, Certificate, ClientSessionConfig, Credentials, PrivateKey, ServerSessionConfig,
-    Session, SessionConfig, Tls, TlsReference, TlsVersion, X509,
+    AuthMode, Certificate, ClientSessionConfig, Credentials, PrivateKey, SavedSession,
+    ServerSessionConfig, Session, SessionConfig, Tls, TlsReference, TlsVersion, X509,
 };
 use piconet_app_core::client_cert;
 use piconet_app_core::entropy::Csprng;
@@ -161,6 +168,92 @@ fn run(out: &mut Out<'_>) -> Result<(), &'static str> {
             t.server_us * CYCLES_PER_US
         );
     }
+    resumed(out, tls, &server, &client)
+}
+
+/// The client's TLS 1.3 key exchange modes for the next client session
+/// (MbedTLS's `MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_*` bits).
+static CLIENT_KEX_MODES: AtomicU32 = AtomicU32::new(MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_ALL);
+
+/// The wrapper's hook for client configurations: keep TLS 1.3 tickets,
+/// offer [`CLIENT_KEX_MODES`].
+///
+/// # Safety
+/// `conf` is a valid client configuration (the wrapper's contract).
+unsafe fn bench_client(conf: *mut mbedtls_rs::sys::mbedtls_ssl_config) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        piconet_app_core::tickets::keep_tls13_tickets(conf);
+        mbedtls_rs::sys::mbedtls_ssl_conf_tls13_key_exchange_modes(
+            conf,
+            CLIENT_KEX_MODES.load(Ordering::Relaxed) as core::ffi::c_int,
+        );
+    }
+}
+
+/// Resumed handshakes (the board's session tickets, app-core's
+/// `tickets`): per version one full handshake that leaves the client a
+/// ticket, then the resumption, timed like the full one. TLS 1.3 twice:
+/// `psk_dhe_ke` (an ECDHE on each side; the only mode rustls clients
+/// offer) and `psk_ke` (no public-key work; a client offering only it);
+/// TLS 1.2 has one abbreviated handshake (no public-key work).
+fn resumed(
+    out: &mut Out<'_>,
+    tls: TlsReference<'_>,
+    server: &SessionConfig<'_>,
+    client: &ClientSessionConfig<'_>,
+) -> Result<(), &'static str> {
+    use mbedtls_rs::sys::{
+        MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL as EPHEMERAL,
+        MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK as PSK,
+        MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_EPHEMERAL as PSK_EPHEMERAL,
+    };
+    piconet_app_core::tickets::setup().map_err(|_| "session tickets")?;
+    let mut client = client.clone();
+    for (version, cases) in [
+        (
+            None,
+            &[
+                ("TLS 1.3, psk_dhe_ke", PSK_EPHEMERAL | EPHEMERAL),
+                // Only psk_ke offered: MbedTLS's server prefers a full
+                // (ephemeral) handshake to psk_ke when the client could
+                // do either.
+                ("TLS 1.3, psk_ke", PSK),
+            ][..],
+        ),
+        (
+            Some(TlsVersion::Tls1_2),
+            &[(
+                "TLS 1.2, session ticket",
+                MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_ALL,
+            )][..],
+        ),
+    ] {
+        client.max_version = version;
+        CLIENT_KEX_MODES.store(MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_ALL, Ordering::Relaxed);
+        let config = SessionConfig::Client(client.clone());
+        let (us, saved) = ticketed_handshake(tls, server, &config)?;
+        let _ = writeln!(
+            out,
+            "full mTLS handshake issuing a ticket ({}): {us} us, {} cycles at 125 MHz",
+            if version.is_some() {
+                "TLS 1.2"
+            } else {
+                "TLS 1.3"
+            },
+            us * CYCLES_PER_US
+        );
+        for &(name, modes) in cases {
+            CLIENT_KEX_MODES.store(modes, Ordering::Relaxed);
+            let config = SessionConfig::Client(client.clone());
+            let us = resumed_handshake(tls, server, &config, &saved)?;
+            let _ = writeln!(
+                out,
+                "resumed mTLS handshake ({name}): {us} us, {} cycles at 125 MHz",
+                us * CYCLES_PER_US
+            );
+        }
+    }
     Ok(())
 }
 
@@ -183,6 +276,90 @@ async fn timed<F: Future>(fut: F, spent: &Cell<u64>) -> F::Output {
         r
     })
     .await
+}
+
+/// A full handshake with the board's tickets on (timed), the records both
+/// ways (the client's read takes in a TLS 1.3 ticket first), and the
+/// client's session saved.
+fn ticketed_handshake(
+    tls: TlsReference<'_>,
+    server: &SessionConfig<'_>,
+    client: &SessionConfig<'_>,
+) -> Result<(u64, SavedSession), &'static str> {
+    let pipe = Pipe::new();
+    let (a, b) = pipe.ends();
+    let mut s = Session::new(tls, a, server).map_err(|_| "server session")?;
+    let mut c = Session::new(tls, b, client).map_err(|_| "client session")?;
+    client_cert::set_current(None);
+    let _ = client_cert::take_verified();
+    let start = Instant::now();
+    let (rs, rc) = block_on(join(s.connect(), c.connect()));
+    let us = start.elapsed().as_micros();
+    rs.map_err(|_| "server handshake failed")?;
+    rc.map_err(|_| "client handshake failed")?;
+    if client_cert::take_verified() != Some(client_cert::fingerprint(CLIENT_CERT)) {
+        return Err("the server did not accept the client by its fingerprint");
+    }
+    exchange(&mut s, &mut c)?;
+    let saved = c.save().map_err(|_| "the client has no session to save")?;
+    Ok((us, saved))
+}
+
+/// One handshake resuming `saved`, timed; checks that the server resumed
+/// (its ticket callback accepted one more ticket, its verify callback
+/// decided no certificate) and still knows the client by its fingerprint.
+fn resumed_handshake(
+    tls: TlsReference<'_>,
+    server: &SessionConfig<'_>,
+    client: &SessionConfig<'_>,
+    saved: &SavedSession,
+) -> Result<u64, &'static str> {
+    let pipe = Pipe::new();
+    let (a, b) = pipe.ends();
+    let mut s = Session::new(tls, a, server).map_err(|_| "server session")?;
+    let mut c = Session::new(tls, b, client).map_err(|_| "client session")?;
+    client_cert::set_current(None);
+    let _ = client_cert::take_verified();
+    let accepted = piconet_app_core::tickets::accepted();
+    let decided = client_cert::leaves_decided();
+    let start = Instant::now();
+    let (rs, rc) = block_on(join(s.connect(), c.connect_with_session(saved)));
+    let us = start.elapsed().as_micros();
+    rs.map_err(|_| "server resumption failed")?;
+    rc.map_err(|_| "client resumption failed")?;
+    if piconet_app_core::tickets::accepted() != accepted + 1 {
+        return Err("the server accepted no ticket");
+    }
+    if client_cert::leaves_decided() != decided {
+        return Err("the server verified a certificate: a full handshake");
+    }
+    if client_cert::take_verified() != Some(client_cert::fingerprint(CLIENT_CERT)) {
+        return Err("the resumed session did not name the client");
+    }
+    exchange(&mut s, &mut c)?;
+    Ok(us)
+}
+
+/// One application record each way.
+fn exchange<A, B>(s: &mut Session<'_, A>, c: &mut Session<'_, B>) -> Result<(), &'static str>
+where
+    A: embedded_io_async::Read + embedded_io_async::Write,
+    B: embedded_io_async::Read + embedded_io_async::Write,
+{
+    use embedded_io_async::{Read, Write};
+    block_on(async {
+        let mut buf = [0u8; 4];
+        c.write_all(b"ping").await.map_err(|_| "client write")?;
+        c.flush().await.map_err(|_| "client flush")?;
+        s.read_exact(&mut buf).await.map_err(|_| "server read")?;
+        s.write_all(b"pong").await.map_err(|_| "server write")?;
+        s.flush().await.map_err(|_| "server flush")?;
+        c.read_exact(&mut buf).await.map_err(|_| "client read")?;
+        if &buf != b"pong" {
+            return Err("client read other bytes");
+        }
+        Ok(())
+    })
 }
 
 /// One full handshake between `server` and `client` over a new pipe, both

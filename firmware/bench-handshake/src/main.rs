@@ -208,7 +208,15 @@ fn resumed(
         MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK as PSK,
         MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_EPHEMERAL as PSK_EPHEMERAL,
     };
+    // TLSF's `used()` panics in embedded-alloc 0.7.0; `free()` does not.
+    let before = HEAP.free();
     piconet_app_core::tickets::setup().map_err(|_| "session tickets")?;
+    let _ = writeln!(
+        out,
+        "session tickets: {} B of heap kept (2 AES-256-GCM keys, {} TLS 1.3 clients)",
+        before - HEAP.free(),
+        piconet_app_core::tickets::ISSUED
+    );
     let mut client = client.clone();
     for (version, cases) in [
         (
@@ -232,25 +240,33 @@ fn resumed(
         client.max_version = version;
         CLIENT_KEX_MODES.store(MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_ALL, Ordering::Relaxed);
         let config = SessionConfig::Client(client.clone());
-        let (us, saved) = ticketed_handshake(tls, server, &config)?;
+        let (t, saved) = ticketed_handshake(tls, server, &config)?;
         let _ = writeln!(
             out,
-            "full mTLS handshake issuing a ticket ({}): {us} us, {} cycles at 125 MHz",
+            "full mTLS handshake issuing a ticket ({}): {} us, {} cycles at 125 MHz; \
+             board (server) side {} us, {} cycles",
             if version.is_some() {
                 "TLS 1.2"
             } else {
                 "TLS 1.3"
             },
-            us * CYCLES_PER_US
+            t.total_us,
+            t.total_us * CYCLES_PER_US,
+            t.server_us,
+            t.server_us * CYCLES_PER_US
         );
         for &(name, modes) in cases {
             CLIENT_KEX_MODES.store(modes, Ordering::Relaxed);
             let config = SessionConfig::Client(client.clone());
-            let us = resumed_handshake(tls, server, &config, &saved)?;
+            let t = resumed_handshake(tls, server, &config, &saved)?;
             let _ = writeln!(
                 out,
-                "resumed mTLS handshake ({name}): {us} us, {} cycles at 125 MHz",
-                us * CYCLES_PER_US
+                "resumed mTLS handshake ({name}): {} us, {} cycles at 125 MHz; \
+                 board (server) side {} us, {} cycles",
+                t.total_us,
+                t.total_us * CYCLES_PER_US,
+                t.server_us,
+                t.server_us * CYCLES_PER_US
             );
         }
     }
@@ -285,16 +301,17 @@ fn ticketed_handshake(
     tls: TlsReference<'_>,
     server: &SessionConfig<'_>,
     client: &SessionConfig<'_>,
-) -> Result<(u64, SavedSession), &'static str> {
+) -> Result<(Timing, SavedSession), &'static str> {
     let pipe = Pipe::new();
     let (a, b) = pipe.ends();
     let mut s = Session::new(tls, a, server).map_err(|_| "server session")?;
     let mut c = Session::new(tls, b, client).map_err(|_| "client session")?;
     client_cert::set_current(None);
     let _ = client_cert::take_verified();
+    let server_us = Cell::new(0);
     let start = Instant::now();
-    let (rs, rc) = block_on(join(s.connect(), c.connect()));
-    let us = start.elapsed().as_micros();
+    let (rs, rc) = block_on(join(timed(s.connect(), &server_us), c.connect()));
+    let total_us = start.elapsed().as_micros();
     rs.map_err(|_| "server handshake failed")?;
     rc.map_err(|_| "client handshake failed")?;
     if client_cert::take_verified() != Some(client_cert::fingerprint(CLIENT_CERT)) {
@@ -302,18 +319,23 @@ fn ticketed_handshake(
     }
     exchange(&mut s, &mut c)?;
     let saved = c.save().map_err(|_| "the client has no session to save")?;
-    Ok((us, saved))
+    let t = Timing {
+        total_us,
+        server_us: server_us.get(),
+    };
+    Ok((t, saved))
 }
 
-/// One handshake resuming `saved`, timed; checks that the server resumed
-/// (its ticket callback accepted one more ticket, its verify callback
-/// decided no certificate) and still knows the client by its fingerprint.
+/// One handshake resuming `saved`, timed as the full one ([`timed`]: both
+/// sides, and the server's polls alone). Checks that the server resumed (its ticket callback
+/// accepted one more ticket, its verify callback decided no certificate)
+/// and still knows the client by its fingerprint.
 fn resumed_handshake(
     tls: TlsReference<'_>,
     server: &SessionConfig<'_>,
     client: &SessionConfig<'_>,
     saved: &SavedSession,
-) -> Result<u64, &'static str> {
+) -> Result<Timing, &'static str> {
     let pipe = Pipe::new();
     let (a, b) = pipe.ends();
     let mut s = Session::new(tls, a, server).map_err(|_| "server session")?;
@@ -322,9 +344,13 @@ fn resumed_handshake(
     let _ = client_cert::take_verified();
     let accepted = piconet_app_core::tickets::accepted();
     let decided = client_cert::leaves_decided();
+    let server_us = Cell::new(0);
     let start = Instant::now();
-    let (rs, rc) = block_on(join(s.connect(), c.connect_with_session(saved)));
-    let us = start.elapsed().as_micros();
+    let (rs, rc) = block_on(join(
+        timed(s.connect(), &server_us),
+        c.connect_with_session(saved),
+    ));
+    let total_us = start.elapsed().as_micros();
     rs.map_err(|_| "server resumption failed")?;
     rc.map_err(|_| "client resumption failed")?;
     if piconet_app_core::tickets::accepted() != accepted + 1 {
@@ -337,7 +363,10 @@ fn resumed_handshake(
         return Err("the resumed session did not name the client");
     }
     exchange(&mut s, &mut c)?;
-    Ok(us)
+    Ok(Timing {
+        total_us,
+        server_us: server_us.get(),
+    })
 }
 
 /// One application record each way.

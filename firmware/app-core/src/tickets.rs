@@ -151,10 +151,18 @@ pub fn setup() -> Result<(), SetupError> {
     Ok(())
 }
 
-/// Tickets MbedTLS decrypted and the board accepted since boot (each one
-/// a resumed handshake, unless the handshake then failed).
+/// Tickets MbedTLS decrypted and the board accepted since boot: each
+/// one a resumed handshake, unless the handshake then failed or (TLS 1.3)
+/// went on as a full one because no PSK mode suited both sides.
 pub fn accepted() -> u32 {
     with_state(|s| s.accepted).unwrap_or(0)
+}
+
+/// Replace the older ticket key now, as [`KEY_PERIOD`] does: tickets
+/// sealed by the key in use stay valid until the next rotation, older
+/// ones no longer resume. `Err`: not set up, or MbedTLS's error code.
+pub fn rotate_keys() -> Result<(), c_int> {
+    with_state(rotate).unwrap_or(Err(MBEDTLS_ERR_SSL_INVALID_MAC))
 }
 
 /// Give a server configuration the board's tickets (nothing before
@@ -232,10 +240,15 @@ unsafe extern "C" fn board_random(_: *mut c_void, out: *mut c_uchar, len: usize)
 
 /// Replace the older key when the active one is [`KEY_PERIOD`] old.
 fn rotate_if_due(s: &mut State) -> Result<(), c_int> {
-    let now = Instant::now();
-    if now.saturating_duration_since(s.rotated_at) < KEY_PERIOD {
+    if Instant::now().saturating_duration_since(s.rotated_at) < KEY_PERIOD {
         return Ok(());
     }
+    rotate(s)
+}
+
+/// Replace the older key by a fresh one (name and key from the board's
+/// CSPRNG), which seals the tickets from now on.
+fn rotate(s: &mut State) -> Result<(), c_int> {
     let mut fresh = [0u8; 4 + 32];
     // SAFETY: valid buffers; the key context was set up.
     unsafe {
@@ -257,7 +270,7 @@ fn rotate_if_due(s: &mut State) -> Result<(), c_int> {
             return Err(r);
         }
     }
-    s.rotated_at = now;
+    s.rotated_at = Instant::now();
     Ok(())
 }
 

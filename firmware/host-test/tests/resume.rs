@@ -270,3 +270,38 @@ fn two_concurrent_resumed_sessions_fit_the_firmware_heap() {
         );
     });
 }
+
+#[test]
+fn a_ticket_resumes_until_its_key_is_rotated_out() {
+    run(true, |env| async move {
+        let (tls, _) = env.tls.unwrap();
+        let laptop = client_identity(0);
+        env.shared
+            .engine
+            .lock()
+            .await
+            .set_clients(list(&[("laptop", laptop, Role::Admin)]));
+        for version in [None, Some(TlsVersion::Tls1_2)] {
+            let as_laptop = client_config_as(Some(laptop), version);
+            let (r, ticket) = call(env.client, tls, as_laptop, None, PING).await;
+            assert!(r.is_some(), "{version:?}");
+            let ticket = ticket.expect("the board gave a ticket");
+            // A new key seals new tickets; the one that sealed this ticket
+            // is kept for one more period.
+            tickets::rotate_keys().expect("rotated");
+            let (accepted, decided) = counters();
+            let (r, _) = call(env.client, tls, as_laptop, Some(&ticket), PING).await;
+            assert!(r.is_some(), "{version:?}");
+            assert_eq!(counters(), (accepted + 1, decided), "{version:?}: resumed");
+            // The next rotation drops that key: a full handshake.
+            tickets::rotate_keys().expect("rotated");
+            let (r, _) = call(env.client, tls, as_laptop, Some(&ticket), PING).await;
+            assert!(r.is_some(), "{version:?}: served after a full handshake");
+            assert_eq!(
+                counters(),
+                (accepted + 1, decided + 1),
+                "{version:?}: expired ticket"
+            );
+        }
+    });
+}

@@ -406,10 +406,6 @@ pub fn config_source() -> piconet_app_core::settings::Source {
 fn tls_setup(rng: &'static mut Csprng, cert: X509<'_>, key: X509<'_>) -> Option<TlsSetup> {
     static TLS: StaticCell<Tls<'static>> = StaticCell::new();
     let tls = TLS.init(Tls::new(rng).ok()?);
-    // Session tickets for every server session (app-core's tickets.rs),
-    // keyed from the CSPRNG just handed to MbedTLS. Without them (out of
-    // heap) every handshake is a full one.
-    let _ = piconet_app_core::tickets::setup();
     let certificate = Certificate::new(cert).ok()?;
     let private_key = PrivateKey::new(key, None).ok()?;
     let credentials = Credentials {
@@ -425,6 +421,10 @@ fn tls_setup(rng: &'static mut Csprng, cert: X509<'_>, key: X509<'_>) -> Option<
     static CONFIG: StaticCell<SessionConfig<'static>> = StaticCell::new();
     static MTLS_CONFIG: StaticCell<SessionConfig<'static>> = StaticCell::new();
     let config = CONFIG.init(SessionConfig::Server(ServerSessionConfig::new(credentials)));
+    // Session tickets for every server session (app-core's tickets.rs),
+    // keyed from the CSPRNG just handed to MbedTLS. Without them (out of
+    // heap) every handshake is a full one.
+    let _ = piconet_app_core::tickets::setup();
     Some(TlsSetup {
         tls: tls.reference(),
         config,

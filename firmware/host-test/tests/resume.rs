@@ -244,7 +244,7 @@ async fn two_resumed_sessions(env: &Env, version: Option<TlsVersion>) -> usize {
 
 #[test]
 fn two_concurrent_resumed_sessions_fit_the_firmware_heap() {
-    const FIRMWARE_HEAP: usize = 72 * 1024;
+    const FIRMWARE_HEAP: usize = 68 * 1024;
     run(true, |env| async move {
         let [a, b] = [0, 1].map(client_identity);
         env.shared

@@ -67,6 +67,8 @@ pub struct Client {
     endpoint: Endpoint,
     tls: Option<TlsVerify>,
     identity: Option<crate::identity::Identity>,
+    /// Offer TLS 1.2 only (see [`Client::with_tls12_only`]).
+    tls12_only: bool,
     timeout: Duration,
     max_response_bytes: usize,
     /// The verifier and rustls config of this client's TLS connections,
@@ -102,6 +104,7 @@ impl Client {
             endpoint,
             tls: None,
             identity: None,
+            tls12_only: false,
             timeout: DEFAULT_TIMEOUT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             tls_setup: Arc::default(),
@@ -118,6 +121,31 @@ impl Client {
     /// or the identity starts a new session cache.
     pub fn with_tls(mut self, verify: TlsVerify) -> Self {
         self.tls = Some(verify);
+        self.tls_setup = Arc::default();
+        self
+    }
+
+    /// Offers TLS 1.2 only, for cheap reconnections to a Pico W: rustls
+    /// resumes a TLS 1.3 session only with a fresh key exchange
+    /// (`psk_dhe_ke`), which costs the board 482 ms, where a TLS 1.2 session
+    /// ticket costs it 15 ms (BENCHMARKS.md, issue 14). A full handshake
+    /// costs the same either way. The price: TLS 1.2 sends the client's
+    /// certificate in the clear, so a listener on the LAN sees which
+    /// identity connects (never its key). piconetd resumes TLS 1.3
+    /// cheaply, so it has no need of this.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), piconet_client::Error> {
+    /// use piconet_client::{Client, TlsVerify};
+    /// let board = Client::new("pico.lan".parse()?)
+    ///     .with_tls(TlsVerify::Insecure)
+    ///     .with_tls12_only();
+    /// board.ping(1).await?; // a full handshake
+    /// board.ping(1).await?; // resumed from the first one's ticket
+    /// # Ok(()) }
+    /// ```
+    pub fn with_tls12_only(mut self) -> Self {
+        self.tls12_only = true;
         self.tls_setup = Arc::default();
         self
     }
@@ -216,7 +244,7 @@ impl Client {
                         setup.verifier.reset(&addr)?;
                         setup
                     }
-                    None => TlsSetup::prepare(verify, &addr, &self.identity)?,
+                    None => TlsSetup::prepare(verify, &addr, &self.identity, self.tls12_only)?,
                 };
                 Some((setup, name))
             }
@@ -1054,10 +1082,15 @@ impl TlsSetup {
         verify: &TlsVerify,
         addr: &str,
         identity: &Option<crate::identity::Identity>,
+        tls12_only: bool,
     ) -> Result<Self, Error> {
         let verifier = Verifier::prepare(verify, addr)?;
         let identity = identity.as_ref().map(|id| id.load()).transpose()?;
-        let config = Arc::new(tls::client_config(verifier.dyn_verifier(), identity)?);
+        let config = Arc::new(tls::client_config(
+            verifier.dyn_verifier(),
+            identity,
+            tls12_only,
+        )?);
         Ok(Self { verifier, config })
     }
 }

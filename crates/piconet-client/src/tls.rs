@@ -64,9 +64,15 @@ pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
 pub(crate) fn client_config(
     verifier: Arc<dyn ServerCertVerifier>,
     identity: Option<crate::identity::Loaded>,
+    tls12_only: bool,
 ) -> Result<ClientConfig, Error> {
+    let versions: &[&rustls::SupportedProtocolVersion] = if tls12_only {
+        &[&rustls::version::TLS12]
+    } else {
+        rustls::DEFAULT_VERSIONS
+    };
     let builder = ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .map_err(|e| Error::InvalidArgument(format!("TLS setup: {e}")))?
         .dangerous()
         .with_custom_certificate_verifier(verifier);

@@ -173,6 +173,23 @@ async fn later_connections_of_a_client_resume_its_tls_session() {
 }
 
 #[tokio::test]
+async fn a_tls12_only_client_resumes_its_sessions_too() {
+    let dir = tempdir("resume12");
+    let files = identity(&dir, "pico");
+    let d = start(loopback(), Some(files.clone())).await;
+    let board = client(&d)
+        .with_tls(TlsVerify::CaFile(files.cert.clone()))
+        .with_tls12_only();
+    assert!(
+        !resumed(&board).await,
+        "the first connection is a full handshake"
+    );
+    assert!(resumed(&board).await);
+    assert_eq!(board.version().await.unwrap(), env!("CARGO_PKG_VERSION"));
+    d.stop().await;
+}
+
+#[tokio::test]
 async fn first_use_pins_the_key_and_a_changed_key_is_refused() {
     let dir = tempdir("tofu");
     let known = dir.join("known_hosts");

@@ -80,6 +80,9 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
     let with_tls = tls.is_some();
     if let Some(verify) = tls {
         client = client.with_tls(verify);
+        if cli.connection.tls12 {
+            client = client.with_tls12_only();
+        }
     }
     match cli.command {
         Command::Update {

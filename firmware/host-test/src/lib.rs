@@ -58,6 +58,18 @@ pub const CLIENT_IP: Ipv4Address = Ipv4Address::new(10, 42, 0, 2);
 /// The port the board serves.
 pub const PORT: u16 = 12345;
 
+/// A client socket connected to the board's port, 10 s for each step.
+pub async fn connect<'a>(
+    stack: Stack<'a>,
+    rx: &'a mut [u8],
+    tx: &'a mut [u8],
+) -> embassy_net::tcp::TcpSocket<'a> {
+    let mut s = embassy_net::tcp::TcpSocket::new(stack, rx, tx);
+    s.set_timeout(Some(Duration::from_secs(10)));
+    s.connect((BOARD_IP, PORT)).await.expect("TCP connect");
+    s
+}
+
 /// What a test body gets.
 pub struct Env {
     /// The board's state (engine with the SimBoard, client count).

@@ -4,7 +4,6 @@
 //! certificates made at test time.
 
 use embassy_futures::join::join;
-use embassy_net::tcp::TcpSocket;
 use embassy_net::Stack;
 use embassy_time::{Duration, Timer};
 use embedded_io_async::Write;
@@ -12,15 +11,8 @@ use mbedtls_rs::{Session, SessionConfig, TlsReference, TlsVersion};
 use piconet_app_core::client_cert::fingerprint;
 use piconet_engine::{Client, Clients, Role};
 use piconet_host_test::heap::{self, Side};
-use piconet_host_test::{client_config_as, client_identity, run, Env, LineClient, BOARD_IP, PORT};
+use piconet_host_test::{client_config_as, client_identity, connect, run, Env, LineClient};
 use serde_json::Value;
-
-async fn connect<'a>(stack: Stack<'a>, rx: &'a mut [u8], tx: &'a mut [u8]) -> TcpSocket<'a> {
-    let mut s = TcpSocket::new(stack, rx, tx);
-    s.set_timeout(Some(Duration::from_secs(10)));
-    s.connect((BOARD_IP, PORT)).await.expect("TCP connect");
-    s
-}
 
 /// One command over a new TLS connection as `config`'s client; `None`
 /// when the board refused it (the handshake failed, or, in TLS 1.3 where

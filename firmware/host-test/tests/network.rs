@@ -5,7 +5,6 @@
 use embassy_futures::join::join;
 use embassy_futures::select::{select, Either};
 use embassy_net::tcp::TcpSocket;
-use embassy_net::Stack;
 use embassy_time::{Duration, Instant, Timer};
 use embedded_io_async::{Read, Write};
 use mbedtls_rs::{Session, SessionConfig, TlsReference, TlsVersion};
@@ -15,7 +14,7 @@ use piconet_app_core::listener::Listen;
 use piconet_engine::slots::SlotLimits;
 use piconet_engine::Level;
 use piconet_host_test::heap::{self, Side};
-use piconet_host_test::{run, run_with, run_with_slots, Env, LineClient, BOARD_IP, PORT};
+use piconet_host_test::{connect, run, run_with, run_with_slots, Env, LineClient, PORT};
 use serde_json::Value;
 
 fn ok(v: &Value) {
@@ -55,13 +54,6 @@ async fn seed_sequence<S: Read + Write>(c: &mut LineClient<S>, pin: u32) {
         .await;
     ok(&r);
     assert_eq!(r["value"], 0, "the lease did not revert: {r}");
-}
-
-async fn connect<'a>(stack: Stack<'a>, rx: &'a mut [u8], tx: &'a mut [u8]) -> TcpSocket<'a> {
-    let mut s = TcpSocket::new(stack, rx, tx);
-    s.set_timeout(Some(Duration::from_secs(10)));
-    s.connect((BOARD_IP, PORT)).await.expect("TCP connect");
-    s
 }
 
 async fn tls_session<'s, 'a>(

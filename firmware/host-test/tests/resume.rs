@@ -7,7 +7,6 @@
 //! more ticket and its verify callback decided no certificate.
 
 use embassy_futures::join::join;
-use embassy_net::tcp::TcpSocket;
 use embassy_net::Stack;
 use embassy_time::{Duration, Timer};
 use embedded_io_async::Write;
@@ -17,20 +16,13 @@ use piconet_app_core::tickets;
 use piconet_engine::{Client, Clients, Role};
 use piconet_host_test::heap::{self, Side};
 use piconet_host_test::{
-    client_config_as, client_identity, run, Env, Identity, LineClient, BOARD_IP, PORT,
+    client_config_as, client_identity, connect, run, Env, Identity, LineClient,
 };
 use serde_json::Value;
 
 const SETUP: &str = r#"{"action": "setup_pin", "pin": 2, "mode": "output", "value": 0}"#;
 const READ: &str = r#"{"action": "read_pin", "pin": 2}"#;
 const PING: &str = r#"{"action": "ping"}"#;
-
-async fn connect<'a>(stack: Stack<'a>, rx: &'a mut [u8], tx: &'a mut [u8]) -> TcpSocket<'a> {
-    let mut s = TcpSocket::new(stack, rx, tx);
-    s.set_timeout(Some(Duration::from_secs(10)));
-    s.connect((BOARD_IP, PORT)).await.expect("TCP connect");
-    s
-}
 
 /// One command over a new TLS connection as `config`'s client, resuming
 /// `saved` when given. Returns the reply (`None`: the board refused the

@@ -305,6 +305,13 @@ def test_tls_verified_by_the_certificate_file(tls_daemon):
         assert b.get_version()
 
 
+def test_tls12_only_is_served(tls_daemon):
+    daemon, d = tls_daemon
+    with Board(daemon.address, ca=d / "cert.pem", tls12=True) as b:
+        assert b.get_version()
+        assert b.ping(2)
+
+
 def test_tls_pinned_on_first_use_then_a_changed_key_is_refused(tls_daemon, tmp_path):
     daemon, _ = tls_daemon
     known = tmp_path / "known_hosts"

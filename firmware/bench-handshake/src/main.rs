@@ -157,7 +157,7 @@ fn run(out: &mut Out<'_>) -> Result<(), &'static str> {
     for (name, version) in [("TLS 1.3", None), ("TLS 1.2", Some(TlsVersion::Tls1_2))] {
         client.max_version = version;
         let client = SessionConfig::Client(client.clone());
-        let t = full_handshake(tls, &server, &client)?;
+        let (t, _) = full_handshake(tls, &server, &client)?;
         let _ = writeln!(
             out,
             "full mTLS handshake ({name}, ECDHE-ECDSA P-256): {} us, {} cycles at 125 MHz; \
@@ -240,7 +240,8 @@ fn resumed(
         client.max_version = version;
         CLIENT_KEX_MODES.store(MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_ALL, Ordering::Relaxed);
         let config = SessionConfig::Client(client.clone());
-        let (t, saved) = ticketed_handshake(tls, server, &config)?;
+        let (t, saved) = full_handshake(tls, server, &config)?;
+        let saved = saved.ok_or("the client has no session to save")?;
         let _ = writeln!(
             out,
             "full mTLS handshake issuing a ticket ({}): {} us, {} cycles at 125 MHz; \
@@ -294,36 +295,45 @@ async fn timed<F: Future>(fut: F, spent: &Cell<u64>) -> F::Output {
     .await
 }
 
-/// A full handshake with the board's tickets on (timed), the records both
-/// ways (the client's read takes in a TLS 1.3 ticket first), and the
-/// client's session saved.
-fn ticketed_handshake(
+/// One full handshake between `server` and `client` over a new pipe, both
+/// sides in this core (joined futures, polled until both finish), checked
+/// to have accepted the client by its fingerprint, then one record each
+/// way (the client's read takes in a TLS 1.3 ticket, when the board issues
+/// them) and the client's session (for a resumption; `None` when the
+/// server issued no ticket).
+fn full_handshake(
     tls: TlsReference<'_>,
     server: &SessionConfig<'_>,
     client: &SessionConfig<'_>,
-) -> Result<(Timing, SavedSession), &'static str> {
+) -> Result<(Timing, Option<SavedSession>), &'static str> {
     let pipe = Pipe::new();
     let (a, b) = pipe.ends();
     let mut s = Session::new(tls, a, server).map_err(|_| "server session")?;
     let mut c = Session::new(tls, b, client).map_err(|_| "client session")?;
     client_cert::set_current(None);
     let _ = client_cert::take_verified();
-    let server_us = Cell::new(0);
-    let start = Instant::now();
-    let (rs, rc) = block_on(join(timed(s.connect(), &server_us), c.connect()));
-    let total_us = start.elapsed().as_micros();
+    let (t, rs, rc) = join_timed(s.connect(), c.connect());
     rs.map_err(|_| "server handshake failed")?;
     rc.map_err(|_| "client handshake failed")?;
     if client_cert::take_verified() != Some(client_cert::fingerprint(CLIENT_CERT)) {
         return Err("the server did not accept the client by its fingerprint");
     }
     exchange(&mut s, &mut c)?;
-    let saved = c.save().map_err(|_| "the client has no session to save")?;
+    Ok((t, c.save().ok()))
+}
+
+/// `server` and `client` joined, until both finish, timed: both together,
+/// and the server's polls alone ([`timed`]).
+fn join_timed<S: Future, C: Future>(server: S, client: C) -> (Timing, S::Output, C::Output) {
+    let server_us = Cell::new(0);
+    let start = Instant::now();
+    let (rs, rc) = block_on(join(timed(server, &server_us), client));
+    let total_us = start.elapsed().as_micros();
     let t = Timing {
         total_us,
         server_us: server_us.get(),
     };
-    Ok((t, saved))
+    (t, rs, rc)
 }
 
 /// One handshake resuming `saved`, timed as the full one ([`timed`]: both
@@ -344,13 +354,7 @@ fn resumed_handshake(
     let _ = client_cert::take_verified();
     let accepted = piconet_app_core::tickets::accepted();
     let decided = client_cert::leaves_decided();
-    let server_us = Cell::new(0);
-    let start = Instant::now();
-    let (rs, rc) = block_on(join(
-        timed(s.connect(), &server_us),
-        c.connect_with_session(saved),
-    ));
-    let total_us = start.elapsed().as_micros();
+    let (t, rs, rc) = join_timed(s.connect(), c.connect_with_session(saved));
     rs.map_err(|_| "server resumption failed")?;
     rc.map_err(|_| "client resumption failed")?;
     if piconet_app_core::tickets::accepted() != accepted + 1 {
@@ -363,10 +367,7 @@ fn resumed_handshake(
         return Err("the resumed session did not name the client");
     }
     exchange(&mut s, &mut c)?;
-    Ok(Timing {
-        total_us,
-        server_us: server_us.get(),
-    })
+    Ok(t)
 }
 
 /// One application record each way.
@@ -381,6 +382,9 @@ where
         c.write_all(b"ping").await.map_err(|_| "client write")?;
         c.flush().await.map_err(|_| "client flush")?;
         s.read_exact(&mut buf).await.map_err(|_| "server read")?;
+        if &buf != b"ping" {
+            return Err("server read other bytes");
+        }
         s.write_all(b"pong").await.map_err(|_| "server write")?;
         s.flush().await.map_err(|_| "server flush")?;
         c.read_exact(&mut buf).await.map_err(|_| "client read")?;
@@ -388,46 +392,6 @@ where
             return Err("client read other bytes");
         }
         Ok(())
-    })
-}
-
-/// One full handshake between `server` and `client` over a new pipe, both
-/// sides in this core (joined futures, polled until both finish), then one
-/// application record each way.
-fn full_handshake(
-    tls: TlsReference<'_>,
-    server: &SessionConfig<'_>,
-    client: &SessionConfig<'_>,
-) -> Result<Timing, &'static str> {
-    let pipe = Pipe::new();
-    let (a, b) = pipe.ends();
-    let mut s = Session::new(tls, a, server).map_err(|_| "server session")?;
-    let mut c = Session::new(tls, b, client).map_err(|_| "client session")?;
-    let _ = client_cert::take_verified();
-    let server_us = Cell::new(0);
-    let start = Instant::now();
-    let (rs, rc) = block_on(join(timed(s.connect(), &server_us), c.connect()));
-    let total_us = start.elapsed().as_micros();
-    rs.map_err(|_| "server handshake failed")?;
-    rc.map_err(|_| "client handshake failed")?;
-    if client_cert::take_verified() != Some(client_cert::fingerprint(CLIENT_CERT)) {
-        return Err("the server did not accept the client by its fingerprint");
-    }
-    // The sessions carry data both ways.
-    block_on(async {
-        use embedded_io_async::{Read, Write};
-        c.write_all(b"ping").await.map_err(|_| "client write")?;
-        c.flush().await.map_err(|_| "client flush")?;
-        let mut buf = [0u8; 4];
-        s.read_exact(&mut buf).await.map_err(|_| "server read")?;
-        if &buf != b"ping" {
-            return Err("server read other bytes");
-        }
-        Ok(())
-    })?;
-    Ok(Timing {
-        total_us,
-        server_us: server_us.get(),
     })
 }
 

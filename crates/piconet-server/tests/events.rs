@@ -23,21 +23,27 @@ async fn daemon(limits: Limits) -> Daemon {
     .await
 }
 
+/// Set `pin` up as an input (`pull`, if any) on `watcher` and watch it.
+async fn watch(watcher: &mut Conn, pin: u32, pull: Option<&str>) {
+    let mut none = Vec::new();
+    let mut setup = json!({"action": "setup_pin", "pin": pin, "mode": "input"});
+    if let Some(pull) = pull {
+        setup["pull"] = json!(pull);
+    }
+    watcher.cmd(setup, &mut none).await;
+    watcher
+        .cmd(json!({"action": "watch_pin", "pin": pin}), &mut none)
+        .await;
+    assert!(none.is_empty(), "no events before the watch: {none:?}");
+}
+
 #[tokio::test]
 async fn edges_driven_by_one_connection_reach_the_one_watching() {
     let d = daemon(Limits::default()).await;
     let mut watcher = Conn::open(d.addr).await;
     let mut driver = Conn::open(d.addr).await;
     let mut none = Vec::new();
-    watcher
-        .cmd(
-            json!({"action": "setup_pin", "pin": 5, "mode": "input", "pull": "down"}),
-            &mut none,
-        )
-        .await;
-    watcher
-        .cmd(json!({"action": "watch_pin", "pin": 5}), &mut none)
-        .await;
+    watch(&mut watcher, 5, Some("down")).await;
     let pins = watcher.cmd(json!({"action": "get_pins"}), &mut none).await;
     assert_eq!(pins["pins"][0]["watched"], true);
     for i in 0..10 {
@@ -98,16 +104,7 @@ async fn a_burst_into_a_client_that_does_not_read_is_counted() {
     .await;
     let mut watcher = Conn::open_with_receive_buffer(d.addr, 4096).await;
     let mut driver = Conn::open(d.addr).await;
-    let mut none = Vec::new();
-    watcher
-        .cmd(
-            json!({"action": "setup_pin", "pin": 6, "mode": "input"}),
-            &mut none,
-        )
-        .await;
-    watcher
-        .cmd(json!({"action": "watch_pin", "pin": 6}), &mut none)
-        .await;
+    watch(&mut watcher, 6, None).await;
     // 100,000 edges as fast as the driver can send them, pipelined: about
     // 7 MB of event lines, more than the kernel lets the server's socket
     // hold (net.ipv4.tcp_wmem's largest send buffer is 4 MiB) on top of
@@ -163,16 +160,7 @@ async fn a_pipelined_burst_reaches_a_watcher_that_reads_without_loss() {
     let d = daemon(Limits::default()).await;
     let mut watcher = Conn::open(d.addr).await;
     let mut driver = Conn::open(d.addr).await;
-    let mut none = Vec::new();
-    watcher
-        .cmd(
-            json!({"action": "setup_pin", "pin": 7, "mode": "input", "pull": "down"}),
-            &mut none,
-        )
-        .await;
-    watcher
-        .cmd(json!({"action": "watch_pin", "pin": 7}), &mut none)
-        .await;
+    watch(&mut watcher, 7, Some("down")).await;
     const EDGES: u64 = 500;
     let mut burst = String::new();
     for i in 0..EDGES {

@@ -1,7 +1,7 @@
 //! Counting MbedTLS's heap, board side and client side apart.
 //!
 //! On the firmware, MbedTLS's `calloc`/`free` are the Rust global
-//! allocator's 72 KiB heap, and nothing else allocates there. Here MbedTLS
+//! allocator's heap ([`FIRMWARE_HEAP`]), and nothing else allocates there. Here MbedTLS
 //! is pointed (`mbedtls_platform_set_calloc_free`) at [`calloc`]/[`free`],
 //! which allocate from the Rust global allocator and count the bytes per
 //! side: code polled inside [`AsClient`] is the client, everything else the
@@ -26,6 +26,11 @@ use std::task::{Context, Poll};
 use mbedtls_rs::sys;
 
 const HEADER: usize = 16;
+
+/// The firmware's heap, `HEAP_SIZE` in app/src/main.rs (the app builds for
+/// the RP2040 only, so the tests cannot read it from there): what the heap
+/// tests' peaks must fit in.
+pub const FIRMWARE_HEAP: usize = 68 * 1024;
 
 /// Which end of the link an allocation belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use embedded_io_async::Write;
 use mbedtls_rs::{Session, SessionConfig, TlsReference, TlsVersion};
 use piconet_app_core::client_cert::fingerprint;
 use piconet_engine::{Client, Clients, Role};
-use piconet_host_test::heap::{self, Side};
+use piconet_host_test::heap::{self, Side, FIRMWARE_HEAP};
 use piconet_host_test::{client_config_as, client_identity, connect, run, Env, LineClient};
 use serde_json::Value;
 
@@ -166,7 +166,6 @@ async fn two_mtls_sessions(env: &Env, version: Option<TlsVersion>) -> usize {
 
 #[test]
 fn two_concurrent_mtls_sessions_fit_the_firmware_heap() {
-    const FIRMWARE_HEAP: usize = 68 * 1024;
     run(true, |env| async move {
         let [a, b] = [0, 1].map(client_identity);
         env.shared.engine.lock().await.set_clients(

@@ -13,7 +13,7 @@ use piconet_app_core::listener::sizes::SOCKETS;
 use piconet_app_core::listener::Listen;
 use piconet_engine::slots::SlotLimits;
 use piconet_engine::Level;
-use piconet_host_test::heap::{self, Side};
+use piconet_host_test::heap::{self, Side, FIRMWARE_HEAP};
 use piconet_host_test::{connect, run, run_with, run_with_slots, Env, LineClient, PORT};
 use serde_json::Value;
 
@@ -151,7 +151,6 @@ async fn two_sessions(env: &Env, version: Option<TlsVersion>) -> usize {
 
 #[test]
 fn two_concurrent_tls_sessions_fit_the_firmware_heap() {
-    const FIRMWARE_HEAP: usize = 68 * 1024;
     run(true, |env| async move {
         let identity = env.identity_heap + heap::identity_structs();
         let psa = piconet_host_test::psa_heap();

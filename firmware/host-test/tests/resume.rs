@@ -14,7 +14,7 @@ use mbedtls_rs::{SavedSession, Session, SessionConfig, TlsReference, TlsVersion}
 use piconet_app_core::client_cert::{self, fingerprint};
 use piconet_app_core::tickets;
 use piconet_engine::{Client, Clients, Role};
-use piconet_host_test::heap::{self, Side};
+use piconet_host_test::heap::{self, Side, FIRMWARE_HEAP};
 use piconet_host_test::{
     client_config_as, client_identity, connect, run, Env, Identity, LineClient,
 };
@@ -236,7 +236,6 @@ async fn two_resumed_sessions(env: &Env, version: Option<TlsVersion>) -> usize {
 
 #[test]
 fn two_concurrent_resumed_sessions_fit_the_firmware_heap() {
-    const FIRMWARE_HEAP: usize = 68 * 1024;
     run(true, |env| async move {
         let [a, b] = [0, 1].map(client_identity);
         env.shared

@@ -4,6 +4,9 @@
 //! K answer lines, and sends the next burst, until the time is up. The
 //! commands are prebuilt bytes and the answers are only framed and scanned
 //! for an `"error"` key, so the tool costs little next to the server.
+//! `--action event` is a latency run of its own ([`events`]).
+
+pub mod events;
 
 use std::fmt;
 use std::io::Write;
@@ -36,6 +39,8 @@ pub enum BenchAction {
     /// `write_pin` alternating 1 and 0 with a 60 s timeout, on a pin set up as an output first.
     #[value(name = "write_pin")]
     WritePin,
+    /// `sim_input` on one connection → the event line on another that watches the pin, beside a `ping` (simulated board only; one edge at a time).
+    Event,
 }
 
 impl BenchAction {
@@ -44,6 +49,7 @@ impl BenchAction {
             BenchAction::Ping => "ping",
             BenchAction::ReadPin => "read_pin",
             BenchAction::WritePin => "write_pin",
+            BenchAction::Event => "event",
         }
     }
 
@@ -203,6 +209,18 @@ pub async fn report(
     out: &mut dyn Write,
 ) -> Result<(), crate::error::Failure> {
     use crate::error::Failure;
+    if config.action == BenchAction::Event {
+        let report = match events::run(client, tls, config).await {
+            Ok(report) => report,
+            Err(BenchError::Client(e)) => return Err(Failure::Client(e)),
+            Err(BenchError::Setup(why)) => return Err(Failure::Bench(why)),
+        };
+        report.print(json, out)?;
+        return match report.failure {
+            Some(why) => Err(Failure::Bench(why)),
+            None => Ok(()),
+        };
+    }
     let report = match run(client, tls, config).await {
         Ok(report) => report,
         Err(BenchError::Client(e)) => return Err(Failure::Client(e)),
@@ -225,6 +243,11 @@ pub async fn run(
     tls: bool,
     config: BenchConfig,
 ) -> Result<BenchReport, BenchError> {
+    if config.action == BenchAction::Event {
+        return Err(BenchError::Setup(
+            "--action event has its own run and report: bench::events::run".to_owned(),
+        ));
+    }
     let time_sent = now_ns().max(0) as u64;
     let mut opening = JoinSet::new();
     for i in 0..config.connections {
@@ -468,6 +491,8 @@ fn command_line(action: BenchAction, pin: u32, value: u8, time_sent: u64) -> Str
         BenchAction::WritePin => format!(
             "{{\"action\": \"write_pin\", \"pin\": {pin}, \"value\": {value}, \"timeout\": {WRITE_TIMEOUT_S}, \"time_sent\": {time_sent}}}\n"
         ),
+        // `run` hands this action to `events::run` before any line is built.
+        BenchAction::Event => unreachable!("--action event is timed by bench::events"),
     }
 }
 

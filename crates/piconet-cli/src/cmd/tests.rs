@@ -307,6 +307,45 @@ async fn bench_on_a_pin_it_cannot_set_up_fails_before_measuring() {
     assert_eq!(out, "");
 }
 
+#[tokio::test]
+async fn bench_event_times_edges_beside_pings_on_the_simulated_board() {
+    let addr = piconetd().await;
+    let (result, v) = bench_json(&[&addr, "--action", "event"]).await;
+    result.unwrap();
+    assert_eq!(v["action"], "event");
+    assert_eq!(v["failure"], Value::Null, "{v}");
+    assert!(v["rounds"].as_u64().unwrap() > 0, "{v}");
+    for side in ["event_us", "ping_us"] {
+        let p = |k: &str| v[side][k].as_f64().unwrap();
+        assert!(
+            0.0 < p("p50") && p("p50") <= p("p99") && p("p99") <= p("max"),
+            "{v}"
+        );
+    }
+    let ratio = v["event_p50_over_ping_p50"].as_f64().unwrap();
+    let expect = v["event_us"]["p50"].as_f64().unwrap() / v["ping_us"]["p50"].as_f64().unwrap();
+    assert!((ratio - expect).abs() < 0.02, "{v}");
+}
+
+#[tokio::test]
+async fn bench_event_needs_a_simulated_board_and_one_pair_of_connections() {
+    // Every answer is an error: setup_pin is refused before anything is timed.
+    let addr = scripted_server(1, None).await;
+    let (result, out) = piconet(&["bench", &addr, "--action", "event", "--duration", "0.1"]).await;
+    let failure = result.unwrap_err();
+    assert!(
+        matches!(&failure, Failure::Bench(m) if m.contains("needs a simulated board")),
+        "{failure:?}"
+    );
+    assert_eq!(out, "");
+    let addr = piconetd().await;
+    let (result, _) = piconet(&["bench", &addr, "--action", "event", "--connections", "2"]).await;
+    assert!(
+        matches!(&result, Err(Failure::Bench(m)) if m.contains("leave out --connections")),
+        "{result:?}"
+    );
+}
+
 mod send_stdin {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;

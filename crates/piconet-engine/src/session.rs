@@ -539,6 +539,36 @@ impl<L: LineStorage, O: OutputStorage> Session<L, O> {
         moved
     }
 
+    /// Event lines of this connection went out without this session: a
+    /// transport may let another thread take them from the engine and
+    /// write them straight to an idle socket (piconetd's plaintext TCP).
+    /// `sent_at` is when lines last went out that way (events flowing
+    /// keep the connection from its idle timeout, as with
+    /// [`Session::pump_events`]); `rest` holds whole lines taken but not
+    /// written, which go out next. `Err(Full)` when a fixed output has no
+    /// room for `rest` (a growing one always has).
+    pub fn events_sent_elsewhere(
+        &mut self,
+        now: Instant,
+        sent_at: Option<Instant>,
+        rest: &[u8],
+    ) -> Result<(), Full> {
+        if let Some(t) = sent_at {
+            self.last_input = self.last_input.max(t);
+        }
+        if rest.is_empty() || self.state != State::Open {
+            return Ok(());
+        }
+        self.compact();
+        let was_idle = self.out.is_empty();
+        self.out.extend(rest)?;
+        if was_idle {
+            self.stalled_since = now;
+        }
+        self.last_input = self.last_input.max(now);
+        Ok(())
+    }
+
     /// True when [`Session::pump_events`] left lines in the engine for
     /// want of room and there is room again: call it once more (the
     /// engine wakes a connection only for new edges).
@@ -1131,6 +1161,43 @@ mod tests {
         s.handle_timeout(ms(19_000));
         assert_eq!(drain(&mut s, ms(19_000))[0]["exception"], "TimeoutError");
         assert_eq!(s.ended(), Some(Ended::Idle));
+    }
+
+    #[test]
+    fn event_lines_sent_elsewhere_count_as_flowing_and_their_rest_goes_next() {
+        let (mut s, mut e) = (session(limits()), engine());
+        feed(
+            &mut s,
+            &mut e,
+            ms(0),
+            b"{\"action\": \"setup_pin\", \"pin\": 5, \"mode\": \"input\"}\n{\"action\": \"watch_pin\", \"pin\": 5}\n",
+        );
+        drain(&mut s, ms(0));
+        // Written straight to the socket at 9 s: idle from then on.
+        s.events_sent_elsewhere(ms(9_500), Some(ms(9_000)), b"")
+            .unwrap();
+        assert_eq!(s.deadline(), Some(ms(19_000)));
+        s.handle_timeout(ms(10_000));
+        assert_eq!(s.ended(), None, "not idle while events flow");
+        // Lines the socket did not take go out before the next reply, and
+        // their write timeout runs from now.
+        let rest = b"{\"event\": \"edge\", \"pin\": 5, \"value\": 0, \"time_us\": 1, \"seq\": 2}\n";
+        s.events_sent_elsewhere(ms(11_000), None, rest).unwrap();
+        assert_eq!(s.deadline(), Some(ms(16_000)));
+        feed(&mut s, &mut e, ms(11_000), ping());
+        let lines = drain(&mut s, ms(11_000));
+        assert_eq!(lines[0]["seq"], 2);
+        assert_eq!(lines[1]["action"], "ping");
+        // A fixed output without room says so and keeps what it had.
+        let mut small: Session<heapless::Vec<u8, 256>, heapless::Vec<u8, 8>> = Session::new(
+            ms(0),
+            ME,
+            limits(),
+            LineDecoder::new(heapless::Vec::new(), 256),
+            heapless::Vec::new(),
+        );
+        assert_eq!(small.events_sent_elsewhere(ms(1), None, rest), Err(Full));
+        assert!(small.output().is_empty());
     }
 
     #[test]

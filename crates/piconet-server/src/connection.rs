@@ -11,9 +11,9 @@ use piconet_engine::session::{self, Session};
 use piconet_engine::{ConnId, Peer, Revert};
 use piconet_protocol::framing::LineDecoder;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::Notify;
 use tracing::{info, warn};
 
+use crate::event_lane::EventLane;
 use crate::server::Shared;
 
 /// Most bytes read from the socket at a time. What a read brings is
@@ -71,18 +71,21 @@ static NEXT_CONN: AtomicU32 = AtomicU32::new(0);
 
 /// Serve one connection to its end, then revert the pins it leased with
 /// `"release_on_disconnect": true`: also when this future is dropped
-/// unfinished (an evicted connection, shutdown).
+/// unfinished (an evicted connection, shutdown). `direct`, a duplicate
+/// of a plaintext TCP socket, lets event lines be written from the thread
+/// that detected the edge while this task waits for input.
 pub(crate) async fn serve<S>(
     stream: &mut S,
     client: Option<piconet_engine::Fingerprint>,
     shared: &Arc<Shared>,
+    direct: Option<std::net::TcpStream>,
 ) -> Ended
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let conn = ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed));
     let limits = shared.limits;
-    let events = shared.event_waker(conn);
+    let lane = shared.event_lane(conn, direct);
     let mut guard = Release {
         shared,
         session: Session::new(
@@ -96,7 +99,7 @@ where
             Vec::new(),
         ),
     };
-    let ended = run(stream, shared, &mut guard.session, &events).await;
+    let ended = run(stream, shared, &mut guard.session, &lane).await;
     // Before the close reaches the client: one that sees its connection
     // end may rely on its pins being back.
     guard.release();
@@ -136,7 +139,7 @@ impl Release<'_> {
 impl Drop for Release<'_> {
     fn drop(&mut self) {
         self.release();
-        self.shared.forget_event_waker(self.session.peer().conn);
+        self.shared.forget_event_lane(self.session.peer().conn);
     }
 }
 
@@ -147,7 +150,7 @@ async fn run<S>(
     stream: &mut S,
     shared: &Shared,
     session: &mut HostSession,
-    events: &Notify,
+    lane: &EventLane,
 ) -> Ended
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -246,19 +249,30 @@ where
             };
             tokio::select! {
                 () = tokio::time::sleep_until(d) => session.handle_timeout(shared.clock.now()),
-                () = events.notified() => pump(shared, session),
+                () = lane.notify.notified() => pump(shared, session),
             }
             continue;
         }
         resize(&mut buf, end);
         // Event lines are taken only here, between replies, when nothing
-        // waits to be written: a reply is never held up by them.
+        // waits to be written: a reply is never held up by them. Parked,
+        // the socket is free for another thread to write them at once.
+        lane.park();
+        // None: woken for event lines.
         let read = tokio::select! {
-            read = until(deadline, stream.read(&mut buf)) => read,
-            () = events.notified() => {
-                pump(shared, session);
-                continue;
-            }
+            read = until(deadline, stream.read(&mut buf)) => Some(read),
+            () = lane.notify.notified() => None,
+        };
+        let unparked = lane.unpark();
+        // A growing output always has room.
+        let _ = session.events_sent_elsewhere(
+            shared.clock.now(),
+            unparked.delivered_at,
+            &unparked.rest,
+        );
+        let Some(read) = read else {
+            pump(shared, session);
+            continue;
         };
         match read {
             None => session.handle_timeout(shared.clock.now()),

@@ -26,6 +26,7 @@ pub mod clients;
 mod clock;
 mod connection;
 pub mod edges;
+mod event_lane;
 mod fleet;
 pub mod gpiochip;
 #[cfg(test)]

@@ -22,6 +22,7 @@ use crate::boards::BoardSpec;
 use crate::clock::Clock;
 use crate::connection::{self, Ended, HostSession};
 use crate::edges::EdgeReceiver;
+use crate::event_lane::{Delivery, EventLane};
 use crate::limits::Limits;
 use crate::tls::{self, TlsError, TlsFiles};
 
@@ -174,9 +175,9 @@ pub(crate) struct Shared {
     power_cycles: tokio::sync::watch::Sender<u64>,
     /// During a deep sleep: when it ends (no connection is accepted).
     asleep_until: std::sync::Mutex<Option<std::time::Instant>>,
-    /// Each connection's wake-up for event lines the engine queued for it
+    /// Each connection's way to the event lines the engine queued for it
     /// (by another connection's `sim_input`, or a board's edge source).
-    event_wakers: std::sync::Mutex<HashMap<ConnId, Arc<Notify>>>,
+    event_lanes: std::sync::Mutex<HashMap<ConnId, Arc<EventLane>>>,
 }
 
 impl Shared {
@@ -194,61 +195,85 @@ impl Shared {
     }
 
     /// [`Shared::with_engine`], also saying whether `f` queued event lines
-    /// for some connection (and woke its task): a connection's task then
-    /// lets the woken watcher write them before it writes its own reply
-    /// (see `connection::run`).
+    /// that a watcher's own task must write (it was woken): a connection's
+    /// task then lets it write them before it writes its own reply (see
+    /// `connection::run`). Lines a parked plaintext watcher can take go
+    /// out from here, from this thread, before this returns.
     pub(crate) fn with_engine_waking<R>(
         &self,
         f: impl FnOnce(&mut SharedEngine) -> R,
     ) -> (R, bool) {
         let mut woke = false;
-        let (r, changed) = {
+        let (r, changed, taken) = {
             let mut engine = self.engine();
             let before = engine.next_deadline();
             let r = f(&mut engine);
             let changed = engine.next_deadline() != before;
             // Rare (an edge on a watched pin): the common case is one
             // look at the engine's few watcher slots.
+            let mut taken = Vec::new();
             if let Some(first) = engine.take_woken() {
-                woke = true;
-                drop(engine);
-                self.wake_for_events(first);
-                while let Some(conn) = self.engine().take_woken() {
-                    self.wake_for_events(conn);
+                let lanes = self.event_lanes.lock().unwrap_or_else(|p| p.into_inner());
+                let mut conn = Some(first);
+                while let Some(c) = conn {
+                    if let Some(lane) = lanes.get(&c) {
+                        if lane.take(&mut engine, c) {
+                            taken.push(lane.clone());
+                        } else {
+                            // Stores a permit when the task is not
+                            // waiting: no wake-up lost.
+                            lane.notify.notify_one();
+                            woke = true;
+                        }
+                    }
+                    conn = engine.take_woken();
                 }
             }
-            (r, changed)
+            (r, changed, taken)
         };
+        // The writes after the engine is free: the lease thread never
+        // waits behind a system call.
+        if !taken.is_empty() {
+            let now = self.clock.now();
+            for lane in taken {
+                if lane.write_taken(now) == Delivery::WakeTask {
+                    lane.notify.notify_one();
+                    woke = true;
+                }
+            }
+        }
         if changed {
             self.wake_leases();
         }
         (r, woke)
     }
 
-    /// Register `conn` for event wake-ups; the returned `Notify` is
-    /// signalled whenever the engine queues event lines for it.
-    pub(crate) fn event_waker(&self, conn: ConnId) -> Arc<Notify> {
-        let notify = Arc::new(Notify::new());
-        self.event_wakers
+    /// Register `conn` for its event lines; `socket`, a duplicate of a
+    /// plaintext TCP connection's socket, lets them be written from the
+    /// thread that detected the edge while the task is parked.
+    pub(crate) fn event_lane(
+        &self,
+        conn: ConnId,
+        socket: Option<std::net::TcpStream>,
+    ) -> Arc<EventLane> {
+        let lane = Arc::new(EventLane::new(socket));
+        self.event_lanes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(conn, notify.clone());
-        notify
+            .insert(conn, lane.clone());
+        lane
     }
 
-    /// `conn` ended: no more wake-ups for it.
-    pub(crate) fn forget_event_waker(&self, conn: ConnId) {
-        self.event_wakers
+    /// `conn` ended: no more event lines for it, and no other thread
+    /// writes to its socket again.
+    pub(crate) fn forget_event_lane(&self, conn: ConnId) {
+        let lane = self
+            .event_lanes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&conn);
-    }
-
-    fn wake_for_events(&self, conn: ConnId) {
-        let wakers = self.event_wakers.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = wakers.get(&conn) {
-            // Stores a permit when the task is not waiting: no wake-up lost.
-            n.notify_one();
+        if let Some(lane) = lane {
+            lane.close();
         }
     }
 
@@ -411,7 +436,7 @@ impl Server {
                 clients: AtomicUsize::new(0),
                 power_cycles: tokio::sync::watch::Sender::new(0),
                 asleep_until: std::sync::Mutex::new(None),
-                event_wakers: std::sync::Mutex::new(HashMap::new()),
+                event_lanes: std::sync::Mutex::new(HashMap::new()),
             }),
         };
         if let Some(v) = verifier {
@@ -583,8 +608,14 @@ struct Gates {
 }
 
 async fn serve_plain(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>, ticket: Ticket) {
+    // For event lines written from the thread that detected the edge. A
+    // process out of descriptors only loses that shortcut.
+    let direct = std::os::fd::AsFd::as_fd(&tcp)
+        .try_clone_to_owned()
+        .map(std::net::TcpStream::from)
+        .ok();
     let stream = ticket.track(tcp);
-    with_stream(stream, peer, None, shared, ticket).await
+    with_stream(stream, peer, None, shared, ticket, direct).await
 }
 
 async fn serve_tls(
@@ -626,7 +657,7 @@ async fn serve_tls(
     match connections.admit(AddrKey::from(peer.ip())) {
         Ok(ticket) => {
             let stream = ticket.track(stream);
-            with_stream(stream, peer, client, shared, ticket).await
+            with_stream(stream, peer, client, shared, ticket, None).await
         }
         Err(refusal) => {
             // Taken while this one shook hands: say so over TLS, briefly.
@@ -720,13 +751,14 @@ async fn with_stream<S: AsyncRead + AsyncWrite + Unpin>(
     client: Option<piconet_engine::Fingerprint>,
     shared: Arc<Shared>,
     ticket: Ticket,
+    direct: Option<std::net::TcpStream>,
 ) {
     debug!(%peer, "client connected");
     shared.clients.fetch_add(1, Ordering::Relaxed);
     shared.clients_changed.notify_one();
     let mut power = shared.power_cycles.subscribe();
     let ended = tokio::select! {
-        ended = connection::serve(&mut stream, client, &shared) => Closed::Ended(ended),
+        ended = connection::serve(&mut stream, client, &shared, direct) => Closed::Ended(ended),
         () = ticket.evicted() => Closed::Evicted,
         _ = power.changed() => Closed::PowerCycle,
     };

@@ -266,3 +266,39 @@ async fn the_client_routes_events_and_answers_apart_on_one_connection() {
     assert_eq!(r.raw()["action"], "ping");
     d.stop().await;
 }
+
+/// Event lines that a parked plaintext watcher gets straight from the
+/// driver's thread still count as traffic: the watcher is not closed idle
+/// while they flow, and is once they stop.
+#[tokio::test]
+async fn a_watcher_fed_by_events_alone_outlives_its_idle_timeout() {
+    let d = daemon(Limits {
+        idle_timeout: Duration::from_millis(400),
+        ..Limits::default()
+    })
+    .await;
+    let mut watcher = Conn::open(d.addr).await;
+    let mut driver = Conn::open(d.addr).await;
+    let mut none = Vec::new();
+    watch(&mut watcher, 5, Some("down")).await;
+    // 1.2 s of edges, one every 150 ms: three idle timeouts' worth.
+    for i in 0..8u64 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        driver
+            .cmd(
+                json!({"action": "sim_input", "pin": 5, "value": (i + 1) % 2}),
+                &mut none,
+            )
+            .await;
+        let e = watcher.line().await;
+        assert_eq!(e["event"], "edge", "{e}");
+        assert_eq!(e["seq"], i + 1, "{e}");
+    }
+    let r = watcher.cmd(json!({"action": "ping"}), &mut none).await;
+    assert_eq!(r["action"], "ping", "still open: {r}");
+    assert!(none.is_empty(), "{none:?}");
+    // Quiet pin, silent peer: closed an idle timeout later.
+    let closing = watcher.line().await;
+    assert_eq!(closing["exception"], "TimeoutError", "{closing}");
+    d.stop().await;
+}

@@ -664,6 +664,13 @@ mod tests {
             .collect()
     }
 
+    /// Set pin 5 up as an input and watch it, at 0 ms (its answers stay
+    /// in the output).
+    fn watch_pin_5(s: &mut Host, e: &mut Engine<TestBoard>) {
+        let lines = b"{\"action\": \"setup_pin\", \"pin\": 5, \"mode\": \"input\"}\n{\"action\": \"watch_pin\", \"pin\": 5}\n";
+        assert_eq!(feed(s, e, ms(0), lines), b"");
+    }
+
     fn ping() -> &'static [u8] {
         b"{\"action\": \"ping\"}\n"
     }
@@ -1075,12 +1082,7 @@ mod tests {
             LineDecoder::new(Vec::new(), 256),
             Vec::new(),
         );
-        feed(
-            &mut s,
-            &mut e,
-            ms(0),
-            b"{\"action\": \"setup_pin\", \"pin\": 5, \"mode\": \"input\"}\n{\"action\": \"watch_pin\", \"pin\": 5}\n",
-        );
+        watch_pin_5(&mut s, &mut e);
         // Another connection drives the pin: 6 edges.
         for i in 0..6u64 {
             let line = std::format!(
@@ -1139,12 +1141,7 @@ mod tests {
             LineDecoder::new(Vec::new(), 256),
             Vec::new(),
         );
-        feed(
-            &mut s,
-            &mut e,
-            ms(0),
-            b"{\"action\": \"setup_pin\", \"pin\": 5, \"mode\": \"input\"}\n{\"action\": \"watch_pin\", \"pin\": 5}\n",
-        );
+        watch_pin_5(&mut s, &mut e);
         drain(&mut s, ms(0));
         assert_eq!(s.deadline(), Some(ms(10_000)));
         let sim = b"{\"action\": \"sim_input\", \"pin\": 5, \"value\": 1}\n";
@@ -1166,12 +1163,7 @@ mod tests {
     #[test]
     fn event_lines_sent_elsewhere_count_as_flowing_and_their_rest_goes_next() {
         let (mut s, mut e) = (session(limits()), engine());
-        feed(
-            &mut s,
-            &mut e,
-            ms(0),
-            b"{\"action\": \"setup_pin\", \"pin\": 5, \"mode\": \"input\"}\n{\"action\": \"watch_pin\", \"pin\": 5}\n",
-        );
+        watch_pin_5(&mut s, &mut e);
         drain(&mut s, ms(0));
         // Written straight to the socket at 9 s: idle from then on.
         s.events_sent_elsewhere(ms(9_500), Some(ms(9_000)), b"")

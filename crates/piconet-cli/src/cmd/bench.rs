@@ -102,7 +102,6 @@ impl BenchReport {
 
     fn latency_us(&self) -> [(&'static str, f64); 5] {
         let h = &self.latency_ns;
-        let us = |ns: u64| (ns as f64 / 100.0).round() / 10.0;
         if h.is_empty() {
             return [
                 ("p50", 0.0),
@@ -145,13 +144,35 @@ impl BenchReport {
             "latency_us": latency,
         })
     }
+}
 
-    pub fn print(&self, json: bool, out: &mut dyn Write) -> std::io::Result<()> {
+impl Report for BenchReport {
+    fn to_json(&self) -> Value {
+        BenchReport::to_json(self)
+    }
+}
+
+/// A run's report: text, or one JSON object with `--json`.
+pub trait Report: fmt::Display {
+    /// The `--json` form.
+    fn to_json(&self) -> Value;
+
+    fn print(&self, json: bool, out: &mut dyn Write) -> std::io::Result<()> {
         if json {
             return writeln!(out, "{}", self.to_json());
         }
         write!(out, "{self}")
     }
+}
+
+/// Nanoseconds as microseconds to one decimal, as the reports give them.
+fn us(ns: u64) -> f64 {
+    (ns as f64 / 100.0).round() / 10.0
+}
+
+/// A latency histogram: 1 ns to 100 s at 3 significant digits.
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("valid histogram bounds")
 }
 
 impl fmt::Display for BenchReport {
@@ -310,9 +331,7 @@ impl Totals {
             errors: 0,
             failed: 0,
             first_error: None,
-            // 1 ns to 100 s at 3 significant digits.
-            latency_ns: Histogram::new_with_bounds(1, 100_000_000_000, 3)
-                .expect("valid histogram bounds"),
+            latency_ns: histogram(),
         }
     }
 

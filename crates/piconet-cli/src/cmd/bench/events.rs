@@ -12,7 +12,6 @@
 //! side alone).
 
 use std::fmt;
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -20,7 +19,7 @@ use piconet_client::Client;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
-use super::{is_success, BenchConfig, BenchError, Conn, Read};
+use super::{histogram, is_success, us, BenchConfig, BenchError, Conn, Read, Report};
 
 /// The watched pin (any input pin of the simulated board would do).
 const PIN: u32 = 5;
@@ -54,8 +53,7 @@ impl EventsReport {
         (ratio * 100.0).round() / 100.0
     }
 
-    fn us(h: &Histogram<u64>) -> [(&'static str, f64); 4] {
-        let us = |ns: u64| (ns as f64 / 100.0).round() / 10.0;
+    fn quantiles_us(h: &Histogram<u64>) -> [(&'static str, f64); 4] {
         [
             ("p50", us(h.value_at_quantile(0.50))),
             ("p90", us(h.value_at_quantile(0.90))),
@@ -63,11 +61,12 @@ impl EventsReport {
             ("max", us(h.max())),
         ]
     }
+}
 
-    /// The `--json` form, one object.
-    pub fn to_json(&self) -> Value {
+impl Report for EventsReport {
+    fn to_json(&self) -> Value {
         let obj = |h: &Histogram<u64>| -> Value {
-            Self::us(h)
+            Self::quantiles_us(h)
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), json!(v)))
                 .collect::<serde_json::Map<String, Value>>()
@@ -86,13 +85,6 @@ impl EventsReport {
             "failure": self.failure,
         })
     }
-
-    pub fn print(&self, json: bool, out: &mut dyn Write) -> std::io::Result<()> {
-        if json {
-            return writeln!(out, "{}", self.to_json());
-        }
-        write!(out, "{self}")
-    }
 }
 
 impl fmt::Display for EventsReport {
@@ -107,7 +99,7 @@ impl fmt::Display for EventsReport {
             self.config.warmup.as_secs_f64(),
         )?;
         for (name, h) in [("event", &self.event_ns), ("ping ", &self.ping_ns)] {
-            let l = Self::us(h);
+            let l = Self::quantiles_us(h);
             writeln!(
                 f,
                 "{name} µs: p50 {} p90 {} p99 {} max {}",
@@ -120,11 +112,6 @@ impl fmt::Display for EventsReport {
         }
         Ok(())
     }
-}
-
-fn histogram() -> Histogram<u64> {
-    // 1 ns to 100 s at 3 significant digits.
-    Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("valid histogram bounds")
 }
 
 /// Opens A (watching) and B, then runs rounds for `warmup` unrecorded and

@@ -211,6 +211,21 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
     }
 }
 
+impl crate::event_lane::DirectSocket for Tracked<tokio::net::TcpStream> {
+    fn duplicate(&self) -> Option<std::net::TcpStream> {
+        std::os::fd::AsFd::as_fd(&self.inner)
+            .try_clone_to_owned()
+            .map(std::net::TcpStream::from)
+            .ok()
+    }
+}
+
+impl<S> crate::event_lane::DirectSocket for Tracked<tokio_rustls::server::TlsStream<S>> {
+    fn duplicate(&self) -> Option<std::net::TcpStream> {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use piconet_protocol::framing::LineDecoder;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tracing::{info, warn};
 
-use crate::event_lane::EventLane;
+use crate::event_lane::{DirectSocket, EventLane};
 use crate::server::Shared;
 
 /// Most bytes read from the socket at a time. What a read brings is
@@ -71,21 +71,18 @@ static NEXT_CONN: AtomicU32 = AtomicU32::new(0);
 
 /// Serve one connection to its end, then revert the pins it leased with
 /// `"release_on_disconnect": true`: also when this future is dropped
-/// unfinished (an evicted connection, shutdown). `direct`, a duplicate
-/// of a plaintext TCP socket, lets event lines be written from the thread
-/// that detected the edge while this task waits for input.
+/// unfinished (an evicted connection, shutdown).
 pub(crate) async fn serve<S>(
     stream: &mut S,
     client: Option<piconet_engine::Fingerprint>,
     shared: &Arc<Shared>,
-    direct: Option<std::net::TcpStream>,
 ) -> Ended
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + DirectSocket + Unpin,
 {
     let conn = ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed));
     let limits = shared.limits;
-    let lane = shared.event_lane(conn, direct);
+    let lane = shared.event_lane(conn);
     let mut guard = Release {
         shared,
         session: Session::new(
@@ -153,7 +150,7 @@ async fn run<S>(
     lane: &EventLane,
 ) -> Ended
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + DirectSocket + Unpin,
 {
     let write_timeout = shared.limits.write_timeout;
     let mut buf = vec![0u8; READ_SMALL];
@@ -249,7 +246,10 @@ where
             };
             tokio::select! {
                 () = tokio::time::sleep_until(d) => session.handle_timeout(shared.clock.now()),
-                () = lane.notify.notified() => pump(shared, session),
+                () = lane.notify.notified() => {
+                    lane.arm(stream);
+                    pump(shared, session);
+                }
             }
             continue;
         }
@@ -271,6 +271,7 @@ where
             &unparked.rest,
         );
         let Some(read) = read else {
+            lane.arm(stream);
             pump(shared, session);
             continue;
         };

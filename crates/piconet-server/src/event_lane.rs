@@ -7,7 +7,9 @@
 //! `sim_input` connection's task, a GPIO edge reader) writes the lines to
 //! its socket itself, at once, without a second task's turn (BENCHMARKS.md,
 //! issue 15). Whatever that write does not take stays here, in order, for
-//! the connection's task, which then writes it before anything else.
+//! the connection's task, which then writes it before anything else. The
+//! socket is duplicated when the first event line comes, so a connection
+//! that watches nothing holds one descriptor, not two.
 //!
 //! Lock order: the engine, then the lanes' map, then one lane. A
 //! connection's task never takes the engine while it holds its lane.
@@ -26,15 +28,26 @@ pub(crate) struct EventLane {
     /// Wakes the connection's task: event lines wait in the engine, or
     /// here when the direct write could not take them all.
     pub(crate) notify: Notify,
-    /// For a plaintext TCP connection: the direct way. None for TLS (only
-    /// the connection's task can write records) and for serial links.
-    direct: Option<Mutex<Direct>>,
+    direct: Mutex<Direct>,
+}
+
+/// A stream whose socket another thread may write event lines to.
+pub(crate) trait DirectSocket {
+    /// A duplicate of the socket: None for TLS (only the connection's
+    /// task can write its records), or when no descriptor is left.
+    fn duplicate(&self) -> Option<TcpStream>;
 }
 
 struct Direct {
-    /// A duplicate of the connection's socket, dropped when the
-    /// connection ends (before its own socket is closed).
+    /// A duplicate of the connection's socket, made when the first event
+    /// line came (so connections that watch nothing hold one descriptor,
+    /// not two) and dropped when the connection ends (before its own
+    /// socket is closed).
     socket: Option<TcpStream>,
+    /// A duplicate was asked for (once).
+    asked: bool,
+    /// The connection ended.
+    closed: bool,
     /// The task waits for input with nothing to write: its socket is free
     /// for another thread's write of whole event lines.
     parked: bool,
@@ -66,43 +79,55 @@ pub(crate) enum Delivery {
 }
 
 impl EventLane {
-    /// A lane for a connection; `socket` (a duplicate of its plaintext
-    /// TCP socket) enables the direct way.
-    pub(crate) fn new(socket: Option<TcpStream>) -> Self {
+    /// A lane for a connection: its task is woken for every event line
+    /// until [`EventLane::arm`] gives it a socket.
+    pub(crate) fn new() -> Self {
         EventLane {
             notify: Notify::new(),
-            direct: socket.map(|socket| {
-                Mutex::new(Direct {
-                    socket: Some(socket),
-                    parked: false,
-                    rest: Vec::new(),
-                    delivered_at: None,
-                })
+            direct: Mutex::new(Direct {
+                socket: None,
+                asked: false,
+                closed: false,
+                parked: false,
+                rest: Vec::new(),
+                delivered_at: None,
             }),
         }
     }
 
-    fn lock(&self) -> Option<MutexGuard<'_, Direct>> {
+    fn lock(&self) -> MutexGuard<'_, Direct> {
         // A panic while holding it leaves at worst a flag: carry on.
-        self.direct
-            .as_ref()
-            .map(|d| d.lock().unwrap_or_else(|p| p.into_inner()))
+        self.direct.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The task was woken for event lines: the first time, take a
+    /// duplicate of `stream`'s socket for the direct way, if it has one.
+    pub(crate) fn arm(&self, stream: &impl DirectSocket) {
+        let mut d = self.lock();
+        if d.asked || d.closed {
+            return;
+        }
+        d.asked = true;
+        drop(d);
+        // The system call outside the lock.
+        let socket = stream.duplicate();
+        let mut d = self.lock();
+        if !d.closed {
+            d.socket = socket;
+        }
     }
 
     /// The task is about to wait for input with nothing to write: other
     /// threads may now write its event lines themselves.
     pub(crate) fn park(&self) {
-        if let Some(mut d) = self.lock() {
-            d.parked = d.socket.is_some() && d.rest.is_empty();
-        }
+        let mut d = self.lock();
+        d.parked = d.socket.is_some() && d.rest.is_empty();
     }
 
     /// The task runs again: from now on it writes its own lines. Returns
     /// what it must write first and when lines last went out.
     pub(crate) fn unpark(&self) -> Unparked {
-        let Some(mut d) = self.lock() else {
-            return Unparked::default();
-        };
+        let mut d = self.lock();
         d.parked = false;
         Unparked {
             rest: std::mem::take(&mut d.rest),
@@ -116,9 +141,7 @@ impl EventLane {
     /// [`EventLane::write_taken`] does the system call). True when lines
     /// were taken.
     pub(crate) fn take(&self, engine: &mut SharedEngine, conn: ConnId) -> bool {
-        let Some(mut d) = self.lock() else {
-            return false;
-        };
+        let mut d = self.lock();
         if !d.parked {
             return false;
         }
@@ -131,9 +154,7 @@ impl EventLane {
     /// Write the lines [`EventLane::take`] took, if the task is still
     /// parked (it takes them itself when it unparked first).
     pub(crate) fn write_taken(&self, now: Instant) -> Delivery {
-        let Some(mut d) = self.lock() else {
-            return Delivery::WakeTask;
-        };
+        let mut d = self.lock();
         let d = &mut *d;
         if !d.parked {
             return Delivery::WakeTask;
@@ -171,10 +192,10 @@ impl EventLane {
 
     /// The connection ended: no other thread writes to its socket again.
     pub(crate) fn close(&self) {
-        if let Some(mut d) = self.lock() {
-            d.parked = false;
-            d.socket = None;
-        }
+        let mut d = self.lock();
+        d.closed = true;
+        d.parked = false;
+        d.socket = None;
     }
 }
 
@@ -192,11 +213,25 @@ mod tests {
         (server, client)
     }
 
+    struct Dup(Option<TcpStream>);
+
+    impl DirectSocket for Dup {
+        fn duplicate(&self) -> Option<TcpStream> {
+            self.0.as_ref().map(|s| s.try_clone().unwrap())
+        }
+    }
+
+    fn armed(server: TcpStream) -> EventLane {
+        let lane = EventLane::new();
+        lane.arm(&Dup(Some(server)));
+        lane
+    }
+
     fn lane_with(rest: &[u8]) -> (EventLane, TcpStream) {
         let (server, client) = pair();
-        let lane = EventLane::new(Some(server));
+        let lane = armed(server);
         lane.park();
-        lane.lock().unwrap().rest.extend_from_slice(rest);
+        lane.lock().rest.extend_from_slice(rest);
         (lane, client)
     }
 
@@ -239,9 +274,9 @@ mod tests {
         // Fill the socket until it takes nothing more.
         let chunk = vec![b'x'; 64 * 1024];
         while (&server).write(&chunk).is_ok() {}
-        let lane = EventLane::new(Some(server));
+        let lane = armed(server);
         lane.park();
-        lane.lock().unwrap().rest.extend_from_slice(b"a\nb\n");
+        lane.lock().rest.extend_from_slice(b"a\nb\n");
         assert_eq!(
             lane.write_taken(Instant::from_micros(1)),
             Delivery::WakeTask
@@ -254,12 +289,17 @@ mod tests {
 
     #[test]
     fn without_a_socket_or_once_closed_the_task_is_woken() {
-        let lane = EventLane::new(None);
+        // Not armed yet, then armed by a stream without a socket (TLS).
+        let lane = EventLane::new();
         lane.park();
         assert_eq!(
             lane.write_taken(Instant::from_micros(1)),
             Delivery::WakeTask
         );
+        lane.arm(&Dup(None));
+        lane.park();
+        assert!(!lane.lock().parked);
+        // A closed lane drops its socket and is never armed again.
         let (lane, _client) = lane_with(b"x\n");
         lane.close();
         assert_eq!(
@@ -267,6 +307,9 @@ mod tests {
             Delivery::WakeTask
         );
         lane.park();
-        assert!(!lane.lock().unwrap().parked, "a closed lane never parks");
+        assert!(!lane.lock().parked, "a closed lane never parks");
+        let (server, _client2) = pair();
+        lane.arm(&Dup(Some(server)));
+        assert!(lane.lock().socket.is_none());
     }
 }

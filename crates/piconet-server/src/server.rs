@@ -22,7 +22,7 @@ use crate::boards::BoardSpec;
 use crate::clock::Clock;
 use crate::connection::{self, Ended, HostSession};
 use crate::edges::EdgeReceiver;
-use crate::event_lane::{Delivery, EventLane};
+use crate::event_lane::{Delivery, DirectSocket, EventLane};
 use crate::limits::Limits;
 use crate::tls::{self, TlsError, TlsFiles};
 
@@ -248,15 +248,9 @@ impl Shared {
         (r, woke)
     }
 
-    /// Register `conn` for its event lines; `socket`, a duplicate of a
-    /// plaintext TCP connection's socket, lets them be written from the
-    /// thread that detected the edge while the task is parked.
-    pub(crate) fn event_lane(
-        &self,
-        conn: ConnId,
-        socket: Option<std::net::TcpStream>,
-    ) -> Arc<EventLane> {
-        let lane = Arc::new(EventLane::new(socket));
+    /// Register `conn` for its event lines.
+    pub(crate) fn event_lane(&self, conn: ConnId) -> Arc<EventLane> {
+        let lane = Arc::new(EventLane::new());
         self.event_lanes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -608,14 +602,8 @@ struct Gates {
 }
 
 async fn serve_plain(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>, ticket: Ticket) {
-    // For event lines written from the thread that detected the edge. A
-    // process out of descriptors only loses that shortcut.
-    let direct = std::os::fd::AsFd::as_fd(&tcp)
-        .try_clone_to_owned()
-        .map(std::net::TcpStream::from)
-        .ok();
     let stream = ticket.track(tcp);
-    with_stream(stream, peer, None, shared, ticket, direct).await
+    with_stream(stream, peer, None, shared, ticket).await
 }
 
 async fn serve_tls(
@@ -657,7 +645,7 @@ async fn serve_tls(
     match connections.admit(AddrKey::from(peer.ip())) {
         Ok(ticket) => {
             let stream = ticket.track(stream);
-            with_stream(stream, peer, client, shared, ticket, None).await
+            with_stream(stream, peer, client, shared, ticket).await
         }
         Err(refusal) => {
             // Taken while this one shook hands: say so over TLS, briefly.
@@ -745,20 +733,19 @@ impl RateLimitedWarn {
     }
 }
 
-async fn with_stream<S: AsyncRead + AsyncWrite + Unpin>(
+async fn with_stream<S: AsyncRead + AsyncWrite + DirectSocket + Unpin>(
     mut stream: S,
     peer: SocketAddr,
     client: Option<piconet_engine::Fingerprint>,
     shared: Arc<Shared>,
     ticket: Ticket,
-    direct: Option<std::net::TcpStream>,
 ) {
     debug!(%peer, "client connected");
     shared.clients.fetch_add(1, Ordering::Relaxed);
     shared.clients_changed.notify_one();
     let mut power = shared.power_cycles.subscribe();
     let ended = tokio::select! {
-        ended = connection::serve(&mut stream, client, &shared, direct) => Closed::Ended(ended),
+        ended = connection::serve(&mut stream, client, &shared) => Closed::Ended(ended),
         () = ticket.evicted() => Closed::Evicted,
         _ = power.changed() => Closed::PowerCycle,
     };

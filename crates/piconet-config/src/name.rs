@@ -8,7 +8,7 @@ use heapless::String;
 use crate::ConfigError;
 
 /// The longest board name, in bytes.
-pub const MAX_NAME: usize = 32;
+pub const MAX_NAME: usize = piconet_protocol::provision::MAX_NAME;
 
 /// Whether `name` can be a board name: 1 to [`MAX_NAME`] of `a-z`, `0-9`
 /// and `-`, so it is a DNS label as it stands (no case folding, no
@@ -20,11 +20,8 @@ pub const MAX_NAME: usize = 32;
 /// assert!(check_name("Garden").is_err());
 /// ```
 pub fn check_name(name: &str) -> Result<(), ConfigError> {
-    let ok = (1..=MAX_NAME).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
+    // The rule set_name checks on the boards, in one place.
+    if piconet_protocol::provision::is_board_name(name) {
         Ok(())
     } else {
         Err(ConfigError::Invalid(

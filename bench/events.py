@@ -8,7 +8,9 @@ pin 5 up as an input and watches it; B alternates `sim_input` on it. For
 each edge: the time from B writing its `sim_input` to A reading the event
 line. In the same run, interleaved, B's `ping` round trip. Prints p50/p99
 of both (µs) and their ratio as JSON. One edge or one ping at a time, so
-neither waits behind the other.
+neither waits behind the other. The event side also pays for Python's
+json.dumps/loads of the longer lines (a few µs): `piconet bench ADDR
+--action event` times the same rounds around the socket calls alone.
 
 With --rates: for each rate (edges/s; 0 = as fast as B's socket takes
 them), B sends --edges `sim_input` lines paced in writes of --batch (8), a thread

@@ -263,13 +263,14 @@ where
             read = until(deadline, stream.read(&mut buf)) => Some(read),
             () = lane.notify.notified() => None,
         };
-        let unparked = lane.unpark();
-        // A growing output always has room.
-        let _ = session.events_sent_elsewhere(
-            shared.clock.now(),
-            unparked.delivered_at,
-            &unparked.rest,
-        );
+        if let Some(unparked) = lane.unpark() {
+            // A growing output always has room.
+            let _ = session.events_sent_elsewhere(
+                shared.clock.now(),
+                unparked.delivered_at,
+                &unparked.rest,
+            );
+        }
         let Some(read) = read else {
             lane.arm(stream);
             pump(shared, session);

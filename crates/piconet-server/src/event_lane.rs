@@ -44,10 +44,9 @@ struct Direct {
     /// not two) and dropped when the connection ends (before its own
     /// socket is closed).
     socket: Option<TcpStream>,
-    /// A duplicate was asked for (once).
+    /// A duplicate was asked for (once), or the connection ended: never
+    /// ask (again).
     asked: bool,
-    /// The connection ended.
-    closed: bool,
     /// The task waits for input with nothing to write: its socket is free
     /// for another thread's write of whole event lines.
     parked: bool,
@@ -59,7 +58,7 @@ struct Direct {
 }
 
 /// What went on while the task was parked.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Unparked {
     /// Event lines the task must write first.
     pub(crate) rest: Vec<u8>,
@@ -68,7 +67,7 @@ pub(crate) struct Unparked {
     pub(crate) delivered_at: Option<Instant>,
 }
 
-/// How [`EventLane::deliver`] went.
+/// How [`EventLane::write_taken`] went.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Delivery {
     /// Every line went out: the task need not wake.
@@ -87,7 +86,6 @@ impl EventLane {
             direct: Mutex::new(Direct {
                 socket: None,
                 asked: false,
-                closed: false,
                 parked: false,
                 rest: Vec::new(),
                 delivered_at: None,
@@ -102,18 +100,13 @@ impl EventLane {
 
     /// The task was woken for event lines: the first time, take a
     /// duplicate of `stream`'s socket for the direct way, if it has one.
+    /// Only the connection's own task calls this and [`EventLane::close`],
+    /// so the two never overlap.
     pub(crate) fn arm(&self, stream: &impl DirectSocket) {
         let mut d = self.lock();
-        if d.asked || d.closed {
-            return;
-        }
-        d.asked = true;
-        drop(d);
-        // The system call outside the lock.
-        let socket = stream.duplicate();
-        let mut d = self.lock();
-        if !d.closed {
-            d.socket = socket;
+        if !d.asked {
+            d.asked = true;
+            d.socket = stream.duplicate();
         }
     }
 
@@ -125,14 +118,19 @@ impl EventLane {
     }
 
     /// The task runs again: from now on it writes its own lines. Returns
-    /// what it must write first and when lines last went out.
-    pub(crate) fn unpark(&self) -> Unparked {
+    /// what it must write first and when lines last went out, if lines
+    /// went the direct way meanwhile (the common case, a connection that
+    /// watches nothing, costs the task no clock reading).
+    pub(crate) fn unpark(&self) -> Option<Unparked> {
         let mut d = self.lock();
         d.parked = false;
-        Unparked {
+        if d.rest.is_empty() && d.delivered_at.is_none() {
+            return None;
+        }
+        Some(Unparked {
             rest: std::mem::take(&mut d.rest),
             delivered_at: d.delivered_at.take(),
-        }
+        })
     }
 
     /// Called with the engine locked, for a connection the engine woke:
@@ -193,7 +191,7 @@ impl EventLane {
     /// The connection ended: no other thread writes to its socket again.
     pub(crate) fn close(&self) {
         let mut d = self.lock();
-        d.closed = true;
+        d.asked = true;
         d.parked = false;
         d.socket = None;
     }
@@ -246,17 +244,18 @@ mod tests {
         // Still parked: the next lines go the same way.
         assert_eq!(
             lane.unpark(),
-            Unparked {
+            Some(Unparked {
                 rest: Vec::new(),
                 delivered_at: Some(now)
-            }
+            })
         );
+        assert_eq!(lane.unpark(), None, "nothing new since");
     }
 
     #[test]
     fn a_running_task_gets_the_lines_and_the_socket_is_left_alone() {
         let (lane, mut client) = lane_with(b"line\n");
-        let taken = lane.unpark();
+        let taken = lane.unpark().unwrap();
         assert_eq!(taken.rest, b"line\n");
         assert_eq!(taken.delivered_at, None);
         assert_eq!(
@@ -283,7 +282,7 @@ mod tests {
         );
         // Unparked by the failed write: later lines queue behind these.
         lane.park();
-        let rest = lane.unpark().rest;
+        let rest = lane.unpark().unwrap().rest;
         assert_eq!(rest, b"a\nb\n");
     }
 

@@ -388,32 +388,58 @@ impl Conn {
     }
 
     async fn setup(&mut self, pin: u32, config: &BenchConfig) -> Result<(), BenchError> {
-        let command = format!(
+        let line = format!(
             "{{\"action\": \"setup_pin\", \"pin\": {pin}, \"mode\": \"output\", \"value\": 0}}\n"
         );
-        let exchange = async {
-            self.io.write_all(command.as_bytes()).await?;
-            self.io.flush().await?;
-            let mut at = Instant::now();
-            self.line(&mut at).await
-        };
-        let answer = match tokio::time::timeout(config.timeout, exchange).await {
-            Err(_) => return Err(BenchError::Setup(format!("no answer to setup_pin {pin}"))),
-            Ok(Err(e)) => return Err(BenchError::Setup(format!("setup_pin {pin}: {e}"))),
-            Ok(Ok(Read::Closed)) => {
-                return Err(BenchError::Setup(format!(
-                    "the server closed the connection at setup_pin {pin}"
-                )))
-            }
-            Ok(Ok(Read::Line)) => &self.line[..],
-        };
-        if !is_success(answer) {
-            return Err(BenchError::Setup(format!(
-                "setup_pin {pin} refused: {}",
-                String::from_utf8_lossy(answer)
-            )));
+        self.command(
+            line.as_bytes(),
+            &format!("setup_pin {pin}"),
+            config.timeout,
+            "",
+        )
+        .await
+    }
+
+    async fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.io.write_all(bytes).await?;
+        self.io.flush().await
+    }
+
+    /// The next line into `self.line`, `at` when it was complete; the
+    /// server closing is a failure here.
+    async fn next(&mut self, at: &mut Instant) -> Result<(), String> {
+        match self.line(at).await {
+            Ok(Read::Line) => Ok(()),
+            Ok(Read::Closed) => Err("the server closed the connection".to_owned()),
+            Err(e) => Err(format!("connection lost: {e}")),
         }
-        Ok(())
+    }
+
+    /// One command before the measuring (`what` names it in errors) and
+    /// its successful answer; `hint` follows the answer of a refusal.
+    async fn command(
+        &mut self,
+        bytes: &[u8],
+        what: &str,
+        timeout: Duration,
+        hint: &str,
+    ) -> Result<(), BenchError> {
+        let exchange = async {
+            self.send(bytes)
+                .await
+                .map_err(|e| format!("connection lost: {e}"))?;
+            let mut at = Instant::now();
+            self.next(&mut at).await
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Err(_) => Err(BenchError::Setup(format!("no answer to {what}"))),
+            Ok(Err(why)) => Err(BenchError::Setup(format!("{what}: {why}"))),
+            Ok(Ok(())) if is_success(&self.line) => Ok(()),
+            Ok(Ok(())) => Err(BenchError::Setup(format!(
+                "{what} refused: {}{hint}",
+                String::from_utf8_lossy(&self.line)
+            ))),
+        }
     }
 
     async fn drive(

@@ -19,7 +19,7 @@ use piconet_client::Client;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
-use super::{histogram, is_success, us, BenchConfig, BenchError, Conn, Read, Report};
+use super::{histogram, is_success, us, BenchConfig, BenchError, Conn, Report};
 
 /// The watched pin (any input pin of the simulated board would do).
 const PIN: u32 = 5;
@@ -134,18 +134,35 @@ pub async fn run(
     };
     let mut a = open().await?;
     let mut b = open().await?;
+    // Every server refuses sim_input but a simulated board.
+    const HINT: &str = " (--action event needs a simulated board: piconetd --board sim)";
     let setup = format!(
         "{{\"action\": \"setup_pin\", \"pin\": {PIN}, \"mode\": \"input\", \"pull\": \"down\"}}\n"
     );
-    a.command(setup.as_bytes(), config.timeout).await?;
+    let watch = format!("{{\"action\": \"watch_pin\", \"pin\": {PIN}}}\n");
     a.command(
-        format!("{{\"action\": \"watch_pin\", \"pin\": {PIN}}}\n").as_bytes(),
+        setup.as_bytes(),
+        &format!("setup_pin {PIN}"),
         config.timeout,
+        HINT,
+    )
+    .await?;
+    a.command(
+        watch.as_bytes(),
+        &format!("watch_pin {PIN}"),
+        config.timeout,
+        HINT,
     )
     .await?;
     // A known level first: the first timed edge is a rise. (A low pin
     // set low again is no edge, so A gets no line for it.)
-    b.command(&sim_input(0), config.timeout).await?;
+    b.command(
+        &sim_input(0),
+        &format!("sim_input {PIN}"),
+        config.timeout,
+        HINT,
+    )
+    .await?;
 
     let mut report = EventsReport {
         addr: client.endpoint().to_string(),
@@ -255,44 +272,6 @@ fn check_event(line: &[u8], level: u8, seq: u64) -> Result<(), String> {
         Ok(())
     } else {
         Err(wrong())
-    }
-}
-
-impl Conn {
-    async fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.io.write_all(bytes).await?;
-        self.io.flush().await
-    }
-
-    /// The next line into `self.line`, `at` when it was complete; the
-    /// server closing is a failure here.
-    async fn next(&mut self, at: &mut Instant) -> Result<(), String> {
-        match self.line(at).await {
-            Ok(Read::Line) => Ok(()),
-            Ok(Read::Closed) => Err("the server closed a connection".to_owned()),
-            Err(e) => Err(format!("connection lost: {e}")),
-        }
-    }
-
-    /// One setup command and its successful answer.
-    async fn command(&mut self, bytes: &[u8], timeout: Duration) -> Result<(), BenchError> {
-        let what = String::from_utf8_lossy(bytes).trim_end().to_owned();
-        let exchange = async {
-            self.send(bytes)
-                .await
-                .map_err(|e| format!("connection lost: {e}"))?;
-            let mut at = Instant::now();
-            self.next(&mut at).await
-        };
-        match tokio::time::timeout(timeout, exchange).await {
-            Err(_) => Err(BenchError::Setup(format!("no answer to {what}"))),
-            Ok(Err(why)) => Err(BenchError::Setup(format!("{what}: {why}"))),
-            Ok(Ok(())) if is_success(&self.line) => Ok(()),
-            Ok(Ok(())) => Err(BenchError::Setup(format!(
-                "{what} refused: {} (--action event needs a simulated board: piconetd --board sim)",
-                String::from_utf8_lossy(&self.line)
-            ))),
-        }
     }
 }
 
